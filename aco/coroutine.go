@@ -1,0 +1,426 @@
+package aco
+
+import (
+	"sync/atomic"
+)
+
+// Version of this package (semantic versioning). The API follows libaco
+// 1.2.2 (see [LibacoVersion]); the numbers here are aco's own.
+const (
+	VersionMajor = 0
+	VersionMinor = 1
+	VersionPatch = 0
+	// Version is VersionMajor.VersionMinor.VersionPatch as a string.
+	Version = "0.1.0"
+	// LibacoVersion is the libaco release whose API and semantics aco follows.
+	LibacoVersion = "1.2.2"
+)
+
+// DefaultSaveStackSize is the save-stack size a coroutine gets when Create is
+// given 0, as in libaco.
+const DefaultSaveStackSize = 64
+
+// state is the life-cycle state of a coroutine.
+type state uint32
+
+const (
+	stInit      state = iota // created or reset, never resumed
+	stSuspended              // yielded, waiting for Resume
+	stRunning                // between Resume and Yield/end
+	stEnded                  // function returned, Exit, panic or unwound by Destroy
+	stDestroyed              // Destroy done; the object must not be used
+	stMain                   // a main coroutine
+)
+
+func (s state) String() string {
+	switch s {
+	case stInit:
+		return "init"
+	case stSuspended:
+		return "suspended"
+	case stRunning:
+		return "running"
+	case stEnded:
+		return "ended"
+	case stDestroyed:
+		return "destroyed"
+	case stMain:
+		return "main"
+	}
+	return "invalid"
+}
+
+// Func is the function a coroutine runs. It receives its own coroutine, which
+// is how libaco's aco_get_co() and aco_get_arg() are reached in Go.
+type Func func(co *Co)
+
+// LastWordFunc is the hook set by [ThreadInit]. It is called on the coroutine's
+// stack when the coroutine's function panics, with the panic value, before
+// the panic continues in the resumer.
+type LastWordFunc func(co *Co, panicValue any)
+
+var lastWord atomic.Pointer[LastWordFunc]
+
+// ThreadInit is libaco's aco_thread_init. Go has no thread-local state that a
+// library can use, so the hook is process-wide; ThreadInit may be called any
+// number of times, from any goroutine, and the last call wins. A nil hook
+// removes it.
+//
+// libaco aborts the process when a coroutine's function returns instead of
+// calling aco_exit, after running the "last word" hook. In Go returning is a
+// normal way to end, so the hook runs instead when a coroutine's function
+// panics; the panic then continues in the resumer. Calling ThreadInit is
+// optional.
+func ThreadInit(lastWordFn LastWordFunc) {
+	if lastWordFn == nil {
+		lastWord.Store(nil)
+		return
+	}
+	lastWord.Store(&lastWordFn)
+}
+
+// Co is a coroutine: libaco's aco_t. A main coroutine comes from [NewMain]
+// (or Create with a nil main); a non-main one from [Create].
+type Co struct {
+	// st is the life-cycle state. It is only changed with a CAS when a
+	// coroutine starts running, so two goroutines that resume the same
+	// coroutine at once cannot both succeed.
+	st atomic.Uint32
+
+	main *Co         // the main co this co belongs to (nil for a main co)
+	ss   *ShareStack // nil for standalone and main coroutines
+
+	fn  Func
+	arg any
+
+	// prevOwner is the owner the share stack had before Resume installed
+	// this co; it is put back when the co yields or ends.
+	prevOwner *Co
+
+	// unwind is set while Exit or Destroy unwinds the coroutine's stack.
+	unwind *Unwind
+
+	// children counts the non-destroyed coroutines of a main coroutine.
+	children atomic.Int64
+
+	save SaveStack
+
+	port *portable // portable-engine state; nil until first resumed
+}
+
+// NewMain creates a main coroutine: libaco's aco_create(NULL, NULL, 0, NULL,
+// NULL). A main coroutine stands for the code that resumes non-main
+// coroutines; it groups them and outlives them. It cannot itself be resumed.
+func NewMain() *Co {
+	co := &Co{}
+	co.st.Store(uint32(stMain))
+	return co
+}
+
+// Create is libaco's aco_create. With a nil main and a nil fn it returns a
+// new main coroutine, like [NewMain]. Otherwise main must be a live main
+// coroutine and fn non-nil; ss is the share stack the coroutine runs on, or
+// nil for a standalone coroutine; saveStackSize is the initial size in bytes
+// of its private save stack (0 means [DefaultSaveStackSize]; it grows as
+// needed); arg is returned by [Co.Arg].
+//
+// The new coroutine is in the "init" state: its function starts at the first
+// [Co.Resume].
+func Create(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any) *Co {
+	if main == nil {
+		if fn == nil && ss == nil && saveStackSize == 0 && arg == nil {
+			return NewMain()
+		}
+		panic("aco: Create: main co is nil (create one with NewMain)")
+	}
+	if !main.IsMain() {
+		panic("aco: Create: main argument is not a main co")
+	}
+	if main.state() == stDestroyed {
+		panic("aco: Create: main co has been destroyed")
+	}
+	if fn == nil {
+		panic("aco: Create: nil function")
+	}
+	if saveStackSize < 0 {
+		panic("aco: Create: negative save stack size")
+	}
+	if saveStackSize == 0 {
+		saveStackSize = DefaultSaveStackSize
+	}
+	if ss != nil {
+		ss.addLive()
+	}
+	main.children.Add(1)
+	return newCo(main, ss, saveStackSize, fn, arg)
+}
+
+// newCo builds a non-main coroutine without Create's checks and accounting.
+func newCo(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any) *Co {
+	co := &Co{main: main, ss: ss, fn: fn, arg: arg}
+	co.save.hint = saveStackSize
+	co.save.ValidSize = saveStackSize
+	return co
+}
+
+func (co *Co) state() state { return state(co.st.Load()) }
+
+// IsMain reports whether co is a main coroutine.
+func (co *Co) IsMain() bool { return co.state() == stMain || co.main == nil }
+
+// IsEnd reports whether the coroutine has ended: libaco's co->is_end. A
+// coroutine ends when its function returns, calls Exit or panics, or when
+// Destroy unwinds it.
+func (co *Co) IsEnd() bool {
+	s := co.state()
+	return s == stEnded || s == stDestroyed
+}
+
+// Arg returns the argument given to Create or Reset: libaco's aco_get_arg().
+func (co *Co) Arg() any { return co.arg }
+
+// Main returns the main coroutine co belongs to (nil for a main coroutine).
+func (co *Co) Main() *Co { return co.main }
+
+// ShareStack returns the share stack co runs on, or nil for standalone and
+// main coroutines.
+func (co *Co) ShareStack() *ShareStack { return co.ss }
+
+// SaveStack returns the coroutine's save-stack statistics: libaco's
+// co->save_stack.
+func (co *Co) SaveStack() SaveStack { return co.save }
+
+// Standalone reports whether co is a standalone (not share-stack) non-main
+// coroutine.
+func (co *Co) Standalone() bool { return !co.IsMain() && co.ss == nil }
+
+// String describes the coroutine for debugging.
+func (co *Co) String() string {
+	if co == nil {
+		return "aco.Co(nil)"
+	}
+	return "aco.Co(" + co.state().String() + ")"
+}
+
+// Resume is libaco's aco_resume: it starts or continues co and returns when
+// co yields or ends. If co's function panics, the panic continues from
+// Resume, with co already ended.
+//
+// Unlike libaco, any goroutine may resume a coroutine, and a running
+// coroutine may resume another one (coroutines nest; each yields back to
+// whoever resumed it). A coroutine runs on one goroutine at a time and a
+// share stack runs one coroutine at a time.
+func (co *Co) Resume() {
+	co.startRunning()
+	co.resumePortable()
+}
+
+// startRunning checks that co may be resumed now and marks it running and
+// owner of its share stack. Every misuse panics before anything changes.
+func (co *Co) startRunning() {
+	for {
+		s := co.state()
+		switch s {
+		case stInit, stSuspended:
+		case stMain:
+			panic("aco: Resume of a main co")
+		case stRunning:
+			panic("aco: Resume of a running co (it is running on some goroutine, or two goroutines resume it at once)")
+		case stEnded:
+			panic("aco: Resume of an ended co")
+		case stDestroyed:
+			panic("aco: Resume of a destroyed co")
+		default:
+			panic("aco: Resume of a corrupted co")
+		}
+		if ss := co.ss; ss != nil {
+			if o := ss.owner; o != nil {
+				panic("aco: Resume: share stack is busy running another co (a share stack runs one co at a time)")
+			}
+		}
+		if co.st.CompareAndSwap(uint32(s), uint32(stRunning)) {
+			break
+		}
+	}
+	if ss := co.ss; ss != nil {
+		co.prevOwner = ss.owner
+		ss.owner = co
+	}
+}
+
+// stopRunning hands the share stack back; the caller then sets the new state.
+func (co *Co) stopRunning(s state) {
+	if ss := co.ss; ss != nil {
+		ss.owner = co.prevOwner
+		co.prevOwner = nil
+	}
+	co.st.Store(uint32(s))
+}
+
+// checkInside panics unless co is a running non-main coroutine. what names
+// the calling method.
+func (co *Co) checkInside(what string) {
+	switch co.state() {
+	case stRunning:
+		return
+	case stMain:
+		panic("aco: " + what + " on a main co (only a non-main co can " + what + ")")
+	default:
+		panic("aco: " + what + " called outside the co (the co is not running)")
+	}
+}
+
+// Yield is libaco's aco_yield: it suspends co and returns control to its
+// resumer. It must be called from inside co's own function (at any call
+// depth). It returns when co is resumed again.
+//
+// If co is being destroyed while suspended, Yield does not return: it
+// unwinds co's stack (see [Co.Destroy]).
+func (co *Co) Yield() {
+	co.checkInside("Yield")
+	if u := co.unwind; u != nil {
+		panic(u)
+	}
+	co.stopRunning(stSuspended)
+	co.yieldPortable()
+}
+
+// Exit is libaco's aco_exit: it ends co from anywhere inside its function.
+// Deferred calls run first, as with [runtime.Goexit]; then control returns to
+// the resumer with co ended. Returning from the function has the same
+// effect.
+func (co *Co) Exit() {
+	co.checkInside("Exit")
+	if co.unwind == nil {
+		co.unwind = &Unwind{co: co, reason: "Exit"}
+	}
+	panic(co.unwind)
+}
+
+// Unwind is the panic value with which Exit and Destroy unwind a coroutine's
+// stack so that its deferred calls run. aco recovers it itself at the bottom
+// of the coroutine; a deferred function in the coroutine that recovers it
+// should panic with it again.
+type Unwind struct {
+	co     *Co
+	reason string
+}
+
+// Error implements error.
+func (u *Unwind) Error() string { return "aco: coroutine unwound by " + u.reason }
+
+// Co returns the coroutine being unwound.
+func (u *Unwind) Co() *Co { return u.co }
+
+// run is the body of every non-main coroutine: it runs fn and records how the
+// coroutine ended. It is the bottom frame of the coroutine's stack.
+func (co *Co) run() {
+	normal := false
+	defer func() {
+		if normal {
+			return
+		}
+		r := recover()
+		if u, ok := r.(*Unwind); ok && u.co == co {
+			// Exit or Destroy: an ordinary end.
+			co.finish()
+			return
+		}
+		co.finish()
+		if r == nil {
+			// runtime.Goexit: let it continue.
+			return
+		}
+		if lw := lastWord.Load(); lw != nil {
+			(*lw)(co, r)
+		}
+		panic(r)
+	}()
+	co.fn(co)
+	normal = true
+	co.finish()
+}
+
+// finish marks co ended and releases its share stack.
+func (co *Co) finish() {
+	co.unwind = nil
+	co.stopRunning(stEnded)
+}
+
+// Destroy is libaco's aco_destroy.
+//
+// For a non-main coroutine: a suspended one is first unwound, so its deferred
+// calls run (a panic raised by one of them continues from Destroy, and the
+// coroutine is destroyed anyway); then its save stack is released. Destroying
+// a running coroutine panics.
+//
+// For a main coroutine: all its coroutines must have been destroyed first.
+//
+// A destroyed coroutine must not be used again; doing so panics.
+func (co *Co) Destroy() {
+	switch co.state() {
+	case stMain:
+		if n := co.children.Load(); n != 0 {
+			panic("aco: Destroy of a main co that still has live coroutines (destroy them first)")
+		}
+	case stRunning:
+		panic("aco: Destroy of a running co")
+	case stDestroyed:
+		panic("aco: Destroy of a destroyed co")
+	case stSuspended:
+		// A panic from a deferred call of the coroutine continues from
+		// here; the coroutine is destroyed all the same.
+		defer co.markDestroyed()
+		co.destroySuspended()
+		return
+	}
+	co.markDestroyed()
+}
+
+// markDestroyed moves an ended, init or main coroutine to "destroyed" and
+// releases what it holds.
+func (co *Co) markDestroyed() {
+	s := co.state()
+	if s != stEnded && s != stInit && s != stMain || !co.st.CompareAndSwap(uint32(s), uint32(stDestroyed)) {
+		panic("aco: Destroy raced with another use of the co")
+	}
+	if co.main == nil {
+		return
+	}
+	co.main.children.Add(-1)
+	if co.ss != nil {
+		co.ss.releaseLive()
+	}
+	co.fn, co.arg = nil, nil
+	co.save.release()
+	co.port = nil
+}
+
+// destroySuspended unwinds a suspended coroutine so its deferred calls run.
+func (co *Co) destroySuspended() {
+	co.startRunning()
+	co.unwind = &Unwind{co: co, reason: "Destroy"}
+	co.unwindPortable()
+}
+
+// Reset reuses an ended coroutine object (libaco's planned aco_reset): it
+// gets a new function and argument and goes back to the "init" state, keeping
+// its main coroutine, share stack and save stack (statistics start over).
+func (co *Co) Reset(fn Func, arg any) {
+	if fn == nil {
+		panic("aco: Reset: nil function")
+	}
+	switch co.state() {
+	case stEnded, stInit:
+	case stMain:
+		panic("aco: Reset of a main co")
+	case stDestroyed:
+		panic("aco: Reset of a destroyed co")
+	default:
+		panic("aco: Reset of a co that has not ended (it is " + co.state().String() + ")")
+	}
+	co.fn, co.arg = fn, arg
+	co.port = nil
+	co.save.reset()
+	co.st.Store(uint32(stInit))
+}

@@ -1,0 +1,18 @@
+package aco
+
+// EngineName names an engine that runs share-stack coroutines.
+type EngineName string
+
+const (
+	// Portable runs every coroutine on a goroutine of its own, switched
+	// through the runtime's coroutine support (the mechanism of iter.Pull).
+	// It works on every platform and under the race detector.
+	Portable EngineName = "portable"
+	// CopyStack runs share-stack coroutines on the resuming goroutine's own
+	// stack and copies their frames to the save stack at every yield.
+	CopyStack EngineName = "copystack"
+)
+
+// Engine reports the engine that runs share-stack coroutines in this
+// process. Standalone coroutines always run on the portable engine.
+func Engine() EngineName { return Portable }

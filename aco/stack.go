@@ -1,0 +1,158 @@
+package aco
+
+import (
+	"os"
+	"sync/atomic"
+)
+
+// DefaultShareStackSize is the size a share stack gets when it is created
+// with size 0, as in libaco (2 MiB).
+const DefaultShareStackSize = 2 << 20
+
+// minShareStackSize is libaco's lower bound for a share stack.
+const minShareStackSize = 4096
+
+// ShareStack is libaco's aco_share_stack_t: the execution stack that a group
+// of coroutines takes turns on.
+//
+// Go code can only run on stacks the Go runtime owns, so a ShareStack is not
+// a block of memory that the CPU's stack pointer is moved to: share-stack
+// coroutines execute on the stack of the goroutine that resumes them, which
+// the runtime grows and moves as it needs to. What libaco's share stack gives
+// its coroutines is kept: they run one at a time (resuming a coroutine while
+// another one of the same share stack is running panics), the share stack
+// knows which coroutine currently runs on it ([ShareStack.Owner]), and it
+// cannot be destroyed while coroutines still use it.
+//
+// The size is libaco's, rounded by libaco's rules, and is reported by
+// [ShareStack.Size]; a Go stack has no fixed size to apply it to. libaco's
+// guard page maps to Go's own stack limit: deep recursion in a coroutine ends
+// the program with the runtime's "stack overflow" fatal error whether or not
+// a guard page was asked for (see [runtime/debug.SetMaxStack]); the guard
+// option only changes the size rounding, as it does in libaco.
+type ShareStack struct {
+	size      int  // valid size: what libaco calls sz
+	realSize  int  // size including the guard page
+	guardPage bool // libaco's guard_page_enabled
+
+	// owner is the coroutine running on the share stack, nil when none is.
+	owner *Co
+
+	// live counts the coroutines created on this share stack and not yet
+	// destroyed.
+	live atomic.Int64
+
+	destroyed atomic.Bool
+}
+
+// NewShareStack is libaco's aco_share_stack_new: NewShareStack2(size, true).
+func NewShareStack(size int) *ShareStack { return NewShareStack2(size, true) }
+
+// NewShareStack2 is libaco's aco_share_stack_new2. size is a hint in bytes; 0
+// means [DefaultShareStackSize]. The resulting valid size is at least 4096
+// bytes and at least size, and a multiple of the page size when guardPage is
+// true (libaco then adds one guard page on top, reported by
+// [ShareStack.RealSize]). A negative size panics.
+func NewShareStack2(size int, guardPage bool) *ShareStack {
+	if size < 0 {
+		panic("aco: NewShareStack: negative size")
+	}
+	valid, real := shareStackSizes(size, guardPage, os.Getpagesize())
+	return &ShareStack{size: valid, realSize: real, guardPage: guardPage}
+}
+
+// shareStackSizes applies libaco's rounding rules: it returns the valid size
+// and the size including the guard page.
+func shareStackSizes(sz int, guard bool, pgsz int) (valid, real int) {
+	if sz == 0 {
+		sz = DefaultShareStackSize
+	}
+	if sz < minShareStackSize {
+		sz = minShareStackSize
+	}
+	if !guard {
+		return sz, sz
+	}
+	if pgsz <= 0 || pgsz&(pgsz-1) != 0 {
+		panic("aco: page size is not a power of two")
+	}
+	if sz <= pgsz {
+		sz = 2 * pgsz
+	} else if sz&(pgsz-1) != 0 {
+		sz = sz&^(pgsz-1) + 2*pgsz
+	} else {
+		sz += pgsz
+	}
+	return sz - pgsz, sz
+}
+
+// Size returns the share stack's valid size in bytes (libaco's sz).
+func (s *ShareStack) Size() int { return s.size }
+
+// RealSize returns the size including the guard page (libaco's real_sz).
+func (s *ShareStack) RealSize() int { return s.realSize }
+
+// GuardPage reports whether the share stack was created with the guard page
+// option.
+func (s *ShareStack) GuardPage() bool { return s.guardPage }
+
+// Owner returns the coroutine currently running on the share stack, or nil.
+// It is only meaningful on the goroutine that resumed that coroutine.
+func (s *ShareStack) Owner() *Co { return s.owner }
+
+// Live returns the number of coroutines created on the share stack and not
+// yet destroyed.
+func (s *ShareStack) Live() int { return int(s.live.Load()) }
+
+// Destroy is libaco's aco_share_stack_destroy. Every coroutine created on the
+// share stack must have been destroyed first; otherwise Destroy panics and
+// the share stack stays usable.
+func (s *ShareStack) Destroy() {
+	if s.live.Load() != 0 {
+		panic("aco: Destroy of a share stack that still has live coroutines (destroy them first)")
+	}
+	if !s.destroyed.CompareAndSwap(false, true) {
+		panic("aco: Destroy of a destroyed share stack")
+	}
+}
+
+func (s *ShareStack) addLive() {
+	if s.destroyed.Load() {
+		panic("aco: Create on a destroyed share stack")
+	}
+	s.live.Add(1)
+}
+
+func (s *ShareStack) releaseLive() { s.live.Add(-1) }
+
+// SaveStack is a coroutine's private save stack, libaco's aco_save_stack_t,
+// as statistics. A share-stack coroutine's live frames are copied into it at
+// every yield and back at every resume on the copy-stack engine; on the
+// portable engine no copies are made and the counters stay zero.
+type SaveStack struct {
+	hint int // initial size asked for at Create
+
+	// MaxCopySize is the largest number of bytes saved at one yield
+	// (libaco's max_cpsz).
+	MaxCopySize int
+	// CtSave counts the yields that saved the stack (libaco's ct_save).
+	CtSave uint64
+	// CtRestore counts the resumes that restored it (libaco's ct_restore).
+	CtRestore uint64
+	// ValidSize is the save stack's size in bytes (libaco's valid_sz): the
+	// initial size asked for at Create, grown as needed. The memory is
+	// allocated at the first save, so a coroutine on the portable engine
+	// never holds it.
+	ValidSize int
+}
+
+// release drops the save stack's memory when the coroutine is destroyed.
+func (s *SaveStack) release() {}
+
+// reset clears the statistics for a reused coroutine.
+func (s *SaveStack) reset() {
+	s.MaxCopySize, s.CtSave, s.CtRestore = 0, 0, 0
+	if s.ValidSize < s.hint {
+		s.ValidSize = s.hint
+	}
+}

@@ -1,0 +1,3 @@
+module github.com/arkenstone-go/arkenstone/gen
+
+go 1.26
