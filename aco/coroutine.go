@@ -2,6 +2,7 @@ package aco
 
 import (
 	"sync/atomic"
+	"unsafe"
 )
 
 // Version of this package (semantic versioning). The API follows libaco
@@ -54,9 +55,9 @@ func (s state) String() string {
 // is how libaco's aco_get_co() and aco_get_arg() are reached in Go.
 type Func func(co *Co)
 
-// LastWordFunc is the hook set by [ThreadInit]. It is called on the coroutine's
-// stack when the coroutine's function panics, with the panic value, before
-// the panic continues in the resumer.
+// LastWordFunc is the hook set by [ThreadInit]. It is called when a
+// coroutine's function panics, with the coroutine (already ended) and the
+// panic value, before the panic continues in the resumer.
 type LastWordFunc func(co *Co, panicValue any)
 
 var lastWord atomic.Pointer[LastWordFunc]
@@ -72,6 +73,7 @@ var lastWord atomic.Pointer[LastWordFunc]
 // panics; the panic then continues in the resumer. Calling ThreadInit is
 // optional.
 func ThreadInit(lastWordFn LastWordFunc) {
+	captureFPU()
 	if lastWordFn == nil {
 		lastWord.Store(nil)
 		return
@@ -93,9 +95,8 @@ type Co struct {
 	fn  Func
 	arg any
 
-	// prevOwner is the owner the share stack had before Resume installed
-	// this co; it is put back when the co yields or ends.
-	prevOwner *Co
+	// returned is set when fn has returned normally.
+	returned bool
 
 	// unwind is set while Exit or Destroy unwinds the coroutine's stack.
 	unwind *Unwind
@@ -106,6 +107,7 @@ type Co struct {
 	save SaveStack
 
 	port *portable // portable-engine state; nil until first resumed
+	cs   *cs       // copy-stack state; nil until first resumed
 }
 
 // NewMain creates a main coroutine: libaco's aco_create(NULL, NULL, 0, NULL,
@@ -165,6 +167,19 @@ func newCo(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any) *Co {
 
 func (co *Co) state() state { return state(co.st.Load()) }
 
+// resumable is the copy-stack fast path's test: a suspended co whose share
+// stack is free. Anything else goes through startRunning's checks.
+//
+//go:nosplit
+func (co *Co) resumable() bool {
+	return *(*uint32)(unsafe.Pointer(&co.st)) == uint32(stSuspended) && co.ss.owner == nil
+}
+
+// setStateFast sets the state with a plain store (see Resume).
+//
+//go:nosplit
+func (co *Co) setStateFast(s state) { *(*uint32)(unsafe.Pointer(&co.st)) = uint32(s) }
+
 // IsMain reports whether co is a main coroutine.
 func (co *Co) IsMain() bool { return co.state() == stMain || co.main == nil }
 
@@ -188,7 +203,11 @@ func (co *Co) ShareStack() *ShareStack { return co.ss }
 
 // SaveStack returns the coroutine's save-stack statistics: libaco's
 // co->save_stack.
-func (co *Co) SaveStack() SaveStack { return co.save }
+func (co *Co) SaveStack() SaveStack {
+	st := co.save
+	co.copyStats(&st)
+	return st
+}
 
 // Standalone reports whether co is a standalone (not share-stack) non-main
 // coroutine.
@@ -211,7 +230,27 @@ func (co *Co) String() string {
 // whoever resumed it). A coroutine runs on one goroutine at a time and a
 // share stack runs one coroutine at a time.
 func (co *Co) Resume() {
+	if s := co.cs; s != nil && co.resumable() {
+		// The copy-stack fast path. The state is updated with plain
+		// stores: this engine never runs under the race detector, and
+		// detecting two goroutines resuming one co at once is best
+		// effort (the CAS in startRunning makes it exact elsewhere).
+		co.setStateFast(stRunning)
+		co.ss.owner = co
+		defer co.afterResume()
+		for trampoline(&s.swctx) != stOK {
+			growStack(int(s.n) + stackMargin + 1024)
+		}
+		if resumeSkipPC == 0 {
+			learnResumeSkip(s.tcaller)
+		}
+		return
+	}
 	co.startRunning()
+	if co.useCopyStack() {
+		co.resumeCopyStack()
+		return
+	}
 	co.resumePortable()
 }
 
@@ -243,16 +282,17 @@ func (co *Co) startRunning() {
 		}
 	}
 	if ss := co.ss; ss != nil {
-		co.prevOwner = ss.owner
-		ss.owner = co
+		ss.owner = co // it was nil: a busy share stack panics above
 	}
 }
 
-// stopRunning hands the share stack back; the caller then sets the new state.
+// stopRunning hands the share stack back and sets the new state. It is
+// nosplit because the copy-stack engine's capture calls it.
+//
+//go:nosplit
 func (co *Co) stopRunning(s state) {
 	if ss := co.ss; ss != nil {
-		ss.owner = co.prevOwner
-		co.prevOwner = nil
+		ss.owner = nil
 	}
 	co.st.Store(uint32(s))
 }
@@ -277,12 +317,39 @@ func (co *Co) checkInside(what string) {
 // If co is being destroyed while suspended, Yield does not return: it
 // unwinds co's stack (see [Co.Destroy]).
 func (co *Co) Yield() {
+	if s := co.cs; s != nil {
+		// Copy-stack engine: swapout returns 0 when the co is resumed,
+		// or at once with a status telling what to do first. This frame
+		// is part of every saved image, so it is kept small.
+		if st := swapout(&s.swctx); st != stOK || co.unwind != nil {
+			co.yieldAgain(st)
+		}
+		return
+	}
+	co.yieldPortable()
+}
+
+// yieldAgain finishes a copy-stack Yield whose swapout returned st: it acts
+// on the status and tries again until the co has been suspended and
+// resumed, then unwinds the co if Destroy is under way.
+func (co *Co) yieldAgain(st uintptr) {
+	for st != stOK {
+		co.yieldFailed(st)
+		st = swapout(&co.cs.swctx)
+	}
+	if u := co.unwind; u != nil {
+		panic(u)
+	}
+}
+
+// yieldPortable is Yield on the portable engine.
+func (co *Co) yieldPortable() {
 	co.checkInside("Yield")
 	if u := co.unwind; u != nil {
 		panic(u)
 	}
 	co.stopRunning(stSuspended)
-	co.yieldPortable()
+	co.switchPortable()
 }
 
 // Exit is libaco's aco_exit: it ends co from anywhere inside its function.
@@ -312,37 +379,45 @@ func (u *Unwind) Error() string { return "aco: coroutine unwound by " + u.reason
 // Co returns the coroutine being unwound.
 func (u *Unwind) Co() *Co { return u.co }
 
-// run is the body of every non-main coroutine: it runs fn and records how the
-// coroutine ended. It is the bottom frame of the coroutine's stack.
+// run is the bottom frame of every coroutine on the portable engine.
 func (co *Co) run() {
-	normal := false
-	defer func() {
-		if normal {
-			return
-		}
-		r := recover()
-		if u, ok := r.(*Unwind); ok && u.co == co {
-			// Exit or Destroy: an ordinary end.
-			co.finish()
-			return
-		}
-		co.finish()
-		if r == nil {
-			// runtime.Goexit: let it continue.
-			return
-		}
-		if lw := lastWord.Load(); lw != nil {
-			(*lw)(co, r)
-		}
-		panic(r)
-	}()
+	defer co.runEnded()
 	co.fn(co)
-	normal = true
+	co.returned = true
+}
+
+// runEnded runs, deferred, when run's function is done.
+func (co *Co) runEnded() {
+	if co.returned {
+		co.returned = false
+		co.finish()
+		return
+	}
+	co.endPanic(recover())
+}
+
+// endPanic ends a co whose function did not return: r is the recovered
+// panic value (nil for runtime.Goexit). The co's own Unwind (Exit, Destroy)
+// is an ordinary end; any other panic goes on after the last-word hook.
+func (co *Co) endPanic(r any) {
 	co.finish()
+	if u, ok := r.(*Unwind); ok && u.co == co {
+		return
+	}
+	if r == nil {
+		return // runtime.Goexit: let it continue
+	}
+	if lw := lastWord.Load(); lw != nil {
+		(*lw)(co, r)
+	}
+	panic(r)
 }
 
 // finish marks co ended and releases its share stack.
 func (co *Co) finish() {
+	if co.cs != nil {
+		co.cs.reset()
+	}
 	co.unwind = nil
 	co.stopRunning(stEnded)
 }
@@ -394,12 +469,18 @@ func (co *Co) markDestroyed() {
 	co.fn, co.arg = nil, nil
 	co.save.release()
 	co.port = nil
+	co.cs = nil
 }
 
 // destroySuspended unwinds a suspended coroutine so its deferred calls run.
 func (co *Co) destroySuspended() {
 	co.startRunning()
 	co.unwind = &Unwind{co: co, reason: "Destroy"}
+	if co.useCopyStack() {
+		co.cs.yret = 0 // resume into Yield itself, which unwinds
+		co.resumeCopyStack() // its Yield panics with co.unwind
+		return
+	}
 	co.unwindPortable()
 }
 
@@ -421,6 +502,10 @@ func (co *Co) Reset(fn Func, arg any) {
 	}
 	co.fn, co.arg = fn, arg
 	co.port = nil
+	if co.cs != nil {
+		co.cs.reset()
+		co.cs.ctSave, co.cs.ctRestore = 0, 0
+	}
 	co.save.reset()
 	co.st.Store(uint32(stInit))
 }

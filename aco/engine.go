@@ -15,4 +15,19 @@ const (
 
 // Engine reports the engine that runs share-stack coroutines in this
 // process. Standalone coroutines always run on the portable engine.
-func Engine() EngineName { return Portable }
+func Engine() EngineName {
+	if copyStackOn {
+		return CopyStack
+	}
+	return Portable
+}
+
+// EngineNote explains the choice of engine: empty when the copy-stack engine
+// is active, otherwise why it is not (platform, release, race detector,
+// ACO_ENGINE=portable, or a failed self-test).
+func EngineNote() string {
+	if copyStackOn {
+		return ""
+	}
+	return engineReason
+}

@@ -31,10 +31,10 @@ func (co *Co) resumePortable() {
 	p.next()
 }
 
-// yieldPortable switches from co back to its resumer. co is already marked
+// switchPortable switches from co back to its resumer. co is already marked
 // suspended. yield returns false only when Destroy has stopped the iterator:
 // the coroutine must then unwind.
-func (co *Co) yieldPortable() {
+func (co *Co) switchPortable() {
 	if !co.port.yield(struct{}{}) {
 		panic(co.unwind)
 	}

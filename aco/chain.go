@@ -1,0 +1,282 @@
+//go:build linux && amd64 && go1.26 && !go1.28 && !race
+
+package aco
+
+import (
+	"cmp"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// A chain is the layout of the frames a share-stack coroutine has live at a
+// yield: from the frame that called swapout up to the co's bottom frame,
+// whose return address points into the trampoline. Frame sizes and stack
+// maps depend only on the return PCs, so the chain is a pure function of
+// its PC sequence; it is decoded once from the runtime's tables and shared
+// by every coroutine that yields with the same PCs.
+//
+// All offsets are distances below hi, the trampoline's SP, so they hold
+// wherever the frames sit on whatever goroutine stack.
+type chain struct {
+	n     uintptr   // image bytes: hi - ptrSize - lo
+	pcs   []uintptr // return PC of each frame, innermost first
+	rets  []uintptr // offset of the word holding pcs[i+1] (the last one holds the trampoline's)
+	slots []uint32  // live pointer slots (locals and args), per the stack maps
+	bps   []uint32  // saved frame pointers (amd64)
+	objs  []chainObj
+	// maxRoots is how many roots slots and objects can yield at most.
+	maxRoots int
+}
+
+// chainObj is a stack object (an address-taken local) of one of the frames.
+type chainObj struct {
+	off  uint32   // offset below hi of its first byte
+	size uint32   // bytes
+	ptrs []uint32 // byte offsets of its pointer words, from its first byte
+}
+
+// match reports whether the frames at [lo, hi) have exactly ch's layout. It
+// compares the return PCs, which decide everything else.
+//
+//go:nosplit
+func (ch *chain) match(pc, hi, n uintptr, tret uintptr) bool {
+	if ch.n != n || ch.pcs[0] != pc {
+		return false
+	}
+	last := len(ch.rets) - 1
+	for i := 0; i < last; i++ {
+		if load(hi-ch.rets[i]) != ch.pcs[i+1] {
+			return false
+		}
+	}
+	return load(hi-ch.rets[last]) == tret
+}
+
+// chains holds every chain learned so far (copy on write, so capture can
+// read it without locks); chainsMu serialises additions.
+var (
+	chains   atomic.Pointer[[]*chain]
+	chainsMu sync.Mutex
+)
+
+// findChain looks for a learned chain that matches the frames.
+//
+//go:nosplit
+func findChain(pc, hi, n, tret uintptr) *chain {
+	all := chains.Load()
+	if all == nil {
+		return nil
+	}
+	for _, ch := range *all {
+		if ch.match(pc, hi, n, tret) {
+			return ch
+		}
+	}
+	return nil
+}
+
+func addChain(ch *chain) *chain {
+	chainsMu.Lock()
+	defer chainsMu.Unlock()
+	var old []*chain
+	if p := chains.Load(); p != nil {
+		old = *p
+	}
+	for _, c := range old {
+		if equalPCs(c, ch) {
+			return c
+		}
+	}
+	all := append(old[:len(old):len(old)], ch)
+	chains.Store(&all)
+	return ch
+}
+
+func equalPCs(a, b *chain) bool {
+	if a.n != b.n || len(a.pcs) != len(b.pcs) {
+		return false
+	}
+	for i := range a.pcs {
+		if a.pcs[i] != b.pcs[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// frameBuf reads the stack of the current goroutine at offsets from its top
+// (g.stack.hi), so a walk stays right even if the stack is moved under it.
+type frameBuf struct{ g uintptr }
+
+func (b frameBuf) addr(off uintptr) uintptr { return gStackHi(b.g) - off }
+func (b frameBuf) word(off uintptr) uintptr { return load(b.addr(off)) }
+
+// learnChain decodes the layout of the frames between the last swapout call
+// (c.pc, at offset c.loOff below the stack top) and the trampoline (at
+// c.hiOff), using the runtime's metadata the way the runtime's unwinder and
+// garbage collector do. It returns an aco: error message for frames a
+// coroutine cannot yield across.
+func learnChain(s *cs) (*chain, string) {
+	b := frameBuf{g: getg()}
+	ch := &chain{}
+	hiOff := s.swctx.hiOff
+	pc, spOff := s.pc, s.loOff
+	if spOff <= hiOff+ptrSize {
+		return nil, "aco: Yield called outside the co (no frames between Yield and the co's start)"
+	}
+	ch.n = spOff - hiOff - ptrSize
+	for depth := 0; ; depth++ {
+		f := findfunc(pc)
+		if !f.valid() {
+			return nil, "aco: Yield: a frame between Yield and the co's start has no runtime metadata"
+		}
+		name := funcName(pc)
+		switch id := f.funcID(); {
+		case id == funcIDCgocallback:
+			return nil, "aco: Yield inside a cgo callback is not supported"
+		case id != funcIDNormal && id != funcIDWrapper:
+			return nil, "aco: Yield across runtime frame " + name + " is not supported"
+		}
+		if f.flag()&funcFlagSPWrite != 0 {
+			return nil, "aco: Yield across " + name + ", which switches stacks, is not supported"
+		}
+		if f.args() == argsSizeUnknown {
+			return nil, "aco: Yield across reflect call frame " + name + " is not supported"
+		}
+		d := f.spdelta(pc)
+		if d < 0 {
+			return nil, "aco: Yield: no frame size for " + name
+		}
+		// runtime.(*unwinder).resolveInternal, for architectures without a
+		// link register: fp is the caller's SP, the return address sits
+		// just below it.
+		fpOff := spOff - uintptr(d) - ptrSize
+		if fpOff < hiOff || fpOff > spOff {
+			return nil, "aco: Yield called outside the co (its frames do not end at the co's start)"
+		}
+		ret := b.word(fpOff + ptrSize)
+		ch.pcs = append(ch.pcs, pc)
+		ch.rets = append(ch.rets, fpOff+ptrSize-hiOff)
+		if msg := ch.addFrame(f, pc, spOff, fpOff, hiOff, name); msg != "" {
+			return nil, msg
+		}
+		if ret == s.tret {
+			if fpOff != hiOff {
+				return nil, "aco: Yield of a co from inside another co it resumed (yield the inner one first)"
+			}
+			break
+		}
+		if fpOff == hiOff {
+			return nil, "aco: Yield called outside the co (its frames do not end at the co's start)"
+		}
+		if depth > 1<<20 {
+			return nil, "aco: Yield: frame walk does not end"
+		}
+		pc, spOff = ret, fpOff
+	}
+	// Sorted by address, for rootCollector.mark's binary search.
+	slices.SortFunc(ch.objs, func(a, b chainObj) int { return cmp.Compare(b.off, a.off) })
+	ch.maxRoots = len(ch.slots)
+	for _, o := range ch.objs {
+		ch.maxRoots += len(o.ptrs)
+	}
+	return addChain(ch), ""
+}
+
+// addFrame records the pointer slots, saved frame pointer and stack objects
+// of one frame (runtime.(*stkframe).getStackMap and scanframeworker).
+// Offsets are below the stack top; they are stored below hi.
+func (ch *chain) addFrame(f funcInfo, pc, spOff, fpOff, hiOff uintptr, name string) string {
+	below := func(off uintptr) uint32 { return uint32(off - hiOff) }
+	varpOff := fpOff + ptrSize // varp = fp - ptrSize
+	if framePointers && varpOff < spOff {
+		varpOff += ptrSize
+		ch.bps = append(ch.bps, below(varpOff))
+	}
+	argpOff := fpOff // argp = fp (no minimum frame on x86)
+
+	pcdata := int32(-1)
+	if targetpc := pc; targetpc != f.entry() {
+		targetpc--
+		pcdata = f.pcdatavalue(pcdataStackMapIndex, targetpc)
+	}
+	if pcdata == -1 {
+		pcdata = 0
+	}
+	// Locals.
+	if size := spOff - varpOff; size > 0 {
+		m := (*stackmap)(f.funcdata(funcdataLocalsPointerMap))
+		if m == nil || m.n <= 0 {
+			return "aco: Yield across " + name + ", which has no stack map, is not supported"
+		}
+		if m.nbit > 0 {
+			if pcdata < 0 || pcdata >= m.n {
+				return "aco: Yield: bad stack map index in " + name
+			}
+			bits := m.bits(pcdata)
+			base := varpOff + uintptr(m.nbit)*ptrSize
+			for i := uintptr(0); i < uintptr(m.nbit); i++ {
+				if bits[i/8]>>(i%8)&1 != 0 {
+					ch.slots = append(ch.slots, below(base-i*ptrSize))
+				}
+			}
+		}
+	}
+	// Arguments: they live in the caller's frame, which for the co's bottom
+	// frame is the trampoline's; those are rewritten at every resume.
+	if nargs := f.args(); nargs > 0 && argpOff > hiOff {
+		m := (*stackmap)(f.funcdata(funcdataArgsPointerMaps))
+		if m == nil || m.n <= 0 {
+			return "aco: Yield across " + name + ", whose arguments have no stack map, is not supported"
+		}
+		if pcdata < 0 || pcdata >= m.n {
+			return "aco: Yield: bad argument map index in " + name
+		}
+		if m.nbit > 0 {
+			bits := m.bits(pcdata)
+			for i := uintptr(0); i < uintptr(m.nbit); i++ {
+				if bits[i/8]>>(i%8)&1 != 0 {
+					ch.slots = append(ch.slots, below(argpOff-i*ptrSize))
+				}
+			}
+		}
+	}
+	// Stack objects.
+	if p := f.funcdata(funcdataStackObjects); p != nil {
+		n := *(*uintptr)(p)
+		recs := unsafe.Slice((*stackObjectRecord)(unsafe.Add(p, ptrSize)), n)
+		for i := range recs {
+			r := &recs[i]
+			baseOff := varpOff
+			if r.off >= 0 {
+				baseOff = argpOff
+			}
+			objOff := baseOff - uintptr(int64(r.off)) // address = base + off
+			if objOff > spOff {
+				continue // not allocated in the frame yet
+			}
+			if objOff-uintptr(r.size) < hiOff {
+				continue // in the trampoline's frame
+			}
+			o := chainObj{off: below(objOff), size: uint32(r.size)}
+			mask := ptrAt(f.rodata() + uintptr(r.gcdataoff))
+			for w := uintptr(0); w < uintptr(r.ptrBytes)/ptrSize; w++ {
+				if *(*byte)(unsafe.Add(mask, w/8))>>(w%8)&1 != 0 {
+					o.ptrs = append(o.ptrs, uint32(w*ptrSize))
+				}
+			}
+			ch.objs = append(ch.objs, o)
+		}
+	}
+	return ""
+}
+
+func funcName(pc uintptr) string {
+	if f := runtime.FuncForPC(pc); f != nil {
+		return f.Name()
+	}
+	return "?"
+}

@@ -1,0 +1,58 @@
+//go:build linux && amd64 && go1.26 && !go1.28 && !race
+
+package aco
+
+// swctx is the saved context of a copy-stack coroutine: the words the switch
+// routines read and write. The register contract: across a switch only SP,
+// BP (amd64) and the return PC are live (Go's ABI0 treats every other
+// register as clobbered by a call, and the caller reloads g from TLS), plus
+// the FPU control words when each co keeps its own environment.
+type swctx struct {
+	tret uintptr // swapin: return address into the trampoline
+	tbp  uintptr // swapin: the trampoline's frame pointer; capture: the one to return with
+	lo   uintptr // swapout: the image's lowest address, its caller's SP
+	pc   uintptr // swapout: where the co continues; before the first run, coEntry
+	ybp  uintptr // swapout: its caller's frame pointer
+	yg   uintptr // swapout: the goroutine calling it
+	hi   uintptr // the trampoline's SP: the image ends one word below it
+	dst  uintptr // swapin: where the image goes, hi - PtrSize - n
+	rbp  uintptr // swapin: the frame pointer to continue with
+	buf  uintptr // the save stack
+	n    uintptr // image size in bytes, a multiple of PtrSize
+	g    uintptr // the goroutine the co runs on
+
+	hiOff uintptr // g.stack.hi - hi: survives the runtime moving the stack
+	locks uint64  // the thread's LockOSThread counts (external, internal) at resume
+	slow  uintptr // non-zero: the next resume needs prepareResume (first run, defers)
+	yret  uintptr // non-zero: offset below hi of Yield's return address; swapin returns from Yield for it
+	tcaller uintptr // the trampoline's return address
+	ctSave, ctRestore uint64 // libaco's ct_save and ct_restore
+
+	mxcsrCo, mxcsrMain uint32 // SSE control/status of the co, of its resumer
+	cwCo, cwMain       uint16 // x87 control words
+
+	co *Co
+}
+
+// trampoline resumes the co of c: it calls prepareResume and, if that
+// succeeds, swapin, and returns when the co yields or returns. It never
+// writes SP itself, so it is an ordinary frame under the co's frames.
+func trampoline(c *swctx) uintptr
+
+// swapin copies the image onto the stack below the trampoline's frame and
+// jumps into it. Called only by trampoline.
+func swapin()
+
+// swapout saves the frames between its caller and the trampoline and jumps
+// back into the trampoline. It returns 0 when the co is resumed, or the
+// status capture gave if the co could not yield.
+func swapout(c *swctx) uintptr
+
+// getg returns the current goroutine's runtime g.
+func getg() uintptr
+
+// coEntryPC returns the ABI0 address of coEntry.
+func coEntryPC() uintptr
+
+// fpuEnv returns the current x87 control word and MXCSR.
+func fpuEnv() (cw uint16, mxcsr uint32)
