@@ -1,4 +1,4 @@
-//go:build linux && amd64 && go1.26 && !go1.28 && !race
+//go:build linux && (amd64 || 386) && go1.26 && !go1.28 && !race
 
 package aco
 

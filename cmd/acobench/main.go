@@ -1,164 +1,323 @@
 // Command acobench prints libaco's benchmark table for aco, measured in the
 // same run as the Go peers a user would otherwise pick: iter.Pull and a
-// goroutine with channels.
+// goroutine driven over channels.
 //
 // Usage:
 //
-//	go run ./cmd/acobench [-quick]
+//	go run ./cmd/acobench [-quick] [-json] [-svg FILE] [-nofpu] [-target D]
+//	go run ./cmd/acobench -mem N [-mem-impl sharestack|standalone|iterpull|chan]
+//
+// For aco share-stack coroutines, aco standalone coroutines, iter.Pull and
+// goroutine+channel it measures, like libaco's benchmark:
+//
+//   - create+resume+destroy: create a coroutine (aco: save-stack size 64
+//     bytes, libaco's aco_create/init_save_stk_sz=64B), resume it once,
+//     destroy it; one coroutine at a time, in a loop;
+//   - round trip: one resume+yield round trip of 1 coroutine, and of 100K,
+//     1M and 2M coroutines resumed in round robin, each of whose bodies is
+//     `for { co.Yield() }`; for the many-coroutine blocks the creation (+
+//     first resume) and the destruction of all of them are timed too
+//     (create+first resume, destroy);
+//   - round trip, live stack KB: 1000 coroutines in round robin whose body
+//     holds a K-byte array live across each yield, for libaco's sizes 0, 24,
+//     56, 120, 232, 488, 1000, 2024, 4072 and 7992 bytes.
+//
+// iter.Pull's create is iter.Pull + the first next() and its destroy is
+// stop(); a goroutine's create is go + the first round trip over its
+// channels and its destroy is closing its input channel and waiting until it
+// has exited. goroutine+channel is run up to 100K coroutines and iter.Pull up
+// to 1M; a many-coroutine block is also skipped when a probe estimates it
+// would take more than the memory budget (-mem-budget) or the time budget.
+// Skipped cells say "skipped: memory" (or "time") in the table; a case that
+// panics is reported on stderr and its cells say "failed: panic: ...", and
+// the run goes on. Operation counts are calibrated so that each row runs for
+// about -target; the default run takes under 3 minutes on a 2-core machine
+// (about 45 seconds with the share-stack coroutines on the copy-stack
+// engine), -quick (only the 100K block, 200 coroutines in the live-stack
+// case, rows of about 25ms) under 30 seconds.
+//
+// The run also builds this command with the other FPU variant (with -tags
+// aco_share_fpu_env, or without it when this binary has it), runs its key
+// aco cases (1-coroutine round trip and create+resume+destroy) and adds them
+// as rows whose impl is marked "(shared FPU env)" or "(per-co FPU env)". If
+// that build or run fails, a note in the header says so. -nofpu skips it.
+//
+// The table's last column divides a row's ns/op by the ns/op of the
+// iter.Pull row of the same case and task amount in this run ("-" when there
+// is none). With -json, the same rows are printed instead as one JSON object
+// per line, with exactly the fields
+//
+//	case, impl, engine, cos, stack_bytes, ops, ns_per_op, ratio_vs_iter_pull
+//
+// where engine is aco.Engine() for share-stack rows, "portable" for
+// standalone rows and "-" for iter.Pull and goroutine+channel; stack_bytes is
+// the live array's size (0 outside the live-stack case); ratio_vs_iter_pull
+// is null when there is no iter.Pull peer. Cells not measured (skipped or
+// failed) are not printed.
+//
+// -svg FILE also writes a line chart of the live-stack case (ns per round
+// trip against live stack size, one line per implementation) to FILE.
+//
+// -mem N holds N suspended coroutines (resumed once each, suspended at their
+// first yield; share-stack by default) and reports the resident memory they
+// take per coroutine and in total (VmRSS after runtime.GC and
+// debug.FreeOSMemory, minus a baseline taken before creating them), and the
+// Go heap and goroutine stacks in use. It refuses iter.Pull counts estimated
+// beyond 16 GB, and any count whose first 100,000 coroutines extrapolate
+// beyond 16 GB or 90% of the available memory.
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"iter"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
-	"text/tabwriter"
 	"time"
-
-	"github.com/arkenstone-go/arkenstone/aco"
 )
 
-// row is one measured line of the table.
-type row struct {
-	Case  string
-	Impl  string
-	Ops   int
-	Total time.Duration
-}
-
-func (r row) nsPerOp() float64 { return float64(r.Total.Nanoseconds()) / float64(r.Ops) }
+// fpuTag is the build tag of aco's shared FPU/MXCSR environment variant.
+const fpuTag = "aco_share_fpu_env"
 
 func main() {
-	quick := flag.Bool("quick", false, "fewer iterations, for a fast look")
-	flag.Parse()
-	n := 2_000_000
-	if *quick {
-		n = 200_000
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("acobench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	quick := fs.Bool("quick", false, "a fast look: shorter rows, only the 100K block (under 30 s)")
+	jsonOut := fs.Bool("json", false, "print one JSON object per row instead of the table")
+	svgFile := fs.String("svg", "", "also write the live-stack chart to this `file` (SVG)")
+	noFPU := fs.Bool("nofpu", false, "do not build and run the other FPU-environment variant")
+	target := fs.Duration("target", 0, "time per calibrated row (default 200ms, 25ms with -quick)")
+	memBudget := fs.Float64("mem-budget", 5, "largest estimated memory of one round-robin block, in `GB`")
+	memN := fs.Int("mem", 0, "hold `N` suspended coroutines and report their memory")
+	memImpl := fs.String("mem-impl", "sharestack", "coroutines for -mem: sharestack, standalone, iterpull or chan")
+	child := fs.Bool("child", false, "internal: measure the key aco cases and print them as JSON for the parent")
+	if err := fs.Parse(args); err != nil {
+		return 2
 	}
-	fmt.Printf("aco %s (libaco %s semantics), engine %s, %s %s/%s, %s\n\n",
-		aco.Version, aco.LibacoVersion, aco.Engine(), runtime.Version(), runtime.GOOS, runtime.GOARCH, cpuName())
-	var rows []row
-	rows = append(rows, roundTrip(n)...)
-	rows = append(rows, createDestroy(n/10)...)
-	printTable(os.Stdout, rows)
-}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "acobench: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
 
-// impl is one way to run a coroutine-like body that yields in a loop.
-type impl struct {
-	name string
-	// start returns a function doing one resume+yield round trip and a
-	// function releasing everything.
-	start func() (step func(), done func())
-}
-
-var impls = []impl{
-	{"aco share-stack", func() (func(), func()) {
-		m, ss := aco.NewMain(), aco.NewShareStack(0)
-		co := aco.Create(m, ss, 0, func(co *aco.Co) {
-			for {
-				co.Yield()
-			}
-		}, nil)
-		return co.Resume, func() { co.Destroy(); ss.Destroy(); m.Destroy() }
-	}},
-	{"aco standalone", func() (func(), func()) {
-		m := aco.NewMain()
-		co := aco.Create(m, nil, 0, func(co *aco.Co) {
-			for {
-				co.Yield()
-			}
-		}, nil)
-		return co.Resume, func() { co.Destroy(); m.Destroy() }
-	}},
-	{"iter.Pull", func() (func(), func()) {
-		next, stop := iter.Pull(func(yield func(struct{}) bool) {
-			for yield(struct{}{}) {
-			}
-		})
-		return func() { next() }, stop
-	}},
-	{"goroutine+channel", func() (func(), func()) {
-		in, out := make(chan struct{}), make(chan struct{})
-		go func() {
-			for range in {
-				out <- struct{}{}
-			}
-		}()
-		return func() { in <- struct{}{}; <-out }, func() { close(in) }
-	}},
-}
-
-// roundTrip measures one resume+yield round trip of a single coroutine.
-func roundTrip(n int) []row {
-	var rows []row
-	for _, im := range impls {
-		step, done := im.start()
-		step() // start it
-		t0 := time.Now()
-		for i := 0; i < n; i++ {
-			step()
+	if *memN != 0 {
+		id, err := parseImpl(*memImpl)
+		if err == nil {
+			err = runMem(stdout, stderr, *memN, id)
 		}
-		el := time.Since(t0)
-		done()
-		rows = append(rows, row{"resume+yield round trip, 1 co", im.name, n, el})
+		if err != nil {
+			fmt.Fprintln(stderr, "acobench:", err)
+			return 1
+		}
+		return 0
+	}
+
+	cfg := defaultConfig(*quick)
+	if *target > 0 {
+		cfg.target = *target
+	}
+	cfg.memBudget = int64(*memBudget * 1e9)
+
+	if *child {
+		cfg.label = " (" + fpuVariant(sharedFPUEnv) + ")"
+		cfg.rank = 1
+		p := newProgress(stderr, "["+fpuVariant(sharedFPUEnv)+" build] ")
+		rows := measure(&cfg, true, p)
+		p.clear()
+		enc := json.NewEncoder(stdout)
+		for _, r := range rows {
+			if err := enc.Encode(r); err != nil {
+				fmt.Fprintln(stderr, "acobench:", err)
+				return 1
+			}
+		}
+		return 0
+	}
+
+	m := newMeta()
+	m.StackCos = cfg.stackCos
+	p := newProgress(stderr, "")
+	tasks := plan(&cfg, false)
+	p.n = len(tasks)
+	other := fpuVariant(!sharedFPUEnv)
+	var exe string
+	if *noFPU {
+		m.Other = "the " + other + " variant was not run (-nofpu)"
+	} else {
+		p.n += 2
+		p.step("building the " + other + " variant")
+		var cleanup func()
+		var err error
+		exe, cleanup, err = buildOther()
+		if err != nil {
+			m.Other = fmt.Sprintf("note: could not build the %s variant, its rows are missing: %v", other, err)
+			p.n--
+		} else {
+			defer cleanup()
+		}
+	}
+	rows := runTasks(tasks, p)
+	if exe != "" {
+		p.step("running the " + other + " variant")
+		p.clear()
+		crows, err := runOther(exe, *quick, cfg.target, stderr)
+		if err != nil {
+			m.Other = fmt.Sprintf("note: the %s variant failed, its rows are missing: %v", other, err)
+		} else {
+			rows = append(rows, crows...)
+			m.Other = fmt.Sprintf(`rows marked "(%s)" come from a build of this command %s -tags %s, run after this one`,
+				other, map[bool]string{true: "with", false: "without"}[!sharedFPUEnv], fpuTag)
+		}
+	}
+	p.clear()
+	finalize(rows)
+
+	if *svgFile != "" {
+		if err := writeSVGFile(*svgFile, rows, &m); err != nil {
+			fmt.Fprintln(stderr, "acobench:", err)
+			return 1
+		}
+	}
+	if *jsonOut {
+		if err := writeJSON(stdout, rows); err != nil {
+			fmt.Fprintln(stderr, "acobench:", err)
+			return 1
+		}
+		return 0
+	}
+	m.writeHeader(stdout)
+	fmt.Fprintln(stdout)
+	writeTable(stdout, rows, &m)
+	return 0
+}
+
+// measure runs every planned task and returns the rows, unsorted.
+func measure(cfg *config, keyOnly bool, p *progress) []Row {
+	tasks := plan(cfg, keyOnly)
+	if p != nil {
+		p.n += len(tasks)
+	}
+	return runTasks(tasks, p)
+}
+
+func runTasks(tasks []task, p *progress) []Row {
+	var rows []Row
+	errw := io.Discard
+	if p != nil && p.w != nil {
+		errw = p.w
+	}
+	for _, t := range tasks {
+		if p != nil {
+			p.step(t.what)
+		}
+		rows = append(rows, runTask(t, errw)...)
 	}
 	return rows
 }
 
-// createDestroy measures create + first resume + destroy of one coroutine.
-func createDestroy(n int) []row {
-	m, ss := aco.NewMain(), aco.NewShareStack(0)
-	body := func(co *aco.Co) { co.Yield() }
-	measure := func(name string, f func()) row {
-		t0 := time.Now()
-		for i := 0; i < n; i++ {
-			f()
-		}
-		return row{"create + first resume + destroy", name, n, time.Since(t0)}
-	}
-	seq := func(yield func(int) bool) { yield(1) }
-	rows := []row{
-		measure("aco share-stack", func() { co := aco.Create(m, ss, 0, body, nil); co.Resume(); co.Destroy() }),
-		measure("aco standalone", func() { co := aco.Create(m, nil, 0, body, nil); co.Resume(); co.Destroy() }),
-		measure("iter.Pull", func() { next, stop := iter.Pull(seq); next(); stop() }),
-	}
-	ss.Destroy()
-	m.Destroy()
-	return rows
-}
-
-func printTable(w io.Writer, rows []row) {
-	base := map[string]float64{}
-	for _, r := range rows {
-		if r.Impl == "iter.Pull" {
-			base[r.Case] = r.nsPerOp()
-		}
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "case\timpl\ttask amount\ttotal time\tns/op\top/s\tvs iter.Pull\t")
-	for _, r := range rows {
-		ratio := "-"
-		if b, ok := base[r.Case]; ok && r.Impl != "iter.Pull" {
-			ratio = fmt.Sprintf("%.2fx", r.nsPerOp()/b)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.3f s\t%.2f\t%.0f\t%s\t\n", r.Case, r.Impl, r.Ops, r.Total.Seconds(), r.nsPerOp(), 1e9/r.nsPerOp(), ratio)
-	}
-	tw.Flush()
-}
-
-// cpuName reads the CPU model from /proc/cpuinfo where there is one.
-func cpuName() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
+func writeSVGFile(name string, rows []Row, m *meta) error {
+	f, err := os.Create(name)
 	if err != nil {
-		return "unknown CPU"
+		return err
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
+	if err := writeSVG(f, rows, m); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// sourceDir is the directory of this command's source, where the other
+// variant is built.
+func sourceDir() (string, error) {
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		if _, err := os.Stat(file); err == nil {
+			return filepath.Dir(file), nil
 		}
 	}
-	return "unknown CPU"
+	if _, err := os.Stat(filepath.Join("cmd", "acobench", "main.go")); err == nil {
+		return filepath.Abs(filepath.Join("cmd", "acobench"))
+	}
+	return "", errors.New("cannot find the source of cmd/acobench (run it from the repository root)")
+}
+
+// buildOther builds this command with the other FPU variant into a
+// temporary directory.
+func buildOther() (exe string, cleanup func(), err error) {
+	src, err := sourceDir()
+	if err != nil {
+		return "", nil, err
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		return "", nil, fmt.Errorf("no go command: %v", err)
+	}
+	dir, err := os.MkdirTemp("", "acobench-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	exe = filepath.Join(dir, "acobench-other")
+	args := []string{"build", "-o", exe}
+	if !sharedFPUEnv {
+		args = append(args, "-tags", fpuTag)
+	}
+	args = append(args, ".")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goTool, args...)
+	cmd.Dir = src
+	if out, err := cmd.CombinedOutput(); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("go %s: %v: %s", strings.Join(args, " "), err, firstLines(string(out), 3))
+	}
+	return exe, cleanup, nil
+}
+
+// runOther runs the other variant's key cases and returns its rows.
+func runOther(exe string, quick bool, target time.Duration, stderr io.Writer) ([]Row, error) {
+	args := []string{"-child", "-target", target.String()}
+	timeout := 2 * time.Minute
+	if quick {
+		args = append(args, "-quick")
+		timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Stderr = stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, err
+	}
+	var rows []Row
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		var r Row
+		if err := dec.Decode(&r); err != nil {
+			return nil, fmt.Errorf("reading its rows: %v", err)
+		}
+		rows = append(rows, r)
+	}
+	if len(rows) == 0 {
+		return nil, errors.New("it printed no rows")
+	}
+	return rows, nil
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = append(lines[:n], "...")
+	}
+	return strings.Join(lines, " | ")
 }

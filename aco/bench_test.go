@@ -1,0 +1,260 @@
+package aco_test
+
+import (
+	"iter"
+	"strconv"
+	"testing"
+
+	"github.com/arkenstone-go/arkenstone/aco"
+)
+
+// The benchmarks of cmd/acobench's core cases, for benchstat across
+// commits (go test ./aco -run XXX -bench . -count 10). Each reports ns per
+// operation: a resume+yield round trip, or a create+first resume+destroy.
+// They assert nothing about time.
+
+// benchImpl is one way to run a coroutine body that yields in a loop: start
+// returns a function making one resume+yield round trip and a function
+// releasing everything.
+type benchImpl struct {
+	name  string
+	start func(stack int) (step func(), done func())
+}
+
+var benchImpls = []benchImpl{
+	{"sharestack", func(stack int) (func(), func()) {
+		m, ss := aco.NewMain(), aco.NewShareStack(0)
+		co := aco.Create(m, ss, 64, benchAcoBody(stack), nil)
+		co.Resume()
+		return co.Resume, func() { co.Destroy(); ss.Destroy(); m.Destroy() }
+	}},
+	{"standalone", func(stack int) (func(), func()) {
+		m := aco.NewMain()
+		co := aco.Create(m, nil, 64, benchAcoBody(stack), nil)
+		co.Resume()
+		return co.Resume, func() { co.Destroy(); m.Destroy() }
+	}},
+	{"iterpull", func(stack int) (func(), func()) {
+		next, stop := iter.Pull(benchPullBody(stack))
+		next()
+		return func() { next() }, stop
+	}},
+	{"chan", func(stack int) (func(), func()) {
+		in, out := make(chan struct{}), make(chan struct{})
+		go benchGoBody(in, out)
+		in <- struct{}{}
+		<-out
+		return func() { in <- struct{}{}; <-out }, func() { close(in); <-out }
+	}},
+}
+
+func benchFind(name string) benchImpl {
+	for _, im := range benchImpls {
+		if im.name == name {
+			return im
+		}
+	}
+	panic("no benchmark implementation " + name)
+}
+
+// BenchmarkRoundTrip: one resume+yield round trip of a single coroutine.
+func BenchmarkRoundTrip(b *testing.B) {
+	b.Run("sharestack", func(b *testing.B) {
+		m, ss := aco.NewMain(), aco.NewShareStack(0)
+		co := aco.Create(m, ss, 64, benchIdle, nil)
+		co.Resume()
+		for b.Loop() {
+			co.Resume()
+		}
+		co.Destroy()
+		ss.Destroy()
+		m.Destroy()
+	})
+	b.Run("standalone", func(b *testing.B) {
+		m := aco.NewMain()
+		co := aco.Create(m, nil, 64, benchIdle, nil)
+		co.Resume()
+		for b.Loop() {
+			co.Resume()
+		}
+		co.Destroy()
+		m.Destroy()
+	})
+	b.Run("iterpull", func(b *testing.B) {
+		next, stop := iter.Pull(benchIdleSeq)
+		next()
+		for b.Loop() {
+			next()
+		}
+		stop()
+	})
+	b.Run("chan", func(b *testing.B) {
+		in, out := make(chan struct{}), make(chan struct{})
+		go benchGoBody(in, out)
+		for b.Loop() {
+			in <- struct{}{}
+			<-out
+		}
+		close(in)
+		<-out
+	})
+}
+
+// BenchmarkRoundRobin1000: 1000 coroutines resumed in turn; ns/op is one
+// round trip.
+func BenchmarkRoundRobin1000(b *testing.B) {
+	const n = 1000
+	for _, im := range benchImpls {
+		b.Run(im.name, func(b *testing.B) {
+			steps := make([]func(), n)
+			dones := make([]func(), n)
+			for i := range n {
+				steps[i], dones[i] = im.start(0)
+			}
+			i := 0
+			for b.Loop() {
+				steps[i]()
+				if i++; i == n {
+					i = 0
+				}
+			}
+			for _, done := range dones {
+				done()
+			}
+		})
+	}
+}
+
+// BenchmarkCreateResumeDestroy: create a coroutine (save-stack size 64
+// bytes, as in libaco's benchmark), resume it once, destroy it.
+func BenchmarkCreateResumeDestroy(b *testing.B) {
+	b.Run("sharestack", func(b *testing.B) {
+		m, ss := aco.NewMain(), aco.NewShareStack(0)
+		for b.Loop() {
+			co := aco.Create(m, ss, 64, benchIdle, nil)
+			co.Resume()
+			co.Destroy()
+		}
+		ss.Destroy()
+		m.Destroy()
+	})
+	b.Run("standalone", func(b *testing.B) {
+		m := aco.NewMain()
+		for b.Loop() {
+			co := aco.Create(m, nil, 64, benchIdle, nil)
+			co.Resume()
+			co.Destroy()
+		}
+		m.Destroy()
+	})
+	b.Run("iterpull", func(b *testing.B) {
+		for b.Loop() {
+			next, stop := iter.Pull(benchIdleSeq)
+			next()
+			stop()
+		}
+	})
+}
+
+// BenchmarkStackSize: the round trip of one coroutine whose body holds a
+// live array of the given number of bytes across each yield (what a
+// copy-stack switch has to save and restore, besides the frames themselves).
+func BenchmarkStackSize(b *testing.B) {
+	for _, stack := range []int{0, 120, 1000, 7992} {
+		b.Run(strconv.Itoa(stack), func(b *testing.B) {
+			for _, name := range []string{"sharestack", "iterpull"} {
+				b.Run(name, func(b *testing.B) {
+					step, done := benchFind(name).start(stack)
+					for b.Loop() {
+						step()
+					}
+					done()
+				})
+			}
+		})
+	}
+}
+
+var benchSink byte
+
+func benchIdle(co *aco.Co) {
+	for {
+		co.Yield()
+	}
+}
+
+func benchIdleSeq(yield func(struct{}) bool) {
+	for yield(struct{}{}) {
+	}
+}
+
+func benchGoBody(in <-chan struct{}, out chan<- struct{}) {
+	for range in {
+		out <- struct{}{}
+	}
+	out <- struct{}{}
+}
+
+type benchArray interface {
+	~[120]byte | ~[1000]byte | ~[7992]byte
+}
+
+func benchAcoBody(stack int) aco.Func {
+	switch stack {
+	case 0:
+		return benchIdle
+	case 120:
+		return benchHoldCo[[120]byte]
+	case 1000:
+		return benchHoldCo[[1000]byte]
+	case 7992:
+		return benchHoldCo[[7992]byte]
+	}
+	panic("no body for stack size " + strconv.Itoa(stack))
+}
+
+func benchPullBody(stack int) iter.Seq[struct{}] {
+	switch stack {
+	case 0:
+		return benchIdleSeq
+	case 120:
+		return benchHoldSeq[[120]byte]
+	case 1000:
+		return benchHoldSeq[[1000]byte]
+	case 7992:
+		return benchHoldSeq[[7992]byte]
+	}
+	panic("no body for stack size " + strconv.Itoa(stack))
+}
+
+// benchHoldCo yields in a loop with an array of A's size live in its frame:
+// written before the first yield, read after every yield.
+//
+//go:noinline
+func benchHoldCo[A benchArray](co *aco.Co) {
+	var a A
+	for i := range len(a) {
+		a[i] = byte(i)
+	}
+	for i := 0; ; {
+		co.Yield()
+		benchSink = a[i]
+		if i++; i == len(a) {
+			i = 0
+		}
+	}
+}
+
+//go:noinline
+func benchHoldSeq[A benchArray](yield func(struct{}) bool) {
+	var a A
+	for i := range len(a) {
+		a[i] = byte(i)
+	}
+	for i := 0; yield(struct{}{}); {
+		benchSink = a[i]
+		if i++; i == len(a) {
+			i = 0
+		}
+	}
+}

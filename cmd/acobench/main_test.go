@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tinyRun measures every case with tiny operation counts, plus the key
+// cases again as if from the other FPU variant, and returns the finalized
+// rows.
+func tinyRun(t *testing.T) []Row {
+	t.Helper()
+	c := config{
+		fixedOps:  20,
+		counts:    []int{30},
+		stackCos:  4,
+		sizes:     []int{0, 120, 7992},
+		impls:     []implID{implShareStack, implStandalone, implIterPull, implGoroutine},
+		memBudget: 1 << 40,
+		maxBlock:  time.Hour,
+		deadline:  time.Now().Add(time.Hour),
+	}
+	c.caps[implGoroutine] = 10 // so that its block is skipped
+	rows := measure(&c, false, nil)
+	c.label, c.rank = " (other FPU env)", 1
+	rows = append(rows, measure(&c, true, nil)...)
+	finalize(rows)
+	return rows
+}
+
+var cellSep = regexp.MustCompile(`\s{2,}`)
+
+// parseTable returns the cells of the table's rows (not the header).
+func parseTable(t *testing.T, out string) [][]string {
+	t.Helper()
+	var rows [][]string
+	in := false
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "case "):
+			got := cellSep.Split(line, -1)
+			if !slices.Equal(got, tableHead) {
+				t.Fatalf("table head %q, want %q", got, tableHead)
+			}
+			in = true
+		case line == "notes:":
+			in = false
+		case in && line != "":
+			rows = append(rows, cellSep.Split(strings.TrimSpace(line), -1))
+		}
+	}
+	return rows
+}
+
+func TestJSONMatchesTable(t *testing.T) {
+	rows := tinyRun(t)
+	m := newMeta()
+	m.StackCos = 4
+	var tb, jb bytes.Buffer
+	writeTable(&tb, rows, &m)
+	if err := writeJSON(&jb, rows); err != nil {
+		t.Fatal(err)
+	}
+	table := parseTable(t, tb.String())
+	if len(table) != len(rows) {
+		t.Fatalf("table has %d rows, want %d:\n%s", len(table), len(rows), tb.String())
+	}
+
+	want := []string{"case", "impl", "engine", "cos", "stack_bytes", "ops", "ns_per_op", "ratio_vs_iter_pull"}
+	var js []map[string]any
+	dec := json.NewDecoder(&jb)
+	for dec.More() {
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		if w := slices.Sorted(slices.Values(want)); !slices.Equal(keys, w) {
+			t.Fatalf("JSON row has fields %q, want exactly %q", keys, w)
+		}
+		js = append(js, obj)
+	}
+
+	skipped, ratios, other := 0, 0, 0
+	ji := 0
+	for i, cells := range table {
+		if len(cells) != len(tableHead) {
+			t.Fatalf("table row %d has %d cells: %q", i, len(cells), cells)
+		}
+		if strings.HasPrefix(cells[7], "skipped: ") {
+			skipped++
+			if rows[i].Note != cells[7] {
+				t.Errorf("table row %q is skipped, its row is not", cells)
+			}
+			continue
+		}
+		if ji >= len(js) {
+			t.Fatalf("more measured table rows than JSON rows")
+		}
+		j := js[ji]
+		ji++
+		ns := j["ns_per_op"].(float64)
+		got := []string{
+			j["case"].(string), j["impl"].(string),
+			strconv.FormatFloat(j["cos"].(float64), 'f', -1, 64),
+			strconv.FormatFloat(j["ops"].(float64), 'f', -1, 64),
+			cells[4],
+			fmt.Sprintf("%.2f", ns),
+			fmt.Sprintf("%.0f", 1e9/ns),
+			"-",
+		}
+		if r, ok := j["ratio_vs_iter_pull"].(float64); ok {
+			got[7] = fmt.Sprintf("%.2fx", r)
+			ratios++
+		} else if j["ratio_vs_iter_pull"] != nil {
+			t.Errorf("ratio_vs_iter_pull is %v, want a number or null", j["ratio_vs_iter_pull"])
+		}
+		if !slices.Equal(got, cells) {
+			t.Errorf("JSON row %v renders as\n%q, the table has\n%q", j, got, cells)
+		}
+		if strings.Contains(j["impl"].(string), "(other FPU env)") {
+			other++
+		}
+		if sb := j["stack_bytes"].(float64); strings.HasPrefix(cells[0], "round trip, live stack") {
+			if want := fmt.Sprintf("round trip, live stack %.0fB", sb); cells[0] != want {
+				t.Errorf("case %q has stack_bytes %v", cells[0], sb)
+			}
+		} else if sb != 0 {
+			t.Errorf("case %q has stack_bytes %v, want 0", cells[0], sb)
+		}
+		if e := j["engine"].(string); e == "" {
+			t.Errorf("row %v has an empty engine", j)
+		}
+	}
+	if ji != len(js) {
+		t.Errorf("%d JSON rows, %d measured table rows", len(js), ji)
+	}
+	// The goroutine+channel block of 30 cos is skipped (cap 10): three
+	// skipped rows in the table, none in the JSON.
+	if skipped != 3 {
+		t.Errorf("%d skipped rows, want 3", skipped)
+	}
+	if ratios == 0 || other != 4 {
+		t.Errorf("%d rows with a ratio, %d rows of the other variant; want some and 4", ratios, other)
+	}
+}
+
+func TestRatios(t *testing.T) {
+	rows := []Row{
+		{Case: "round trip", Impl: "aco share-stack", ImplID: implShareStack, Cos: 1, Ops: 10, Total: 50},
+		{Case: "round trip", Impl: "iter.Pull", ImplID: implIterPull, Rank: 4, Cos: 1, Ops: 10, Total: 100},
+		{Case: "round trip", Impl: "aco share-stack", ImplID: implShareStack, Cos: 2, Ops: 10, Total: 50, Block: 1},
+		{Case: "round trip", Impl: "iter.Pull", ImplID: implIterPull, Rank: 4, Cos: 2, Block: 1, Note: "skipped: memory"},
+	}
+	finalize(rows)
+	if !rows[0].HasRatio || rows[0].Ratio != 0.5 {
+		t.Errorf("ratio %v %v, want 0.5", rows[0].HasRatio, rows[0].Ratio)
+	}
+	if !rows[1].HasRatio || rows[1].Ratio != 1 {
+		t.Errorf("iter.Pull's own ratio %v %v, want 1", rows[1].HasRatio, rows[1].Ratio)
+	}
+	if rows[2].HasRatio || rows[3].HasRatio {
+		t.Errorf("rows without a measured iter.Pull peer have a ratio")
+	}
+	var b bytes.Buffer
+	if err := writeJSON(&b, rows); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[2], `"ratio_vs_iter_pull":null`) {
+		t.Errorf("JSON:\n%s\nwant 3 rows (the skipped one left out), the last with a null ratio", b.String())
+	}
+}
+
+func TestSVG(t *testing.T) {
+	rows := tinyRun(t)
+	m := newMeta()
+	m.StackCos = 4
+	m.CPU = `Fancy <CPU> & "Co"`
+	var b bytes.Buffer
+	if err := writeSVG(&b, rows, &m); err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(&b)
+	paths, root := 0, ""
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("SVG is not well-formed XML: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			if root == "" {
+				root = se.Name.Local
+			}
+			if se.Name.Local == "path" {
+				paths++
+			}
+		}
+	}
+	if root != "svg" {
+		t.Errorf("root element %q, want svg", root)
+	}
+	impls := map[string]bool{}
+	for _, r := range rows {
+		if r.Kind == kindLiveStack && r.Note == "" {
+			impls[r.Impl] = true
+		}
+	}
+	if len(impls) != 4 || paths != len(impls) {
+		t.Errorf("%d paths for %d implementations, want one each (4)", paths, len(impls))
+	}
+}
+
+func TestMemRefusesHugeIterPull(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run([]string{"-mem", "10000000", "-mem-impl", "iterpull"}, &out, &errOut)
+	if code == 0 || !strings.Contains(errOut.String(), "refused") {
+		t.Errorf("exit %d, stderr %q; want a refusal", code, errOut.String())
+	}
+}
+
+func TestMemSmall(t *testing.T) {
+	for _, impl := range []string{"sharestack", "standalone", "iterpull", "chan"} {
+		var out, errOut bytes.Buffer
+		if code := run([]string{"-mem", "1000", "-mem-impl", impl}, &out, &errOut); code != 0 {
+			t.Fatalf("-mem-impl %s: exit %d: %s", impl, code, errOut.String())
+		}
+		_, rss := residentBytes()
+		if rss && !strings.Contains(out.String(), "per coroutine:") || !strings.Contains(out.String(), "HeapInuse") {
+			t.Errorf("-mem-impl %s output:\n%s", impl, out.String())
+		}
+	}
+}
+
+func TestPanicMarksRowsFailed(t *testing.T) {
+	c := defaultConfig(true)
+	tk := task{
+		what: "boom",
+		run:  func() []Row { panic("engine  broke\ndown") },
+		fail: func(note string) []Row { return c.blockNoted(implShareStack, 10, 1, note) },
+	}
+	var errw bytes.Buffer
+	rows := runTask(tk, &errw)
+	if len(rows) != 3 || rows[0].Note != "failed: panic: engine broke down" {
+		t.Fatalf("rows %+v", rows)
+	}
+	if !strings.Contains(errw.String(), "boom: panic: engine") {
+		t.Errorf("stderr %q does not report the panic", errw.String())
+	}
+	finalize(rows)
+	var tb, jb bytes.Buffer
+	writeTable(&tb, rows, &meta{})
+	if err := writeJSON(&jb, rows); err != nil || jb.Len() != 0 {
+		t.Errorf("JSON of failed rows: %q, %v", jb.String(), err)
+	}
+	for _, cells := range parseTable(t, tb.String()) {
+		if cells[7] != rows[0].Note {
+			t.Errorf("table row %q, want the note in the last cell", cells)
+		}
+	}
+}
