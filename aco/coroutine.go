@@ -477,7 +477,7 @@ func (co *Co) destroySuspended() {
 	co.startRunning()
 	co.unwind = &Unwind{co: co, reason: "Destroy"}
 	if co.useCopyStack() {
-		co.cs.yret = 0 // resume into Yield itself, which unwinds
+		co.cs.yret = 0       // resume into Yield itself, which unwinds
 		co.resumeCopyStack() // its Yield panics with co.unwind
 		return
 	}

@@ -21,12 +21,12 @@ type swctx struct {
 	n    uintptr // image size in bytes, a multiple of PtrSize
 	g    uintptr // the goroutine the co runs on
 
-	hiOff uintptr // g.stack.hi - hi: survives the runtime moving the stack
-	locks uint64  // the thread's LockOSThread counts (external, internal) at resume
-	slow  uintptr // non-zero: the next resume needs prepareResume (first run, defers)
-	yret  uintptr // non-zero: offset below hi of Yield's return address; swapin returns from Yield for it
-	tcaller uintptr // the trampoline's return address
-	ctSave, ctRestore uint64 // libaco's ct_save and ct_restore
+	hiOff             uintptr // g.stack.hi - hi: survives the runtime moving the stack
+	locks             uint64  // the thread's LockOSThread counts (external, internal) at resume
+	slow              uintptr // non-zero: the next resume needs prepareResume (first run, defers)
+	yret              uintptr // non-zero: offset below hi of Yield's return address; swapin returns from Yield for it
+	tcaller           uintptr // the trampoline's return address
+	ctSave, ctRestore uint64  // libaco's ct_save and ct_restore
 
 	mxcsrCo, mxcsrMain uint32 // SSE control/status of the co, of its resumer
 	cwCo, cwMain       uint16 // x87 control words
