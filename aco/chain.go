@@ -27,6 +27,16 @@ type chain struct {
 	slots []uint32  // live pointer slots (locals and args), per the stack maps
 	bps   []uint32  // saved frame pointers (amd64)
 	objs  []chainObj
+	// adjust lists, once each, the words relocation adjusts: slots, bps and
+	// the pointer words of objs. A word can be in more than one of those
+	// (the compiler may give an address-taken variable and a pointer slot
+	// the same stack slot at different times); the runtime's copystack
+	// adjusts such a word twice harmlessly, because its old and new stacks
+	// never overlap, but a relocation by a few bytes would move it twice.
+	adjust []uint32
+	// openDefers are the offsets below hi of the deferBits bytes of frames
+	// with open-coded defers.
+	openDefers []uint32
 	// maxRoots is how many roots slots and objects can yield at most.
 	maxRoots int
 }
@@ -42,7 +52,7 @@ type chainObj struct {
 // compares the return PCs, which decide everything else.
 //
 //go:nosplit
-func (ch *chain) match(pc, hi, n uintptr, tret uintptr) bool {
+func (ch *chain) match(pc, hi, n uintptr) bool {
 	if ch.n != n || ch.pcs[0] != pc {
 		return false
 	}
@@ -55,6 +65,24 @@ func (ch *chain) match(pc, hi, n uintptr, tret uintptr) bool {
 	return load(hi-ch.rets[last]) == tret
 }
 
+// adjusts reports whether relocation adjusts the word at offset off below
+// hi anyway.
+//
+//go:nosplit
+func (ch *chain) adjusts(off uintptr) bool {
+	a := ch.adjust
+	lo, hi := 0, len(a)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if uintptr(a[m]) < off {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo < len(a) && uintptr(a[lo]) == off
+}
+
 // chains holds every chain learned so far (copy on write, so capture can
 // read it without locks); chainsMu serialises additions.
 var (
@@ -65,13 +93,13 @@ var (
 // findChain looks for a learned chain that matches the frames.
 //
 //go:nosplit
-func findChain(pc, hi, n, tret uintptr) *chain {
+func findChain(pc, hi, n uintptr) *chain {
 	all := chains.Load()
 	if all == nil {
 		return nil
 	}
 	for _, ch := range *all {
-		if ch.match(pc, hi, n, tret) {
+		if ch.match(pc, hi, n) {
 			return ch
 		}
 	}
@@ -115,15 +143,15 @@ func (b frameBuf) addr(off uintptr) uintptr { return gStackHi(b.g) - off }
 func (b frameBuf) word(off uintptr) uintptr { return load(b.addr(off)) }
 
 // learnChain decodes the layout of the frames between the last swapout call
-// (c.pc, at offset c.loOff below the stack top) and the trampoline (at
+// (c.pc, at offset c.aux below the stack top) and the trampoline (at
 // c.hiOff), using the runtime's metadata the way the runtime's unwinder and
 // garbage collector do. It returns an aco: error message for frames a
 // coroutine cannot yield across.
-func learnChain(s *cs) (*chain, string) {
+func learnChain(c *swctx) (*chain, string) {
 	b := frameBuf{g: getg()}
 	ch := &chain{}
-	hiOff := s.swctx.hiOff
-	pc, spOff := s.pc, s.loOff
+	hiOff := c.hiOff
+	pc, spOff := c.pc, c.aux
 	if spOff <= hiOff+ptrSize {
 		return nil, "aco: Yield called outside the co (no frames between Yield and the co's start)"
 	}
@@ -163,7 +191,7 @@ func learnChain(s *cs) (*chain, string) {
 		if msg := ch.addFrame(f, pc, spOff, fpOff, hiOff, name); msg != "" {
 			return nil, msg
 		}
-		if ret == s.tret {
+		if ret == tret {
 			if fpOff != hiOff {
 				return nil, "aco: Yield of a co from inside another co it resumed (yield the inner one first)"
 			}
@@ -179,6 +207,14 @@ func learnChain(s *cs) (*chain, string) {
 	}
 	// Sorted by address, for rootCollector.mark's binary search.
 	slices.SortFunc(ch.objs, func(a, b chainObj) int { return cmp.Compare(b.off, a.off) })
+	ch.adjust = append(append([]uint32{}, ch.slots...), ch.bps...)
+	for _, o := range ch.objs {
+		for _, p := range o.ptrs {
+			ch.adjust = append(ch.adjust, o.off-p)
+		}
+	}
+	slices.Sort(ch.adjust)
+	ch.adjust = slices.Compact(ch.adjust)
 	ch.maxRoots = len(ch.slots)
 	for _, o := range ch.objs {
 		ch.maxRoots += len(o.ptrs)
@@ -244,6 +280,11 @@ func (ch *chain) addFrame(f funcInfo, pc, spOff, fpOff, hiOff uintptr, name stri
 			}
 		}
 	}
+	// Open-coded defers: their deferBits byte (runtime.(*_panic).nextFrame).
+	if p := f.funcdata(funcdataOpenCodedDefer); p != nil {
+		off, _ := readuvarint(p)
+		ch.openDefers = append(ch.openDefers, below(varpOff+uintptr(off)))
+	}
 	// Stack objects.
 	if p := f.funcdata(funcdataStackObjects); p != nil {
 		n := *(*uintptr)(p)
@@ -272,6 +313,21 @@ func (ch *chain) addFrame(f funcInfo, pc, spOff, fpOff, hiOff uintptr, name stri
 		}
 	}
 	return ""
+}
+
+// readuvarint mirrors runtime.readvarintUnsafe.
+func readuvarint(p unsafe.Pointer) (uint32, unsafe.Pointer) {
+	var r uint32
+	var shift int
+	for {
+		b := *(*uint8)(p)
+		p = unsafe.Add(p, 1)
+		if b < 128 {
+			return r + uint32(b)<<shift, p
+		}
+		r += uint32(b&0x7F) << (shift & 31)
+		shift += 7
+	}
 }
 
 func funcName(pc uintptr) string {

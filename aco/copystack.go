@@ -41,29 +41,25 @@ const (
 // chains and reach the next stack check.
 const stackMargin = 4096
 
-// cs is the copy-stack state of a share-stack coroutine. It is allocated at
-// the first resume, so coroutines on the portable engine do not carry it.
+// cs is the copy-stack state of a share-stack coroutine, the head of its
+// Co: the switch routines' context, then what the Go side keeps.
 type cs struct {
 	swctx
 
-	loOff  uintptr // g.stack.hi - lo at the last swapout, for learnChain
-	tbpOff uintptr // trampoline frame pointer - hi
-	need   uintptr // size asked for by stBufSmall / stRootsSmall
-	locks  uint64  // LockOSThread counts at resume
-	chain  *chain  // layout of the frames at the last yield
-
-	buf   []byte           // save stack: plain bytes, never scanned
+	chain *chain           // layout of the frames at the last yield
+	bufp  unsafe.Pointer   // the save stack (noscan), keeping c.buf alive
 	roots []unsafe.Pointer // heap pointers the saved frames hold
-	nroot int
-	// objBits is scratch for capture: two bit sets over the chain's stack
-	// objects.
-	objBits []uint64
-	k       rootCollector
+}
 
+// csExtra is what only some copy-stack coroutines need, in Co.x.
+type csExtra struct {
 	// defers are the co's _defer records while it is suspended, innermost
 	// first: a heap record by pointer, a record in the image by its offset
 	// below hi.
 	defers []deferRef
+	// objBits is scratch for capture: two bit sets over the chain's stack
+	// objects.
+	objBits []uint64
 }
 
 type deferRef struct {
@@ -71,19 +67,74 @@ type deferRef struct {
 	off  uintptr
 }
 
-// useCopyStack reports whether co runs on the copy-stack engine.
-func (co *Co) useCopyStack() bool { return co.ss != nil && copyStackOn }
+// initCopyStack readies a new share-stack co for its first resume.
+func (co *Co) initCopyStack(saveStackSize int) {
+	co.bufCap = uint32(saveStackSize) // what the first save allocates
+	co.resetCopyStack()
+}
+
+// resetCopyStack returns the context to its state before the first resume,
+// keeping the save stack's memory, and drops the roots of the frames that
+// have ended.
+func (co *Co) resetCopyStack() {
+	co.n = 0
+	co.pc = entryPC
+	co.slow = 1
+	co.yret = 0
+	co.cwCo, co.mxcsrCo = fpuDefault()
+	clear(co.roots)
+	co.roots = co.roots[:0]
+	if x := co.x; x != nil {
+		clear(x.cs.defers)
+		x.cs.defers = x.cs.defers[:0]
+	}
+}
+
+// releaseCopyStack drops the save stack and roots of a destroyed co.
+func (co *Co) releaseCopyStack() {
+	co.bufp, co.buf, co.roots, co.chain, co.x = nil, 0, nil, nil, nil
+}
+
+// copyStackStats returns the save-stack statistics the switch keeps.
+func (co *Co) copyStackStats() SaveStack {
+	return SaveStack{MaxCopySize: int(co.maxcpsz), CtSave: co.ctSave, CtRestore: co.ctRestore, ValidSize: int(co.bufCap)}
+}
+
+// hasPendingDefers reports whether the frames of a suspended co hold
+// deferred calls that Destroy must run: defer records, or open-coded defers
+// whose bits are set in the image.
+func (co *Co) hasPendingDefers() bool {
+	if x := co.x; x != nil && len(x.cs.defers) > 0 {
+		return true
+	}
+	if co.n == 0 || co.chain == nil {
+		return false
+	}
+	img := unsafe.Add(co.bufp, co.n+ptrSize) // the word at hi
+	for _, off := range co.chain.openDefers {
+		if *(*uint8)(unsafe.Add(img, -int(off))) != 0 {
+			return true
+		}
+	}
+	return false
+}
 
 // resumeSkipPC is the return address of Resume's fast-path call of the
 // trampoline, and resumeSkipFrame Resume's frame size there (its spdelta):
 // with them swapout returns from Resume directly. Set once, by
-// learnResumeSkip; the assembly reads them.
-var resumeSkipPC, resumeSkipFrame uintptr
+// learnResumeSkip; the assembly reads them. tcaller is the trampoline's
+// return address, which the trampoline records until then.
+var resumeSkipPC, resumeSkipFrame, tcaller uintptr
 
-func learnResumeSkip(pc uintptr) {
-	// The name check keeps the skip off if the code is not what it assumes.
+// tret is the return address into the trampoline from its call of swapin:
+// the word below every co's bottom frame.
+var tret uintptr
+
+func learnResumeSkip() {
+	pc := tcaller
 	f := findfunc(pc)
-	if !f.valid() || funcName(pc) != "github.com/arkenstone-go/arkenstone/aco.(*Co).Resume" {
+	// The name check keeps the skip off if the code is not what it assumes.
+	if !f.valid() || !hasSuffix(funcName(pc), "/aco.(*Co).Resume") {
 		return
 	}
 	d := f.spdelta(pc)
@@ -92,6 +143,10 @@ func learnResumeSkip(pc uintptr) {
 	}
 	resumeSkipFrame = uintptr(d)
 	resumeSkipPC = pc // published second: swapout tests it first
+}
+
+func hasSuffix(s, suffix string) bool {
+	return len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix
 }
 
 // entryPC is the address the first resume jumps to: coEntry's ABI0 entry.
@@ -109,7 +164,7 @@ func init() {
 // co ended is found by afterResume, deferred in the resumer's frame, which a
 // panic from the co reaches through the trampoline.
 func coEntry(c *swctx) {
-	co := c.co
+	co := (*Co)(unsafe.Pointer(c))
 	co.fn(co)
 	co.returned = true
 }
@@ -128,48 +183,14 @@ func (co *Co) afterResume() {
 	co.endPanic(recover())
 }
 
-// resumeCopyStack runs co until it yields or ends.
+// resumeCopyStack runs co, already marked running, until it yields or ends:
+// Resume's slow path.
 func (co *Co) resumeCopyStack() {
-	s := co.cs
-	if s == nil {
-		s = &cs{}
-		s.co = co
-		s.pc = entryPC
-		s.slow = 1
-		s.cwCo, s.mxcsrCo = fpuDefault()
-		co.cs = s
-	}
-	s.resume()
-}
-
-// resume runs the trampoline until the image fits below it.
-func (s *cs) resume() {
-	defer s.co.afterResume()
-	for trampoline(&s.swctx) != stOK {
+	defer co.afterResume()
+	for trampoline(&co.swctx) != stOK {
 		// stGrow: make room for the image below the trampoline.
-		growStack(int(s.n) + stackMargin + 1024)
+		growStack(int(co.n) + stackMargin + 1024)
 	}
-}
-
-// copyStats fills in the counters the switch routines keep.
-func (co *Co) copyStats(st *SaveStack) {
-	if s := co.cs; s != nil {
-		st.CtSave, st.CtRestore = s.ctSave, s.ctRestore
-	}
-}
-
-// reset returns s to its state before the first resume, keeping the save
-// stack's memory, and drops the roots of the frames that have ended.
-func (s *cs) reset() {
-	s.n = 0
-	s.yret = 0
-	s.slow = 1
-	s.pc = entryPC
-	s.cwCo, s.mxcsrCo = fpuDefault()
-	clear(s.roots)
-	s.nroot = 0
-	clear(s.defers)
-	s.defers = s.defers[:0]
 }
 
 // growStack makes the goroutine stack at least n bytes deeper than the
@@ -195,22 +216,21 @@ func sink([]byte) {}
 //
 //go:nosplit
 func prepareResume(c *swctx, hi, gp uintptr) uintptr {
-	s := c.co.cs
+	co := (*Co)(unsafe.Pointer(c))
 	if hi-ptrSize-c.n < gStackLo(gp)+stackMargin {
 		return stGrow
 	}
 	if c.n > 0 {
 		if hi != c.hi {
-			s.relocate(hi)
+			co.relocate(hi)
 		}
-		if len(s.defers) > 0 {
-			s.attachDefers(gp, hi)
+		if x := co.x; x != nil && len(x.cs.defers) > 0 {
+			co.attachDefers(gp, hi)
 		}
 		c.rbp = hi - (c.hi - c.rbp) // frame pointer, same distance below hi
 		c.ctRestore++
 	}
 	c.slow = 0
-	c.dst = hi - ptrSize - c.n
 	c.hi = hi
 	c.hiOff = gStackHi(gp) - hi
 	c.g = gp
@@ -225,31 +245,27 @@ func prepareResume(c *swctx, hi, gp uintptr) uintptr {
 // it is shifted by the distance moved.
 //
 //go:nosplit
-func (s *cs) relocate(hi uintptr) {
+func (co *Co) relocate(hi uintptr) {
 	r := relocator{
-		img:   uintptr(unsafe.Pointer(unsafe.SliceData(s.buf))) + s.n + ptrSize,
-		oldLo: s.hi - ptrSize - s.n,
-		oldHi: s.hi + s.tbpOff + ptrSize,
-		delta: hi - s.hi,
+		img:   uintptr(co.bufp) + co.n + ptrSize,
+		oldLo: co.hi - ptrSize - co.n,
+		oldHi: co.hi + tbpOffset + ptrSize,
+		delta: hi - co.hi,
 	}
-	ch := s.chain
-	for _, off := range ch.slots {
+	ch := co.chain
+	for _, off := range ch.adjust {
 		r.adj(r.img - uintptr(off))
 	}
-	for _, off := range ch.bps {
-		r.adj(r.img - uintptr(off))
+	if co.x == nil {
+		return
 	}
-	for i := range ch.objs {
-		o := &ch.objs[i]
-		for _, p := range o.ptrs {
-			r.adj(r.img - uintptr(o.off) + uintptr(p))
-		}
-	}
-	for _, d := range s.defers {
+	for _, d := range co.x.cs.defers {
 		a := r.img - d.off // a record in the image
 		if d.heap != nil {
 			a = uintptr(d.heap)
-		} else {
+		} else if !ch.adjusts(d.off - rtDeferFn) {
+			// A record that is a stack object had its fn (a closure,
+			// perhaps on the stack) adjusted with the objects above.
 			r.adj(a + rtDeferFn)
 		}
 		store(a+rtDeferSp, load(a+rtDeferSp)+r.delta)
@@ -275,11 +291,12 @@ func (r *relocator) adj(a uintptr) {
 // the garbage collector finds defer records by walking g._defer itself.
 //
 //go:nosplit
-func (s *cs) attachDefers(gp, hi uintptr) {
-	img := uintptr(unsafe.Pointer(unsafe.SliceData(s.buf))) + s.n + ptrSize
+func (co *Co) attachDefers(gp, hi uintptr) {
+	defers := co.x.cs.defers
+	img := uintptr(co.bufp) + co.n + ptrSize
 	next := gDefer(gp)
-	for i := len(s.defers) - 1; i >= 0; i-- {
-		d := s.defers[i]
+	for i := len(defers) - 1; i >= 0; i-- {
+		d := defers[i]
 		if d.heap != nil {
 			store(uintptr(d.heap)+rtDeferLink, next)
 			next = uintptr(d.heap)
@@ -289,37 +306,36 @@ func (s *cs) attachDefers(gp, hi uintptr) {
 		}
 	}
 	store(gp+rtGDefer, next)
-	for i := range s.defers {
-		s.defers[i] = deferRef{}
+	for i := range defers {
+		defers[i] = deferRef{}
 	}
-	s.defers = s.defers[:0]
+	co.x.cs.defers = defers[:0]
 }
 
-// capture runs in swapout, with the co's frames still live on the stack:
-// it checks that the co may yield here, finds the layout of its frames,
-// records every heap pointer they hold in roots, detaches its defer records
-// and marks the co suspended. It returns stOK when swapout may copy the
-// frames out and leave, or a status for Yield to act on.
+// capture runs in swapout, with the co's frames still live on the stack
+// between lo (the SP of Yield, whose call of swapout returns to pc) and the
+// trampoline: it checks that the co may yield here, finds the layout of its
+// frames, records every heap pointer they hold in roots, detaches its defer
+// records and fills in the context. It returns stOK when swapout may copy
+// the frames out and leave, or a status for Yield to act on.
 //
 //go:nosplit
-func capture(c *swctx) uintptr {
-	co := c.co
-	s := co.cs
+func capture(c *swctx, lo, pc, bp, gp uintptr) uintptr {
+	co := (*Co)(unsafe.Pointer(c))
 	if co.st.Load() != uint32(stRunning) {
 		return stNotRunning
 	}
 	if co.unwind != nil {
 		return stUnwinding
 	}
-	gp := c.yg
 	if gp != c.g {
 		return stWrongG
 	}
 	stackLo, stackHi := gStackLo(gp), gStackHi(gp)
 	hi := stackHi - c.hiOff
-	lo := c.lo
-	s.loOff = stackHi - lo
 	if lo+ptrSize > hi {
+		c.aux = stackHi - lo
+		c.pc = pc
 		return stNoChain // learnChain explains
 	}
 	if p := gPanic(gp); p >= lo && p < hi {
@@ -329,16 +345,18 @@ func capture(c *swctx) uintptr {
 		return stLocked
 	}
 	n := hi - ptrSize - lo
-	ch := s.chain
-	if ch == nil || !ch.match(c.pc, hi, n, c.tret) {
-		ch = findChain(c.pc, hi, n, c.tret)
+	ch := co.chain
+	if ch == nil || !ch.match(pc, hi, n) {
+		ch = findChain(pc, hi, n)
 		if ch == nil {
+			c.aux = stackHi - lo // for learnChain
+			c.pc = pc
 			return stNoChain
 		}
-		s.chain = ch
+		co.chain = ch
 	}
-	if uintptr(cap(s.buf)) < n {
-		s.need = n
+	if n > uintptr(c.bufCap) || c.buf == 0 {
+		c.aux = n
 		return stBufSmall
 	}
 	// The co's defer records are the innermost ones: those whose frame is
@@ -350,58 +368,49 @@ func capture(c *swctx) uintptr {
 		}
 		nd++
 	}
-	if cap(s.defers) < nd {
-		s.need = uintptr(nd)
-		return stRootsSmall
-	}
 
-	// Record the roots. The co itself is not one: whoever can resume it
-	// holds it.
-	nr := 0
+	// Record the roots. Pointers the Co holds itself are not needed: to
+	// resume the co one must hold the Co.
+	var nr int
 	if len(ch.objs) == 0 && nd == 0 {
 		// The common case, inline: live slots only.
-		self := uintptr(unsafe.Pointer(co))
-		roots := s.roots[:cap(s.roots)]
+		self, fn, arg := uintptr(unsafe.Pointer(co)), *(*uintptr)(unsafe.Pointer(&co.fn)), (*[2]uintptr)(unsafe.Pointer(&co.arg))[1]
+		roots := co.roots[:cap(co.roots)]
 		for _, off := range ch.slots {
-			if v := load(hi - uintptr(off)); v != 0 && (v < stackLo || v >= stackHi) && v != self {
+			if v := load(hi - uintptr(off)); v != 0 && (v < stackLo || v >= stackHi) && v != self && v != fn && v != arg {
 				if nr == len(roots) {
-					s.need = uintptr(len(ch.slots))
+					c.aux = uintptr(len(ch.slots))
 					return stRootsSmall
 				}
-				roots[nr] = ptrAt(v)
+				if uintptr(roots[nr]) != v {
+					roots[nr] = ptrAt(v)
+				}
 				nr++
 			}
 		}
-	} else {
-		nr = s.collect(co, ch, gp, lo, hi, nd)
-		if nr < 0 {
-			s.need = uintptr(ch.maxRoots + nd)
-			return stRootsSmall
-		}
+	} else if nr = co.collect(ch, gp, lo, hi, nd); nr < 0 {
+		c.aux = uintptr(ch.maxRoots + nd)
+		return stRootsSmall
 	}
-	for i := nr; i < s.nroot; i++ {
-		s.roots[i] = nil
+	for i := nr; i < len(co.roots); i++ {
+		co.roots[i] = nil
 	}
-	s.nroot = nr
+	co.roots = co.roots[:nr]
 
 	// From here on nothing fails: detach the defers, fill in the context
 	// for swapout and mark the co suspended.
 	if nd > 0 {
-		s.detachDefers(gp, hi, nd)
-	}
-	s.tbpOff = c.tbp - c.hi // both from the last resume
-	c.n = n
-	c.hi = hi
-	c.tbp = hi + s.tbpOff
-	c.rbp = c.ybp
-	c.buf = uintptr(unsafe.Pointer(unsafe.SliceData(s.buf)))
-	c.ctSave++
-	c.yret = ch.rets[0]
-	if nd > 0 {
+		co.detachDefers(gp, hi, nd)
 		c.slow = 1
 	}
-	if int(n) > co.save.MaxCopySize {
-		co.save.MaxCopySize = int(n)
+	c.n = n
+	c.hi = hi
+	c.pc = pc
+	c.rbp = bp
+	c.yret = uint32(ch.rets[0])
+	c.ctSave++
+	if uint32(n) > c.maxcpsz {
+		c.maxcpsz = uint32(n)
 	}
 	co.ss.owner = nil
 	co.setStateFast(stSuspended)
@@ -409,27 +418,27 @@ func capture(c *swctx) uintptr {
 }
 
 // collect records the roots of frames with stack objects or defer records
-// and returns their number, or -1 if roots is too small. The collector's
-// state lives in s, not on the stack, to keep within the nosplit limit.
+// and returns their number, or -1 if a scratch slice is too small.
 //
 //go:nosplit
-func (s *cs) collect(co *Co, ch *chain, gp, lo, hi uintptr, nd int) int {
+func (co *Co) collect(ch *chain, gp, lo, hi uintptr, nd int) int {
+	x := co.x
 	w := objWords(ch)
-	if len(s.objBits) < 2*w || cap(s.roots) < ch.maxRoots+nd {
+	if x == nil || len(x.cs.objBits) < 2*w || cap(co.roots) < ch.maxRoots+nd || cap(x.cs.defers) < nd {
 		return -1
 	}
-	// Field by field: a struct copy would be a bulk write barrier, which
-	// may call into code that is not nosplit.
-	k := &s.k
-	k.roots, k.n = s.roots[:cap(s.roots)], 0
+	// On the stack, filled field by field: a struct copy would be a bulk
+	// write barrier, which may call code that is not nosplit.
+	var k rootCollector
+	k.roots = co.roots[:cap(co.roots)]
 	k.lo, k.hi, k.stackLo, k.stackHi = lo, hi, gStackLo(gp), gStackHi(gp)
 	k.self, k.ch = uintptr(unsafe.Pointer(co)), ch
-	k.reached, k.scanned = s.objBits[:w], s.objBits[w:2*w]
-	for i := range s.objBits[:2*w] {
-		s.objBits[i] = 0
+	k.reached, k.scanned = x.cs.objBits[:w], x.cs.objBits[w:2*w]
+	for i := range x.cs.objBits[:2*w] {
+		x.cs.objBits[i] = 0
 	}
-	for _, off := range k.ch.slots {
-		k.keep(load(k.hi - uintptr(off)))
+	for _, off := range ch.slots {
+		k.keep(load(hi - uintptr(off)))
 	}
 	d := gDefer(gp)
 	for i := 0; i < nd; i++ {
@@ -440,29 +449,29 @@ func (s *cs) collect(co *Co, ch *chain, gp, lo, hi uintptr, nd int) int {
 		d = load(d + rtDeferLink)
 	}
 	k.scanObjects()
-	k.roots, k.ch, k.reached, k.scanned = nil, nil, nil, nil
 	return k.n
 }
 
 // detachDefers takes the co's nd defer records off the goroutine's chain
-// into s.defers.
+// into x.cs.defers.
 //
 //go:nosplit
-func (s *cs) detachDefers(gp, hi uintptr, nd int) {
-	s.defers = s.defers[:nd]
+func (co *Co) detachDefers(gp, hi uintptr, nd int) {
+	defers := co.x.cs.defers[:nd]
 	d := gDefer(gp)
 	for i := 0; i < nd; i++ {
 		next := load(d + rtDeferLink)
 		if *(*bool)(ptrAt(d + rtDeferHeap)) {
-			s.defers[i] = deferRef{heap: ptrAt(d)}
+			defers[i] = deferRef{heap: ptrAt(d)}
 			// While suspended a heap record must not point into a stack:
 			// the stack may be freed before the co resumes.
 			store(d+rtDeferLink, 0)
 		} else {
-			s.defers[i] = deferRef{off: hi - d}
+			defers[i] = deferRef{off: hi - d}
 		}
 		d = next
 	}
+	co.x.cs.defers = defers
 	store(gp+rtGDefer, d)
 }
 

@@ -84,10 +84,19 @@ func ThreadInit(lastWordFn LastWordFunc) {
 // Co is a coroutine: libaco's aco_t. A main coroutine comes from [NewMain]
 // (or Create with a nil main); a non-main one from [Create].
 type Co struct {
-	// st is the life-cycle state. It is only changed with a CAS when a
-	// coroutine starts running, so two goroutines that resume the same
-	// coroutine at once cannot both succeed.
+	// cs is the copy-stack engine's state. It comes first: the switch
+	// routines' context is at the Co's own address. The layout keeps a
+	// share-stack co in one 224-byte allocation on amd64.
+	cs
+
+	// st is the life-cycle state. Outside the copy-stack fast paths it
+	// is changed with a CAS when a coroutine starts running, so two
+	// goroutines that resume the same coroutine at once cannot both
+	// succeed.
 	st atomic.Uint32
+
+	copyStack bool // runs on the copy-stack engine
+	returned  bool // fn has returned normally
 
 	main *Co         // the main co this co belongs to (nil for a main co)
 	ss   *ShareStack // nil for standalone and main coroutines
@@ -95,26 +104,29 @@ type Co struct {
 	fn  Func
 	arg any
 
-	// returned is set when fn has returned normally.
-	returned bool
-
 	// unwind is set while Exit or Destroy unwinds the coroutine's stack.
 	unwind *Unwind
 
+	x *coExtra // what only some coroutines need
+}
+
+// coExtra holds the fields that only main coroutines or the portable
+// engine need, out of the line of share-stack coroutines.
+type coExtra struct {
 	// children counts the non-destroyed coroutines of a main coroutine.
 	children atomic.Int64
 
-	save SaveStack
-
 	port *portable // portable-engine state; nil until first resumed
-	cs   *cs       // copy-stack state; nil until first resumed
+	hint int       // save stack size asked for, on the portable engine
+
+	cs csExtra // copy-stack engine: defer records and scratch
 }
 
 // NewMain creates a main coroutine: libaco's aco_create(NULL, NULL, 0, NULL,
 // NULL). A main coroutine stands for the code that resumes non-main
 // coroutines; it groups them and outlives them. It cannot itself be resumed.
 func NewMain() *Co {
-	co := &Co{}
+	co := &Co{x: &coExtra{}}
 	co.st.Store(uint32(stMain))
 	return co
 }
@@ -153,15 +165,19 @@ func Create(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any) *Co {
 	if ss != nil {
 		ss.addLive()
 	}
-	main.children.Add(1)
+	main.x.children.Add(1)
 	return newCo(main, ss, saveStackSize, fn, arg)
 }
 
 // newCo builds a non-main coroutine without Create's checks and accounting.
 func newCo(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any) *Co {
 	co := &Co{main: main, ss: ss, fn: fn, arg: arg}
-	co.save.hint = saveStackSize
-	co.save.ValidSize = saveStackSize
+	if ss != nil && copyStackOn {
+		co.copyStack = true
+		co.initCopyStack(saveStackSize)
+	} else {
+		co.x = &coExtra{hint: saveStackSize}
+	}
 	return co
 }
 
@@ -204,9 +220,13 @@ func (co *Co) ShareStack() *ShareStack { return co.ss }
 // SaveStack returns the coroutine's save-stack statistics: libaco's
 // co->save_stack.
 func (co *Co) SaveStack() SaveStack {
-	st := co.save
-	co.copyStats(&st)
-	return st
+	if co.copyStack {
+		return co.copyStackStats()
+	}
+	if co.x == nil {
+		return SaveStack{}
+	}
+	return SaveStack{ValidSize: co.x.hint}
 }
 
 // Standalone reports whether co is a standalone (not share-stack) non-main
@@ -230,24 +250,27 @@ func (co *Co) String() string {
 // whoever resumed it). A coroutine runs on one goroutine at a time and a
 // share stack runs one coroutine at a time.
 func (co *Co) Resume() {
-	if s := co.cs; s != nil && co.resumable() {
+	if co.copyStack && co.resumable() {
 		// The copy-stack fast path. The state is updated with plain
 		// stores: this engine never runs under the race detector, and
 		// detecting two goroutines resuming one co at once is best
 		// effort (the CAS in startRunning makes it exact elsewhere).
+		// The trampoline is called from here and nowhere else in
+		// Resume: for this call site swapout returns from Resume itself
+		// (see learnResumeSkip).
 		co.setStateFast(stRunning)
 		co.ss.owner = co
 		defer co.afterResume()
-		for trampoline(&s.swctx) != stOK {
-			growStack(int(s.n) + stackMargin + 1024)
+		for trampoline(&co.swctx) != stOK {
+			growStack(int(co.n) + stackMargin + 1024)
 		}
 		if resumeSkipPC == 0 {
-			learnResumeSkip(s.tcaller)
+			learnResumeSkip()
 		}
 		return
 	}
 	co.startRunning()
-	if co.useCopyStack() {
+	if co.copyStack {
 		co.resumeCopyStack()
 		return
 	}
@@ -317,11 +340,11 @@ func (co *Co) checkInside(what string) {
 // If co is being destroyed while suspended, Yield does not return: it
 // unwinds co's stack (see [Co.Destroy]).
 func (co *Co) Yield() {
-	if s := co.cs; s != nil {
+	if co.copyStack {
 		// Copy-stack engine: swapout returns 0 when the co is resumed,
 		// or at once with a status telling what to do first. This frame
 		// is part of every saved image, so it is kept small.
-		if st := swapout(&s.swctx); st != stOK || co.unwind != nil {
+		if st := swapout(&co.swctx); st != stOK || co.unwind != nil {
 			co.yieldAgain(st)
 		}
 		return
@@ -335,7 +358,7 @@ func (co *Co) Yield() {
 func (co *Co) yieldAgain(st uintptr) {
 	for st != stOK {
 		co.yieldFailed(st)
-		st = swapout(&co.cs.swctx)
+		st = swapout(&co.swctx)
 	}
 	if u := co.unwind; u != nil {
 		panic(u)
@@ -415,8 +438,8 @@ func (co *Co) endPanic(r any) {
 
 // finish marks co ended and releases its share stack.
 func (co *Co) finish() {
-	if co.cs != nil {
-		co.cs.reset()
+	if co.copyStack {
+		co.resetCopyStack()
 	}
 	co.unwind = nil
 	co.stopRunning(stEnded)
@@ -435,7 +458,7 @@ func (co *Co) finish() {
 func (co *Co) Destroy() {
 	switch co.state() {
 	case stMain:
-		if n := co.children.Load(); n != 0 {
+		if n := co.x.children.Load(); n != 0 {
 			panic("aco: Destroy of a main co that still has live coroutines (destroy them first)")
 		}
 	case stRunning:
@@ -462,22 +485,33 @@ func (co *Co) markDestroyed() {
 	if co.main == nil {
 		return
 	}
-	co.main.children.Add(-1)
+	co.main.x.children.Add(-1)
 	if co.ss != nil {
 		co.ss.releaseLive()
 	}
 	co.fn, co.arg = nil, nil
-	co.save.release()
-	co.port = nil
-	co.cs = nil
+	if co.copyStack {
+		co.releaseCopyStack()
+	} else {
+		co.x.port = nil
+	}
 }
 
 // destroySuspended unwinds a suspended coroutine so its deferred calls run.
 func (co *Co) destroySuspended() {
+	if co.copyStack && !co.hasPendingDefers() {
+		// Nothing would observe the unwinding: just drop the frames (the
+		// co does not need its share stack for that).
+		if !co.st.CompareAndSwap(uint32(stSuspended), uint32(stEnded)) {
+			panic("aco: Destroy raced with another use of the co")
+		}
+		co.resetCopyStack()
+		return
+	}
 	co.startRunning()
 	co.unwind = &Unwind{co: co, reason: "Destroy"}
-	if co.useCopyStack() {
-		co.cs.yret = 0       // resume into Yield itself, which unwinds
+	if co.copyStack {
+		co.yret = 0          // resume into Yield itself, which unwinds
 		co.resumeCopyStack() // its Yield panics with co.unwind
 		return
 	}
@@ -501,11 +535,11 @@ func (co *Co) Reset(fn Func, arg any) {
 		panic("aco: Reset of a co that has not ended (it is " + co.state().String() + ")")
 	}
 	co.fn, co.arg = fn, arg
-	co.port = nil
-	if co.cs != nil {
-		co.cs.reset()
-		co.cs.ctSave, co.cs.ctRestore = 0, 0
+	if co.copyStack {
+		co.resetCopyStack()
+		co.ctSave, co.ctRestore, co.maxcpsz = 0, 0, 0
+	} else {
+		co.x.port = nil
 	}
-	co.save.reset()
 	co.st.Store(uint32(stInit))
 }

@@ -45,7 +45,6 @@ func selectEngine() {
 // yieldFailed acts on a status from swapout: it makes room, learns the
 // frame layout, or panics for a yield that cannot be done.
 func (co *Co) yieldFailed(st uintptr) {
-	s := co.cs
 	switch st {
 	case stNotRunning:
 		co.checkInside("Yield")
@@ -61,25 +60,36 @@ func (co *Co) yieldFailed(st uintptr) {
 	case stRangefunc:
 		panic("aco: Yield with a pending defer inside a range-over-func loop body is not supported")
 	case stNoChain:
-		ch, msg := learnChain(s)
+		ch, msg := learnChain(&co.swctx)
 		if msg != "" {
 			panic(msg)
 		}
-		s.chain = ch
+		co.chain = ch
 	case stBufSmall:
-		n := max(int(s.need), co.save.hint, 2*cap(s.buf))
-		s.buf = make([]byte, n)
-		co.save.ValidSize = n
-	case stRootsSmall:
-		n := max(int(s.need), 2*cap(s.roots), 2)
-		roots := make([]unsafe.Pointer, n)
-		copy(roots, s.roots[:s.nroot])
-		s.roots = roots
-		if cap(s.defers) < int(s.need) {
-			s.defers = make([]deferRef, 0, n)
+		n := max(int(co.aux), int(co.bufCap))
+		if co.buf != 0 {
+			n = max(n, 2*int(co.bufCap))
 		}
-		if w := 2 * objWords(s.chain); len(s.objBits) < w {
-			s.objBits = make([]uint64, w)
+		b := make([]byte, n)
+		co.bufp = unsafe.Pointer(&b[0])
+		co.buf = uintptr(co.bufp)
+		co.bufCap = uint32(n)
+	case stRootsSmall:
+		need := int(co.aux)
+		if cap(co.roots) < need {
+			roots := make([]unsafe.Pointer, len(co.roots), max(need, 2*cap(co.roots)))
+			copy(roots, co.roots)
+			co.roots = roots
+		}
+		if co.x == nil {
+			co.x = &coExtra{}
+		}
+		x := &co.x.cs
+		if cap(x.defers) < need {
+			x.defers = make([]deferRef, 0, need)
+		}
+		if w := 2 * objWords(co.chain); len(x.objBits) < w {
+			x.objBits = make([]uint64, w)
 		}
 	default:
 		panic("aco: internal error: unknown switch status")

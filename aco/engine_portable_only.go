@@ -12,29 +12,32 @@ const copyStackOn = false
 var engineReason = "no copy-stack support for " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + raceNote
 
 // These stand in for the copy-stack engine so the code that uses it
-// compiles; with copyStackOn false, Co.cs is always nil and none of it runs.
+// compiles; with copyStackOn false no co has copyStack set and none of it
+// runs.
 
 type swctx struct {
-	n, tcaller, yret  uintptr
-	ctSave, ctRestore uint64
+	n, yret                    uintptr
+	ctSave, ctRestore, maxcpsz uint64
 }
 type cs struct{ swctx }
+type csExtra struct{}
 
 const stackMargin = 0
 
 var resumeSkipPC uintptr
 
-func trampoline(*swctx) uintptr { return 0 }
-func growStack(int)             {}
-func learnResumeSkip(uintptr)   {}
-func (co *Co) afterResume()     {}
-
-func (co *Co) useCopyStack() bool     { return false }
-func (co *Co) resumeCopyStack()       { panic("aco: internal error: copy-stack engine unavailable") }
-func (co *Co) yieldFailed(st uintptr) {}
-func swapout(*swctx) uintptr          { return 0 }
-func captureFPU()                     {}
-func (s *cs) reset()                  {}
-func (co *Co) copyStats(*SaveStack)   {}
+func trampoline(*swctx) uintptr          { return 0 }
+func growStack(int)                      {}
+func learnResumeSkip()                   {}
+func swapout(*swctx) uintptr             { return 0 }
+func captureFPU()                        {}
+func (co *Co) afterResume()              {}
+func (co *Co) resumeCopyStack()          {}
+func (co *Co) yieldFailed(uintptr)       {}
+func (co *Co) initCopyStack(int)         {}
+func (co *Co) resetCopyStack()           {}
+func (co *Co) releaseCopyStack()         {}
+func (co *Co) copyStackStats() SaveStack { return SaveStack{} }
+func (co *Co) hasPendingDefers() bool    { return true }
 
 const stOK = 0

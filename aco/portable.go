@@ -19,14 +19,14 @@ type portable struct {
 // resumePortable runs co until it yields or ends. co is already marked
 // running.
 func (co *Co) resumePortable() {
-	p := co.port
+	p := co.x.port
 	if p == nil {
 		p = new(portable)
 		p.next, p.stop = iter.Pull(func(yield func(struct{}) bool) {
 			p.yield = yield
 			co.run()
 		})
-		co.port = p
+		co.x.port = p
 	}
 	p.next()
 }
@@ -35,7 +35,7 @@ func (co *Co) resumePortable() {
 // suspended. yield returns false only when Destroy has stopped the iterator:
 // the coroutine must then unwind.
 func (co *Co) switchPortable() {
-	if !co.port.yield(struct{}{}) {
+	if !co.x.port.yield(struct{}{}) {
 		panic(co.unwind)
 	}
 }
@@ -43,5 +43,5 @@ func (co *Co) switchPortable() {
 // unwindPortable unwinds a suspended coroutine for Destroy: stop makes its
 // pending yield return false. A panic from a deferred call comes out of stop.
 func (co *Co) unwindPortable() {
-	co.port.stop()
+	co.x.port.stop()
 }

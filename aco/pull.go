@@ -132,7 +132,13 @@ func (p *puller[V]) finish() {
 	}
 	p.done = true
 	p.co.st.Store(uint32(stEnded))
-	p.co.fn, p.co.arg, p.co.port = nil, nil, nil
+	p.co.fn, p.co.arg = nil, nil
+	if p.co.x != nil {
+		p.co.x.port = nil
+	}
+	if p.co.copyStack {
+		p.co.releaseCopyStack()
+	}
 	if p.counted != nil {
 		p.counted.releaseLive()
 	}

@@ -23,6 +23,7 @@ const (
 	funcdataArgsPointerMaps  = 0
 	funcdataLocalsPointerMap = 1
 	funcdataStackObjects     = 2
+	funcdataOpenCodedDefer   = 4
 	funcIDNormal             = 0
 	funcIDCgocallback        = 4  // abi.FuncID_cgocallback
 	funcIDWrapper            = 23 // abi.FuncIDWrapper

@@ -130,8 +130,6 @@ func (s *ShareStack) releaseLive() { s.live.Add(-1) }
 // every yield and back at every resume on the copy-stack engine; on the
 // portable engine no copies are made and the counters stay zero.
 type SaveStack struct {
-	hint int // initial size asked for at Create
-
 	// MaxCopySize is the largest number of bytes saved at one yield
 	// (libaco's max_cpsz).
 	MaxCopySize int
@@ -144,15 +142,4 @@ type SaveStack struct {
 	// allocated at the first save, so a coroutine on the portable engine
 	// never holds it.
 	ValidSize int
-}
-
-// release drops the save stack's memory when the coroutine is destroyed.
-func (s *SaveStack) release() {}
-
-// reset clears the statistics for a reused coroutine.
-func (s *SaveStack) reset() {
-	s.MaxCopySize, s.CtSave, s.CtRestore = 0, 0, 0
-	if s.ValidSize < s.hint {
-		s.ValidSize = s.hint
-	}
 }

@@ -8,35 +8,36 @@ package aco
 // register as clobbered by a call, and the caller reloads g from TLS), plus
 // the FPU control words when each co keeps its own environment.
 type swctx struct {
-	tret uintptr // swapin: return address into the trampoline
-	tbp  uintptr // swapin: the trampoline's frame pointer; capture: the one to return with
-	lo   uintptr // swapout: the image's lowest address, its caller's SP
-	pc   uintptr // swapout: where the co continues; before the first run, coEntry
-	ybp  uintptr // swapout: its caller's frame pointer
-	yg   uintptr // swapout: the goroutine calling it
-	hi   uintptr // the trampoline's SP: the image ends one word below it
-	dst  uintptr // swapin: where the image goes, hi - PtrSize - n
-	rbp  uintptr // swapin: the frame pointer to continue with
-	buf  uintptr // the save stack
-	n    uintptr // image size in bytes, a multiple of PtrSize
-	g    uintptr // the goroutine the co runs on
+	hi    uintptr // the trampoline's SP: the image ends one word below it
+	n     uintptr // image size in bytes, a multiple of PtrSize
+	buf   uintptr // the save stack
+	pc    uintptr // where the co continues; before the first run, coEntry
+	rbp   uintptr // the frame pointer to continue with (amd64)
+	g     uintptr // the goroutine the co runs on
+	hiOff uintptr // g.stack.hi - hi: survives the runtime moving the stack
+	aux   uintptr // capture's failures: g.stack.hi - lo, or the size needed
 
-	hiOff             uintptr // g.stack.hi - hi: survives the runtime moving the stack
-	locks             uint64  // the thread's LockOSThread counts (external, internal) at resume
-	slow              uintptr // non-zero: the next resume needs prepareResume (first run, defers)
-	yret              uintptr // non-zero: offset below hi of Yield's return address; swapin returns from Yield for it
-	tcaller           uintptr // the trampoline's return address
-	ctSave, ctRestore uint64  // libaco's ct_save and ct_restore
+	slow    uint32 // non-zero: the next resume needs prepareResume
+	yret    uint32 // offset below hi of Yield's return address
+	bufCap  uint32 // save stack size (before the first save: the size asked for)
+	maxcpsz uint32 // libaco's max_cpsz
+
+	locks             uint64 // the thread's LockOSThread counts (m.lockedExt, m.lockedInt) at resume
+	ctSave, ctRestore uint64 // libaco's ct_save and ct_restore
 
 	mxcsrCo, mxcsrMain uint32 // SSE control/status of the co, of its resumer
 	cwCo, cwMain       uint16 // x87 control words
-
-	co *Co
 }
 
-// trampoline resumes the co of c: it calls prepareResume and, if that
-// succeeds, swapin, and returns when the co yields or returns. It never
-// writes SP itself, so it is an ordinary frame under the co's frames.
+// tbpOffset is where the trampoline's frame pointer points, above its SP
+// (amd64: the BP slot above its 32-byte frame; 386 has none, its "frame
+// pointer" is its SP). Saved frame pointers of the co's bottom frame point
+// there.
+const tbpOffset = 32 * (ptrSize / 8)
+
+// trampoline resumes the co of c: it calls prepareResume if it must and
+// then swapin, and returns when the co yields or returns. It never writes
+// SP itself, so it is an ordinary frame under the co's frames.
 func trampoline(c *swctx) uintptr
 
 // swapin copies the image onto the stack below the trampoline's frame and

@@ -28,9 +28,12 @@ TEXT ·trampoline(SB), $16-8
 	MOVL c+0(FP), DI
 	MOVL (TLS), DX          // g
 	MOVL SP, BX             // hi
+	CMPL ·resumeSkipPC(SB), $0
+	JNE known
 	LEAL c+0(FP), AX
-	MOVL -4(AX), AX         // our return address
-	MOVL AX, swctx_tcaller(DI)
+	MOVL -4(AX), AX         // our return address, for learnResumeSkip
+	MOVL AX, ·tcaller(SB)
+known:
 	// The fast path: the image goes back where it was and has no defers.
 	CMPL swctx_slow(DI), $0
 	JNE slow
@@ -53,9 +56,6 @@ TEXT ·trampoline(SB), $16-8
 	MOVL SI, (swctx_locks+4)(DI)
 	ADDL $1, swctx_ctRestore(DI)
 	ADCL $0, (swctx_ctRestore+4)(DI)
-	LEAL -4(BX), AX
-	SUBL CX, AX
-	MOVL AX, swctx_dst(DI)
 	JMP in
 slow:
 	MOVL DI, 0(SP)
@@ -76,13 +76,16 @@ done:
 
 // func swapin()
 TEXT ·swapin(SB), NOSPLIT|NOFRAME, $0-0
+	CMPL ·tret(SB), $0
+	JNE tretknown
 	MOVL 0(SP), AX
-	MOVL AX, swctx_tret(DI)
-	LEAL 4(SP), AX          // no frame pointer: "tbp" is the trampoline's SP
-	MOVL AX, swctx_tbp(DI)
-	MOVL swctx_buf(DI), SI
-	MOVL swctx_dst(DI), BX
+	MOVL AX, ·tret(SB)
+tretknown:
 	MOVL swctx_n(DI), CX
+	MOVL swctx_hi(DI), BX
+	SUBL $4, BX
+	SUBL CX, BX             // where the image goes
+	MOVL swctx_buf(DI), SI
 	XORL DX, DX
 copyin:
 	CMPL DX, CX
@@ -113,27 +116,27 @@ first:
 	JMP AX
 
 // func swapout(c *swctx) uintptr
-TEXT ·swapout(SB), NOSPLIT, $8-8
+TEXT ·swapout(SB), NOSPLIT, $24-8
 	NO_LOCAL_POINTERS
 	MOVL c+0(FP), DI
 	MOVL $0, ret+4(FP)      // what the caller finds when the co is resumed
 	LEAL c+0(FP), SI        // the caller's SP: the image's lowest address
-	MOVL SI, swctx_lo(DI)
-	MOVL -4(SI), AX         // the return address into the caller
-	MOVL AX, swctx_pc(DI)
-	MOVL $0, swctx_ybp(DI)
-	MOVL (TLS), AX
-	MOVL AX, swctx_yg(DI)
 	MOVL DI, 0(SP)
+	MOVL SI, 4(SP)
+	MOVL -4(SI), AX         // the return address into the caller
+	MOVL AX, 8(SP)
+	MOVL $0, 12(SP)         // no frame pointer
+	MOVL (TLS), AX
+	MOVL AX, 16(SP)
 	CALL ·capture(SB)
-	MOVL 4(SP), AX
+	MOVL 20(SP), AX
 	TESTL AX, AX
 	JZ switch
 	MOVL AX, ret+4(FP)
 	RET
 switch:
 	MOVL c+0(FP), DI
-	MOVL swctx_lo(DI), SI
+	LEAL c+0(FP), SI
 	MOVL swctx_buf(DI), BX
 	MOVL swctx_n(DI), CX
 	XORL DX, DX

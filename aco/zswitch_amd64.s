@@ -28,11 +28,14 @@ TEXT ·trampoline(SB), $32-16
 	MOVQ c+0(FP), DI
 	MOVQ (TLS), R8          // g
 	MOVQ SP, R9             // hi
+	CMPQ ·resumeSkipPC(SB), $0
+	JNE known
 	LEAQ c+0(FP), AX
-	MOVQ -8(AX), AX         // our return address
-	MOVQ AX, swctx_tcaller(DI)
+	MOVQ -8(AX), AX         // our return address, for learnResumeSkip
+	MOVQ AX, ·tcaller(SB)
+known:
 	// The fast path: the image goes back where it was and has no defers.
-	CMPQ swctx_slow(DI), $0
+	CMPL swctx_slow(DI), $0
 	JNE slow
 	CMPQ R9, swctx_hi(DI)
 	JNE slow
@@ -50,9 +53,6 @@ TEXT ·trampoline(SB), $32-16
 	MOVQ const_rtMLockedExt(AX), AX
 	MOVQ AX, swctx_locks(DI)
 	INCQ swctx_ctRestore(DI)
-	LEAQ -8(R9), AX
-	SUBQ CX, AX
-	MOVQ AX, swctx_dst(DI)
 	JMP in
 slow:
 	MOVQ DI, 0(SP)
@@ -73,12 +73,16 @@ done:
 
 // func swapin()
 TEXT ·swapin(SB), NOSPLIT|NOFRAME, $0-0
+	CMPQ ·tret(SB), $0
+	JNE tretknown
 	MOVQ 0(SP), AX
-	MOVQ AX, swctx_tret(DI)
-	MOVQ BP, swctx_tbp(DI)
-	MOVQ swctx_buf(DI), SI
-	MOVQ swctx_dst(DI), R8
+	MOVQ AX, ·tret(SB)
+tretknown:
 	MOVQ swctx_n(DI), CX
+	MOVQ swctx_hi(DI), R8
+	SUBQ $8, R8
+	SUBQ CX, R8             // where the image goes
+	MOVQ swctx_buf(DI), SI
 	XORQ R9, R9
 copyin:
 	CMPQ R9, CX
@@ -98,8 +102,8 @@ copied:
 	// target the CPU's return predictor cannot know costs more than this.
 	// Yield has no defers and nothing to do after swapout unless Destroy
 	// is unwinding the co, which clears yret.
-	MOVQ swctx_yret(DI), AX
-	TESTQ AX, AX
+	MOVL swctx_yret(DI), AX
+	TESTL AX, AX
 	JZ intoyield
 	MOVQ swctx_hi(DI), BX
 	SUBQ AX, BX             // Yield's return address slot
@@ -117,28 +121,28 @@ first:
 	JMP AX
 
 // func swapout(c *swctx) uintptr
-TEXT ·swapout(SB), NOSPLIT, $16-16
+TEXT ·swapout(SB), NOSPLIT, $48-16
 	NO_LOCAL_POINTERS
 	MOVQ c+0(FP), DI
 	MOVQ $0, ret+8(FP)      // what the caller finds when the co is resumed
 	LEAQ c+0(FP), SI        // the caller's SP: the image's lowest address
-	MOVQ SI, swctx_lo(DI)
-	MOVQ -8(SI), AX         // the return address into the caller
-	MOVQ AX, swctx_pc(DI)
-	MOVQ 0(BP), AX          // the caller's frame pointer, saved by our prologue
-	MOVQ AX, swctx_ybp(DI)
-	MOVQ (TLS), AX
-	MOVQ AX, swctx_yg(DI)
 	MOVQ DI, 0(SP)
+	MOVQ SI, 8(SP)
+	MOVQ -8(SI), AX         // the return address into the caller
+	MOVQ AX, 16(SP)
+	MOVQ 0(BP), AX          // the caller's frame pointer, saved by our prologue
+	MOVQ AX, 24(SP)
+	MOVQ (TLS), AX
+	MOVQ AX, 32(SP)
 	CALL ·capture(SB)
-	MOVQ 8(SP), AX
+	MOVQ 40(SP), AX
 	TESTQ AX, AX
 	JZ switch
 	MOVQ AX, ret+8(FP)
 	RET
 switch:
 	MOVQ c+0(FP), DI
-	MOVQ swctx_lo(DI), SI
+	LEAQ c+0(FP), SI
 	MOVQ swctx_buf(DI), R8
 	MOVQ swctx_n(DI), CX
 	XORQ R9, R9
@@ -174,6 +178,5 @@ leavetramp:
 	// 0, its saved BP and return address sit above its 32-byte frame.
 	MOVQ $0, 56(AX)
 	MOVQ 32(AX), BP
-	MOVQ 40(AX), CX
 	LEAQ 48(AX), SP
 	JMP CX
