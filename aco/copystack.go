@@ -47,9 +47,17 @@ type cs struct {
 	swctx
 
 	chain *chain           // layout of the frames at the last yield
-	bufp  unsafe.Pointer   // the save stack (noscan), keeping c.buf alive
+	bufp  unsafe.Pointer   // a save stack outgrowing inline (noscan), keeping c.buf alive
 	roots []unsafe.Pointer // heap pointers the saved frames hold
+
+	// inline is the save stack while the image fits: words the garbage
+	// collector does not scan, in the Co's own allocation.
+	inline [inlineSaveWords]uintptr
 }
+
+// inlineSaveWords is the size of the inline save stack, in words: enough for
+// a small generator (104 bytes on amd64) and a Co of 352 bytes in all.
+const inlineSaveWords = 16
 
 // csExtra is what only some copy-stack coroutines need, in Co.x.
 type csExtra struct {
@@ -69,7 +77,12 @@ type deferRef struct {
 
 // initCopyStack readies a new share-stack co for its first resume.
 func (co *Co) initCopyStack(saveStackSize int) {
-	co.bufCap = uint32(saveStackSize) // what the first save allocates
+	if saveStackSize <= len(co.inline)*int(ptrSize) {
+		co.buf = uintptr(unsafe.Pointer(&co.inline))
+		co.bufCap = uint32(len(co.inline)) * uint32(ptrSize)
+	} else {
+		co.bufCap = uint32(saveStackSize) // what the first save allocates
+	}
 	co.resetCopyStack()
 }
 
@@ -92,7 +105,7 @@ func (co *Co) resetCopyStack() {
 
 // releaseCopyStack drops the save stack and roots of a destroyed co.
 func (co *Co) releaseCopyStack() {
-	co.bufp, co.buf, co.roots, co.chain, co.x = nil, 0, nil, nil, nil
+	co.bufp, co.roots, co.chain, co.x = nil, nil, nil, nil
 }
 
 // copyStackStats returns the save-stack statistics the switch keeps.
@@ -110,7 +123,7 @@ func (co *Co) hasPendingDefers() bool {
 	if co.n == 0 || co.chain == nil {
 		return false
 	}
-	img := unsafe.Add(co.bufp, co.n+ptrSize) // the word at hi
+	img := ptrAt(co.buf + co.n + ptrSize) // the word at hi
 	for _, off := range co.chain.openDefers {
 		if *(*uint8)(unsafe.Add(img, -int(off))) != 0 {
 			return true
@@ -247,7 +260,7 @@ func prepareResume(c *swctx, hi, gp uintptr) uintptr {
 //go:nosplit
 func (co *Co) relocate(hi uintptr) {
 	r := relocator{
-		img:   uintptr(co.bufp) + co.n + ptrSize,
+		img:   co.buf + co.n + ptrSize,
 		oldLo: co.hi - ptrSize - co.n,
 		oldHi: co.hi + tbpOffset + ptrSize,
 		delta: hi - co.hi,
@@ -293,7 +306,7 @@ func (r *relocator) adj(a uintptr) {
 //go:nosplit
 func (co *Co) attachDefers(gp, hi uintptr) {
 	defers := co.x.cs.defers
-	img := uintptr(co.bufp) + co.n + ptrSize
+	img := co.buf + co.n + ptrSize
 	next := gDefer(gp)
 	for i := len(defers) - 1; i >= 0; i-- {
 		d := defers[i]
@@ -347,13 +360,17 @@ func capture(c *swctx, lo, pc, bp, gp uintptr) uintptr {
 	n := hi - ptrSize - lo
 	ch := co.chain
 	if ch == nil || !ch.match(pc, hi, n) {
-		ch = findChain(pc, hi, n)
+		// A new co of the share stack usually yields like the last one.
+		if ch = co.ss.lastChain; ch == nil || !ch.match(pc, hi, n) {
+			ch = findChain(pc, hi, n)
+		}
 		if ch == nil {
 			c.aux = stackHi - lo // for learnChain
 			c.pc = pc
 			return stNoChain
 		}
 		co.chain = ch
+		co.ss.lastChain = ch
 	}
 	if n > uintptr(c.bufCap) || c.buf == 0 {
 		c.aux = n

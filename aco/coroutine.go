@@ -83,6 +83,11 @@ func ThreadInit(lastWordFn LastWordFunc) {
 
 // Co is a coroutine: libaco's aco_t. A main coroutine comes from [NewMain]
 // (or Create with a nil main); a non-main one from [Create].
+//
+// As libaco's main co belongs to a thread, a main co belongs to one goroutine
+// at a time: its coroutines may be resumed from any goroutine, one at a
+// time, but creating and destroying them from several goroutines at once
+// needs the caller's synchronisation (the race detector reports it).
 type Co struct {
 	// cs is the copy-stack engine's state. It comes first: the switch
 	// routines' context is at the Co's own address. The layout keeps a
@@ -113,8 +118,9 @@ type Co struct {
 // coExtra holds the fields that only main coroutines or the portable
 // engine need, out of the line of share-stack coroutines.
 type coExtra struct {
-	// children counts the non-destroyed coroutines of a main coroutine.
-	children atomic.Int64
+	// children counts the non-destroyed coroutines of a main coroutine:
+	// a plain counter, since a main co belongs to one goroutine at a time.
+	children int
 
 	port *portable // portable-engine state; nil until first resumed
 	hint int       // save stack size asked for, on the portable engine
@@ -165,7 +171,7 @@ func Create(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any) *Co {
 	if ss != nil {
 		ss.addLive()
 	}
-	main.x.children.Add(1)
+	main.x.children++
 	return newCo(main, ss, saveStackSize, fn, arg)
 }
 
@@ -183,12 +189,13 @@ func newCo(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any) *Co {
 
 func (co *Co) state() state { return state(co.st.Load()) }
 
-// resumable is the copy-stack fast path's test: a suspended co whose share
-// stack is free. Anything else goes through startRunning's checks.
+// resumable is the copy-stack fast path's test: a suspended or new co whose
+// share stack is free. Anything else goes through startRunning's checks.
 //
 //go:nosplit
 func (co *Co) resumable() bool {
-	return *(*uint32)(unsafe.Pointer(&co.st)) == uint32(stSuspended) && co.ss.owner == nil
+	s := *(*uint32)(unsafe.Pointer(&co.st))
+	return (s == uint32(stSuspended) || s == uint32(stInit)) && co.ss.owner == nil
 }
 
 // setStateFast sets the state with a plain store (see Resume).
@@ -458,7 +465,7 @@ func (co *Co) finish() {
 func (co *Co) Destroy() {
 	switch co.state() {
 	case stMain:
-		if n := co.x.children.Load(); n != 0 {
+		if co.x.children != 0 {
 			panic("aco: Destroy of a main co that still has live coroutines (destroy them first)")
 		}
 	case stRunning:
@@ -466,6 +473,15 @@ func (co *Co) Destroy() {
 	case stDestroyed:
 		panic("aco: Destroy of a destroyed co")
 	case stSuspended:
+		if co.copyStack && !co.hasPendingDefers() {
+			// Nothing would observe an unwinding: just drop the frames
+			// (which does not need the share stack either). A plain store,
+			// as in the copy-stack fast paths (see Resume).
+			co.setStateFast(stDestroyed)
+			co.resetCopyStack()
+			co.release()
+			return
+		}
 		// A panic from a deferred call of the coroutine continues from
 		// here; the coroutine is destroyed all the same.
 		defer co.markDestroyed()
@@ -482,10 +498,15 @@ func (co *Co) markDestroyed() {
 	if s != stEnded && s != stInit && s != stMain || !co.st.CompareAndSwap(uint32(s), uint32(stDestroyed)) {
 		panic("aco: Destroy raced with another use of the co")
 	}
+	co.release()
+}
+
+// release drops what a destroyed co holds and its counts.
+func (co *Co) release() {
 	if co.main == nil {
 		return
 	}
-	co.main.x.children.Add(-1)
+	co.main.x.children--
 	if co.ss != nil {
 		co.ss.releaseLive()
 	}
@@ -499,15 +520,6 @@ func (co *Co) markDestroyed() {
 
 // destroySuspended unwinds a suspended coroutine so its deferred calls run.
 func (co *Co) destroySuspended() {
-	if co.copyStack && !co.hasPendingDefers() {
-		// Nothing would observe the unwinding: just drop the frames (the
-		// co does not need its share stack for that).
-		if !co.st.CompareAndSwap(uint32(stSuspended), uint32(stEnded)) {
-			panic("aco: Destroy raced with another use of the co")
-		}
-		co.resetCopyStack()
-		return
-	}
 	co.startRunning()
 	co.unwind = &Unwind{co: co, reason: "Destroy"}
 	if co.copyStack {

@@ -21,6 +21,7 @@ type swctx struct {
 }
 type cs struct{ swctx }
 type csExtra struct{}
+type chain struct{}
 
 const stackMargin = 0
 

@@ -1,9 +1,6 @@
 package aco
 
-import (
-	"os"
-	"sync/atomic"
-)
+import "os"
 
 // DefaultShareStackSize is the size a share stack gets when it is created
 // with size 0, as in libaco (2 MiB).
@@ -13,7 +10,10 @@ const DefaultShareStackSize = 2 << 20
 const minShareStackSize = 4096
 
 // ShareStack is libaco's aco_share_stack_t: the execution stack that a group
-// of coroutines takes turns on.
+// of coroutines takes turns on. As in libaco, where a share stack belongs to
+// a thread, a share stack and its coroutines are used by one goroutine at a
+// time: Create, Resume and Destroy on them from several goroutines need the
+// caller's synchronisation.
 //
 // Go code can only run on stacks the Go runtime owns, so a ShareStack is not
 // a block of memory that the CPU's stack pointer is moved to: share-stack
@@ -39,10 +39,15 @@ type ShareStack struct {
 	owner *Co
 
 	// live counts the coroutines created on this share stack and not yet
-	// destroyed.
-	live atomic.Int64
+	// destroyed. Like a main co's count of its coroutines it is a plain
+	// counter: a share stack belongs to one goroutine at a time.
+	live int
 
-	destroyed atomic.Bool
+	destroyed bool
+
+	// lastChain is the frame layout of the last co that yielded here for
+	// the first time: on the copy-stack engine, a hint for the next.
+	lastChain *chain
 }
 
 // NewShareStack is libaco's aco_share_stack_new: NewShareStack2(size, true).
@@ -102,28 +107,29 @@ func (s *ShareStack) Owner() *Co { return s.owner }
 
 // Live returns the number of coroutines created on the share stack and not
 // yet destroyed.
-func (s *ShareStack) Live() int { return int(s.live.Load()) }
+func (s *ShareStack) Live() int { return s.live }
 
 // Destroy is libaco's aco_share_stack_destroy. Every coroutine created on the
 // share stack must have been destroyed first; otherwise Destroy panics and
 // the share stack stays usable.
 func (s *ShareStack) Destroy() {
-	if s.live.Load() != 0 {
+	if s.live != 0 {
 		panic("aco: Destroy of a share stack that still has live coroutines (destroy them first)")
 	}
-	if !s.destroyed.CompareAndSwap(false, true) {
+	if s.destroyed {
 		panic("aco: Destroy of a destroyed share stack")
 	}
+	s.destroyed = true
 }
 
 func (s *ShareStack) addLive() {
-	if s.destroyed.Load() {
+	if s.destroyed {
 		panic("aco: Create on a destroyed share stack")
 	}
-	s.live.Add(1)
+	s.live++
 }
 
-func (s *ShareStack) releaseLive() { s.live.Add(-1) }
+func (s *ShareStack) releaseLive() { s.live-- }
 
 // SaveStack is a coroutine's private save stack, libaco's aco_save_stack_t,
 // as statistics. A share-stack coroutine's live frames are copied into it at
