@@ -68,6 +68,9 @@ type csExtra struct {
 	// objBits is scratch for capture: two bit sets over the chain's stack
 	// objects.
 	objBits []uint64
+	// k is capture's root collector: here rather than on the stack, to
+	// keep the nosplit switch path well inside the linker's limit.
+	k rootCollector
 }
 
 type deferRef struct {
@@ -444,10 +447,10 @@ func (co *Co) collect(ch *chain, gp, lo, hi uintptr, nd int) int {
 	if x == nil || len(x.cs.objBits) < 2*w || cap(co.roots) < ch.maxRoots+nd || cap(x.cs.defers) < nd {
 		return -1
 	}
-	// On the stack, filled field by field: a struct copy would be a bulk
-	// write barrier, which may call code that is not nosplit.
-	var k rootCollector
-	k.roots = co.roots[:cap(co.roots)]
+	// Filled field by field: a struct copy would be a bulk write barrier,
+	// which may call code that is not nosplit.
+	k := &x.cs.k
+	k.roots, k.n = co.roots[:cap(co.roots)], 0
 	k.lo, k.hi, k.stackLo, k.stackHi = lo, hi, gStackLo(gp), gStackHi(gp)
 	k.self, k.ch = uintptr(unsafe.Pointer(co)), ch
 	k.reached, k.scanned = x.cs.objBits[:w], x.cs.objBits[w:2*w]
@@ -466,6 +469,7 @@ func (co *Co) collect(ch *chain, gp, lo, hi uintptr, nd int) int {
 		d = load(d + rtDeferLink)
 	}
 	k.scanObjects()
+	k.roots, k.ch, k.reached, k.scanned = nil, nil, nil, nil
 	return k.n
 }
 

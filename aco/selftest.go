@@ -2,8 +2,118 @@
 
 package aco
 
+import (
+	"runtime"
+	"strconv"
+	"strings"
+	"unsafe"
+)
+
 // selfTest checks at init that the runtime layout table fits the running
-// runtime, on known shapes: it returns "" or what failed.
-func selfTest() string {
+// runtime, on known shapes: it returns "" or what failed. Every offset in
+// the table is used by it: g's stack bounds, _defer and m fields through a
+// real co that yields with a pending defer and is relocated; _func and
+// moduledata fields through findfunc, pcvalue and the stack maps that
+// learning its frame layout decodes.
+func selfTest() (failed string) {
+	if !strings.HasPrefix(runtime.Version(), rtRelease+".") && runtime.Version() != rtRelease {
+		return "runtime " + runtime.Version() + " is not " + rtRelease
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			failed = "panic: " + toString(r)
+		}
+	}()
+	var local int
+	gp := getg()
+	if a := uintptr(unsafe.Pointer(&local)); gp == 0 || a < gStackLo(gp) || a >= gStackHi(gp) {
+		return "goroutine stack bounds"
+	}
+	pc := entryPC
+	if f := findfunc(pc); !f.valid() || f.entry() != runtime.FuncForPC(pc).Entry() {
+		return "function table"
+	}
+	copyStackOn = true
+	defer func() {
+		if failed != "" {
+			copyStackOn = false
+		}
+	}()
+	return selfTestCo()
+}
+
+// selfTestObj is what the self-test co holds in its frames.
+type selfTestObj struct{ v [4]uintptr }
+
+// selfTestCo runs a co that yields with a pointer in a local, a pointer to
+// its own stack and a pending defer, is resumed at two depths, and must find
+// all of them intact, its roots recorded and its defer run once.
+func selfTestCo() string {
+	main, ss := NewMain(), NewShareStack(0)
+	var ran int
+	var root bool
+	var ok bool
+	obj := &selfTestObj{v: [4]uintptr{1, 2, 3, 4}}
+	co := Create(main, ss, 0, func(co *Co) {
+		selfTestFrame(co, &ran, &root, &ok)
+	}, obj)
+	co.Resume()
+	selfTestResumeAt(co, 3)
+	co.Destroy()
+	ss.Destroy()
+	main.Destroy()
+	switch {
+	case !root:
+		return "stack maps: a live pointer was not found at a yield"
+	case !ok:
+		return "relocation: frame contents changed across a resume"
+	case ran != 1:
+		return "defer records: a deferred call pending across a yield ran " + strconv.Itoa(ran) + " times"
+	}
 	return ""
+}
+
+//go:noinline
+func selfTestFrame(co *Co, ran *int, root, ok *bool) {
+	defer func() { *ran++ }()
+	for i := 0; i < 9; i++ {
+		defer func() {}() // more than 8 defers: a defer record, not open-coded
+	}
+	p := selfTestNew() // a heap object only this frame holds
+	arr := [3]uintptr{9, 10, 11}
+	q := &arr[1] // a pointer into this frame, which relocation must move
+	selfTestEscape(q)
+	co.Yield()
+	for _, r := range co.roots {
+		*root = *root || r == unsafe.Pointer(p)
+	}
+	*ok = p.v == [4]uintptr{5, 6, 7, 8} && *q == 10 && &arr[1] == q
+}
+
+//go:noinline
+func selfTestEscape(*uintptr) {}
+
+//go:noinline
+func selfTestNew() *selfTestObj { return &selfTestObj{v: [4]uintptr{5, 6, 7, 8}} }
+
+//go:noinline
+func selfTestResumeAt(co *Co, depth int) {
+	var pad [64]byte
+	pad[depth] = 1
+	if depth > 0 {
+		selfTestResumeAt(co, depth-1)
+	} else {
+		co.Resume()
+	}
+	sink(pad[:])
+}
+
+func toString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case error:
+		return v.Error()
+	}
+	return "non-string panic"
 }
