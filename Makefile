@@ -1,7 +1,7 @@
 # The two commands of the README: `make bench` and `make test`.
 GO ?= go
 
-.PHONY: test bench vet generate check-generate
+.PHONY: test bench vet generate check-generate fuzz
 
 # test: vet (amd64 and 386), the tests, the tests under the race detector and
 # the tests as 386.
@@ -20,9 +20,22 @@ vet:
 bench:
 	$(GO) run ./cmd/acobench
 
+# generate: the generated files: aco/zswitch*.{go,s} from the register
+# contract in gen/ (go run -C gen, a module of its own), and the examples.
 generate:
 	$(GO) generate ./...
 
-# check-generate fails if go generate changes any committed file.
+# check-generate fails if go generate changes any committed file or leaves
+# a new one that is not committed.
 check-generate: generate
 	git diff --exit-code
+	@test -z "$$(git status --porcelain --untracked-files=all -- aco examples)" || { git status --short -- aco examples; echo "check-generate: go generate left files that are not committed"; exit 1; }
+
+# fuzz: the differential fuzz test (the same random programs on the
+# copy-stack and the portable engine). Findings land in
+# aco/testdata/fuzz/FuzzDifferential. GOARCH=386 make fuzz fuzzes the 386
+# copy-stack engine (without coverage guidance: Go instruments for fuzzing on
+# amd64 and arm64 only).
+FUZZTIME ?= 10m
+fuzz:
+	$(GO) test ./aco -run '^$$' -fuzz FuzzDifferential -fuzztime $(FUZZTIME)

@@ -1,0 +1,352 @@
+package main
+
+// A small typed emitter of Go assembly for 386, which avo lacks: typed
+// registers and operands, one method per instruction the switch routines
+// use, and a printer that lays the file out as avo's printer does, so that
+// the amd64 and 386 files read side by side. Immediates and TEXT flags are
+// printed by avo's own operand and attr packages.
+
+import (
+	"bytes"
+	"fmt"
+	"go/types"
+	"strings"
+
+	"github.com/mmcloughlin/avo/attr"
+	"github.com/mmcloughlin/avo/operand"
+)
+
+// Operands.
+type opnd interface{ asm() string }
+
+// Pseudo-registers of the Go assembler, valid as the base of a memory
+// operand only.
+const (
+	SB Reg = "SB" // static base: globals and functions
+	FP Reg = "FP" // the arguments
+)
+
+// regs386 are the machine registers of 386.
+var regs386 = map[Reg]bool{AX: true, BX: true, CX: true, DX: true, SI: true, DI: true, BP: true, SP: true}
+
+func (r Reg) asm() string {
+	if !regs386[r] {
+		panic("not a 386 register: " + string(r))
+	}
+	return string(r)
+}
+
+// mem is a memory operand: sym+disp(base)(index*scale). sym is a name
+// (an argument, a global, a go_asm.h constant) or "".
+type mem struct {
+	sym   string
+	disp  int64
+	base  Reg
+	index Reg
+	scale int
+}
+
+func (m mem) asm() string {
+	s := m.sym
+	if s != "" {
+		s += fmt.Sprintf("%+d", m.disp)
+	} else if m.disp != 0 {
+		s += fmt.Sprint(m.disp)
+	}
+	if m.base != "" {
+		if m.base == SB || m.base == FP {
+			s += "(" + string(m.base) + ")"
+		} else {
+			s += "(" + m.base.asm() + ")"
+		}
+	}
+	if m.index != "" {
+		s += fmt.Sprintf("(%s*%d)", m.index.asm(), m.scale)
+	}
+	return s
+}
+
+// at returns the memory operand disp(base).
+func at(disp int64, base Reg) mem { return mem{disp: disp, base: base} }
+
+// idx returns m indexed by r*scale.
+func (m mem) idx(r Reg, scale int) mem { m.index, m.scale = r, scale; return m }
+
+// imm is an immediate.
+type imm uint64
+
+func (i imm) asm() string { return operand.Imm(uint64(i)).Asm() }
+
+// symImm is an immediate that adds go_asm.h constants: $(n+const_a+...).
+type symImm struct {
+	n    int64
+	syms []string
+}
+
+func (i symImm) asm() string {
+	return fmt.Sprintf("$(%d+%s)", i.n, strings.Join(i.syms, "+"))
+}
+
+// addrOf is the address of a global or function: $·name(SB).
+type addrOf string
+
+func (a addrOf) asm() string { return "$·" + string(a) + "(SB)" }
+
+// tls is the thread-local slot holding g: (TLS).
+type tls struct{}
+
+func (tls) asm() string { return "(TLS)" }
+
+// label is a branch target.
+type label string
+
+func (l label) asm() string { return string(l) }
+
+// target is a function called: ·name(SB).
+type target string
+
+func (t target) asm() string { return "·" + string(t) + "(SB)" }
+
+// Instructions, labels and comments.
+type node386 interface{}
+
+type inst386 struct {
+	op   string
+	args []opnd
+	// writes is the operand written, if any.
+	writes opnd
+	// ends: an unconditional transfer, which ends a block of aligned
+	// instructions.
+	ends bool
+}
+
+type comment386 []string
+
+type label386 label
+
+// func386 is one assembly function.
+type func386 struct {
+	a     *Arch
+	d     *Decl
+	frame int64
+	args  abi0
+	nodes []node386
+}
+
+func (f *func386) add(op string, write bool, args ...opnd) *inst386 {
+	i := &inst386{op: op, args: args}
+	if write {
+		i.writes = args[len(args)-1]
+	}
+	f.nodes = append(f.nodes, i)
+	return i
+}
+
+func (f *func386) Label(l string)             { f.nodes = append(f.nodes, label386(l)) }
+func (f *func386) Comment(lines ...string)    { f.nodes = append(f.nodes, comment386(lines)) }
+func (f *func386) MOVL(s, d opnd)             { f.add("MOVL", true, s, d) }
+func (f *func386) LEAL(s mem, d Reg)          { f.add("LEAL", true, s, d) }
+func (f *func386) ADDL(s, d opnd)             { f.add("ADDL", true, s, d) }
+func (f *func386) ADCL(s, d opnd)             { f.add("ADCL", true, s, d) }
+func (f *func386) SUBL(s, d opnd)             { f.add("SUBL", true, s, d) }
+func (f *func386) XORL(s, d Reg)              { f.add("XORL", true, s, d) }
+func (f *func386) CMPL(x, y opnd)             { f.add("CMPL", false, x, y) }
+func (f *func386) TESTL(x, y Reg)             { f.add("TESTL", false, x, y) }
+func (f *func386) JMP(t opnd)                 { f.add("JMP", false, t).ends = true }
+func (f *func386) JNE(l string)               { f.add("JNE", false, label(l)) }
+func (f *func386) JNZ(l string)               { f.add("JNZ", false, label(l)) }
+func (f *func386) JZ(l string)                { f.add("JZ", false, label(l)) }
+func (f *func386) JAE(l string)               { f.add("JAE", false, label(l)) }
+func (f *func386) JCS(l string)               { f.add("JCS", false, label(l)) }
+func (f *func386) CALL(c Callee)              { f.add("CALL", false, target(c.Name)) }
+func (f *func386) RET()                       { f.add("RET", false).ends = true }
+func (f *func386) NO_LOCAL_POINTERS()         { f.add("NO_LOCAL_POINTERS", false) }
+func (f *func386) ctlStore(op string, m mem)  { f.add(op, false, m) } // FSTCW, STMXCSR
+func (f *func386) ctlLoadOp(op string, m mem) { f.add(op, false, m) } // FLDCW, LDMXCSR
+
+// Operands from the contract.
+
+// arg is the argument or result name of the function: name+off(FP).
+func (f *func386) arg(name string) mem { return mem{sym: name, disp: f.args.off(name), base: FP} }
+
+// fld is field fl of the swctx in register base; size is the access
+// width, checked against the field's type.
+func (f *func386) fld(fl *Field, base Reg, size int64) mem {
+	if n := f.a.Sizes.Sizeof(fl.Type); n != size {
+		panic(fmt.Sprintf("%d-byte access to %d-byte field %s", size, n, fl.Name))
+	}
+	return mem{sym: fl.asmName(), base: base}
+}
+
+// half is word i (0: low, 1: high) of 64-bit field fl: 386 moves and adds
+// 64-bit values in two halves.
+func (f *func386) half(fl *Field, base Reg, i int64) mem {
+	m := f.fld(fl, base, 8)
+	m.disp = i * f.a.Word
+	return m
+}
+
+// rt is the runtime field at go_asm.h constant c in the structure at base.
+func (f *func386) rt(c string, base Reg) mem { return mem{sym: goAsmConstPfx + c, base: base} }
+
+// glob is the package variable g.
+func (f *func386) glob(g Global) mem {
+	if f.a.Sizes.Sizeof(g.Type) != f.a.Word {
+		panic("not a word: " + g.Name)
+	}
+	return mem{sym: "·" + g.Name, base: SB}
+}
+
+// out is an argument of c in the current frame: its offset from SP.
+func (f *func386) out(c Callee, name string) mem { return at(f.a.abi0(c.Sig).off(name), SP) }
+
+// loadG loads g from thread-local storage.
+func (f *func386) loadG(dst Reg) { f.MOVL(tls{}, dst) }
+
+// reestablish sets the fixed registers of ABIInternal code (none on 386)
+// before a switch jumps into Go code in place of a return.
+func (f *func386) reestablish() {
+	if len(f.a.Internal) > 0 {
+		f.Comment(rewrap(whyABIInternal)...)
+	}
+	for _, k := range f.a.Internal {
+		switch k.Hold {
+		case FromTLS:
+			f.loadG(k.Reg)
+		case Zero:
+			f.XORL(k.Reg, k.Reg)
+		default:
+			panic("cannot re-establish " + k.What)
+		}
+	}
+}
+
+// registers written by the function, for the contract check.
+func (f *func386) written() []Reg {
+	var rs []Reg
+	for _, n := range f.nodes {
+		if i, ok := n.(*inst386); ok {
+			if r, ok := i.writes.(Reg); ok {
+				rs = append(rs, r)
+			}
+		}
+	}
+	return rs
+}
+
+// branches returns the labels branched to, and the labels defined.
+func (f *func386) labels() (used, defined []string) {
+	for _, n := range f.nodes {
+		switch n := n.(type) {
+		case *inst386:
+			for _, a := range n.args {
+				if l, ok := a.(label); ok {
+					used = append(used, string(l))
+				}
+			}
+		case label386:
+			defined = append(defined, string(n))
+		}
+	}
+	return used, defined
+}
+
+// file386 is an assembly file for 386.
+type file386 struct {
+	generatedBy string
+	constraint  string
+	includes    []string
+	funcs       []*func386
+}
+
+// print lays the file out as avo's printer does.
+func (file *file386) print() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "// Code generated by %s. DO NOT EDIT.\n\n", file.generatedBy)
+	fmt.Fprintf(&b, "//go:build %s\n\n", file.constraint)
+	for _, inc := range file.includes {
+		fmt.Fprintf(&b, "#include %q\n", inc)
+	}
+	for _, f := range file.funcs {
+		fmt.Fprintf(&b, "\n// func %s%s\n", f.d.Name, sigString(f.d.Sig))
+		var flags attr.Attribute
+		if f.d.NoSplit {
+			flags |= attr.NOSPLIT
+		}
+		if f.d.NoFrame {
+			flags |= attr.NOFRAME
+		}
+		fmt.Fprintf(&b, "TEXT ·%s(SB)", f.d.Name)
+		if flags != 0 {
+			fmt.Fprintf(&b, ", %s", flags.Asm())
+		}
+		fmt.Fprintf(&b, ", $%d", f.frame)
+		if f.args.size > 0 {
+			fmt.Fprintf(&b, "-%d", f.args.size)
+		}
+		b.WriteString("\n")
+
+		var block []*inst386
+		clear := true
+		flush := func() {
+			width := 0
+			for _, i := range block {
+				if len(i.args) > 0 {
+					width = max(width, len(i.op))
+				}
+			}
+			for _, i := range block {
+				if len(i.args) == 0 {
+					fmt.Fprintf(&b, "\t%s\n", i.op)
+					continue
+				}
+				var args []string
+				for _, a := range i.args {
+					args = append(args, a.asm())
+				}
+				fmt.Fprintf(&b, "\t%-*s%s\n", width+1, i.op, strings.Join(args, ", "))
+			}
+			block = nil
+		}
+		separate := func() {
+			flush()
+			if !clear {
+				b.WriteString("\n")
+				clear = true
+			}
+		}
+		for _, n := range f.nodes {
+			switch n := n.(type) {
+			case *inst386:
+				block = append(block, n)
+				clear = false
+				if n.ends {
+					flush()
+				}
+			case label386:
+				separate()
+				fmt.Fprintf(&b, "%s:\n", n)
+			case comment386:
+				separate()
+				for _, l := range n {
+					fmt.Fprintf(&b, "\t// %s\n", l)
+				}
+			}
+		}
+		flush()
+	}
+	return b.Bytes()
+}
+
+// sigString prints a signature as avo's printer does: without "func",
+// types of package aco unqualified.
+func sigString(s *types.Signature) string {
+	var b bytes.Buffer
+	types.WriteSignature(&b, s, func(p *types.Package) string {
+		if p == acoPkg {
+			return ""
+		}
+		return p.Name()
+	})
+	return b.String()
+}

@@ -1,0 +1,584 @@
+package main
+
+// The switch: trampoline, swapin (copy-in), swapout (copy-out), and the
+// small helpers getg and coEntryPC, for amd64 with avo and for 386 with
+// the typed emitter. The two versions of each routine are kept parallel,
+// instruction for instruction; registers, field widths, frame sizes and
+// frame offsets all come from the contract (contract.go).
+
+import (
+	"strings"
+
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/printer"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// includes are the headers of the assembly files: go_asm.h for the swctx
+// field offsets (swctx_<field>) and the Go constants (const_<name>).
+var includes = []string{"go_asm.h", "textflag.h", "funcdata.h"}
+
+// Comments, the same for both architectures where they can be: the reasons
+// the code is as it is.
+var (
+	whyTrampoline = []string{
+		"The trampoline stays on the stack beneath the co's frames while the co",
+		"runs, an ordinary frame to the runtime: it must never write SP (the",
+		"unwinder throws when it meets an SPWRITE function as an interior frame).",
+		"Every SP write is in swapin and swapout, which are left by jumping into",
+		"the other context, never returned through. The frame holds the arguments",
+		"of prepareResume and of coEntry.",
+	}
+	whyRegs    = []string{"c, g, and hi: our SP, one word above the image's end."}
+	whyTcaller = []string{"Until learnResumeSkip knows Resume's call site, record ours."}
+	whyFast    = []string{
+		"The fast path: the image goes back where it was and has no defers,",
+		"and there is room below it (else prepareResume says stGrow).",
+	}
+	whyCallSwapin = []string{
+		"c is also coEntry's argument. The call pushes the return address below",
+		"which the image goes: the co's bottom frame (coEntry) returns here, into",
+		"the trampoline, when the co ends.",
+	}
+	whyTret   = []string{"Our return address: the word below every co's bottom frame."}
+	whyImage  = []string{"The image ends just below our return address."}
+	whyFirst  = []string{"Continue at the saved PC, with the image's lowest address as SP."}
+	whySkipRs = []string{
+		"Return from Resume for the trampoline if it was called from Resume's",
+		"fast path (whose frame size resumeSkipFrame holds): the co yielded, so",
+		"Resume has nothing left to do.",
+	}
+	whyABIInternal = []string{
+		"We enter ABIInternal code in place of a return from an ABI0 call: set",
+		"the registers the call site would re-establish.",
+	}
+	whySwapoutRet = []string{
+		"ret is 0 in the saved image: what the caller finds when the co is resumed.",
+	}
+)
+
+func whySwapin(a *Arch) []string {
+	return []string{
+		"Called by the trampoline with c in " + string(a.Roles.Ctx) + ". It leaves by JMP to the",
+		"saved PC, never by RET: with RET the CPU's return predictor mispredicts",
+		"every transfer, which costs more than the copy of a small image.",
+	}
+}
+
+func whyYieldRet(a *Arch) []string {
+	epilogue := "pop its return address"
+	if a.FramePointer {
+		epilogue = "restore the frame pointer saved below its return address, pop this"
+	}
+	return []string{
+		"Return from Yield for it, straight into its caller: Yield has no defers",
+		"and nothing to do after swapout unless Destroy is unwinding the co,",
+		"which clears yret. A return whose target the return predictor cannot",
+		"know costs more than this. yret locates Yield's return address slot:",
+		epilogue + " and jump.",
+	}
+}
+
+func whyCapture(a *Arch) []string {
+	bp := "bp 0: there are no frame pointers."
+	if a.FramePointer {
+		bp = "bp the caller's frame pointer, saved by our prologue."
+	}
+	return []string{
+		"capture(c, lo, pc, bp, gp): lo is the caller's SP, the image's lowest",
+		"address; pc the return address into the caller; " + bp,
+	}
+}
+
+func whyLeaveTramp(a *Arch) []string {
+	above := "its return address sits above its frame"
+	if a.FramePointer {
+		above = "its saved frame pointer and return address sit above its frame"
+	}
+	return []string{
+		"Leave through the trampoline's epilogue, done here: its result is 0,",
+		above + ".",
+	}
+}
+
+// rewrap fills comment lines anew, 72 columns wide.
+func rewrap(lines []string) []string { return wrap(strings.Join(lines, " "), 72) }
+
+// intoYield is where swapin goes for a co that yielded but must not skip
+// Yield's epilogue: with frame pointers, it first restores the co's BP.
+func intoYield(a *Arch) string {
+	if a.FramePointer {
+		return "intoyield"
+	}
+	return "first"
+}
+
+func lbl(l string) operand.LabelRef { return operand.LabelRef(l) }
+
+// r32 is the 32-bit form of x.
+func (b *asmAMD64) r32(x Reg) reg.Register { return b.r(x).(reg.GP).As32() }
+
+// copyLoop copies n bytes, a word at a time, from (src) to (dst); name
+// names its labels.
+func (b *asmAMD64) copyLoop(name, done string) {
+	R := b.a.Roles
+	b.XORQ(b.r(R.Idx), b.r(R.Idx))
+	b.Label(name)
+	b.CMPQ(b.r(R.Idx), b.r(R.N))
+	b.JAE(lbl(done))
+	b.MOVQ(operand.Mem{Base: b.r(R.Src), Index: b.r(R.Idx), Scale: 1}, b.r(R.Word))
+	b.MOVQ(b.r(R.Word), operand.Mem{Base: b.r(R.Dst), Index: b.r(R.Idx), Scale: 1})
+	b.ADDQ(operand.Imm(uint64(b.a.Word)), b.r(R.Idx))
+	b.JMP(lbl(name))
+	b.Label(done)
+}
+
+func (f *func386) copyLoop(name, done string) {
+	R := f.a.Roles
+	f.XORL(R.Idx, R.Idx)
+	f.Label(name)
+	f.CMPL(R.Idx, R.N)
+	f.JAE(done)
+	f.MOVL(at(0, R.Src).idx(R.Idx, 1), R.Word)
+	f.MOVL(R.Word, at(0, R.Dst).idx(R.Idx, 1))
+	f.ADDL(imm(f.a.Word), R.Idx)
+	f.JMP(label(name))
+	f.Label(done)
+}
+
+// getg
+
+func getgAMD64(b *asmAMD64) {
+	b.loadG(AX)
+	b.MOVQ(b.r(AX), b.arg("ret"))
+	b.RET()
+}
+
+func getg386(f *func386) {
+	f.loadG(AX)
+	f.MOVL(AX, f.arg("ret"))
+	f.RET()
+}
+
+// coEntryPC
+
+func coEntryPCAMD64(b *asmAMD64) {
+	b.addrOf(coEntry.Name, AX)
+	b.MOVQ(b.r(AX), b.arg("ret"))
+	b.RET()
+}
+
+func coEntryPC386(f *func386) {
+	f.MOVL(addrOf(coEntry.Name), AX)
+	f.MOVL(AX, f.arg("ret"))
+	f.RET()
+}
+
+// trampoline
+
+func trampolineAMD64(b *asmAMD64) {
+	a, R := b.a, b.a.Roles
+	b.Comment(rewrap(whyTrampoline)...)
+	b.NO_LOCAL_POINTERS()
+	b.Comment(rewrap(whyRegs)...)
+	b.MOVQ(b.arg("c"), b.r(R.Ctx))
+	b.loadG(R.G)
+	b.MOVQ(b.r(SP), b.r(R.Hi))
+	b.Comment(rewrap(whyTcaller)...)
+	b.CMPQ(b.glob(gResumeSkipPC), operand.U8(0))
+	b.JNE(lbl("known"))
+	b.LEAQ(b.arg("c"), b.r(R.Acc))
+	b.MOVQ(b.at(-a.Word, R.Acc), b.r(R.Acc))
+	b.MOVQ(b.r(R.Acc), b.glob(gTcaller))
+
+	b.Label("known")
+	b.Comment(rewrap(whyFast)...)
+	b.CMPL(b.fld(fSlow, R.Ctx, 4), operand.U8(0))
+	b.JNE(lbl("slow"))
+	b.CMPQ(b.r(R.Hi), b.fld(fHi, R.Ctx, 8))
+	b.JNE(lbl("slow"))
+	b.MOVQ(b.fld(fN, R.Ctx, 8), b.r(R.N))
+	b.MOVQ(b.r(R.Hi), b.r(R.Acc))
+	b.SUBQ(b.r(R.N), b.r(R.Acc))
+	b.subSym(R.Acc, symImm{a.Word, []string{goAsmConstPfx + cStackMargin}})
+	b.CMPQ(b.r(R.Acc), b.rt(cGStackLo, R.G))
+	b.JCS(lbl("slow"))
+	b.MOVQ(b.r(R.G), b.fld(fG, R.Ctx, 8))
+	b.MOVQ(b.rt(cGStackHi, R.G), b.r(R.Acc))
+	b.SUBQ(b.r(R.Hi), b.r(R.Acc))
+	b.MOVQ(b.r(R.Acc), b.fld(fHiOff, R.Ctx, 8))
+	b.MOVQ(b.rt(cGM, R.G), b.r(R.Acc))
+	b.MOVQ(b.rt(cMLockedExt, R.Acc), b.r(R.Acc))
+	b.MOVQ(b.r(R.Acc), b.fld(fLocks, R.Ctx, 8))
+	b.INCQ(b.fld(fCtRestore, R.Ctx, 8))
+	b.JMP(lbl("in"))
+
+	b.Label("slow")
+	b.MOVQ(b.r(R.Ctx), b.out(prepareResume, "c"))
+	b.MOVQ(b.r(R.Hi), b.out(prepareResume, "hi"))
+	b.MOVQ(b.r(R.G), b.out(prepareResume, "gp"))
+	b.call(prepareResume)
+	b.MOVQ(b.out(prepareResume, "ret"), b.r(R.Acc))
+	b.TESTQ(b.r(R.Acc), b.r(R.Acc))
+	b.JNZ(lbl("done"))
+	b.MOVQ(b.arg("c"), b.r(R.Ctx))
+
+	b.Label("in")
+	b.Comment(rewrap(whyCallSwapin)...)
+	b.MOVQ(b.r(R.Ctx), b.out(coEntry, "c"))
+	b.call(Callee{Name: dSwapin.Name})
+	b.XORL(b.r32(R.Acc), b.r32(R.Acc))
+
+	b.Label("done")
+	b.MOVQ(b.r(R.Acc), b.arg("ret"))
+	b.RET()
+}
+
+func trampoline386(f *func386) {
+	a, R := f.a, f.a.Roles
+	f.Comment(rewrap(whyTrampoline)...)
+	f.NO_LOCAL_POINTERS()
+	f.Comment(rewrap(whyRegs)...)
+	f.MOVL(f.arg("c"), R.Ctx)
+	f.loadG(R.G)
+	f.MOVL(SP, R.Hi)
+	f.Comment(rewrap(whyTcaller)...)
+	f.CMPL(f.glob(gResumeSkipPC), imm(0))
+	f.JNE("known")
+	f.LEAL(f.arg("c"), R.Acc)
+	f.MOVL(at(-a.Word, R.Acc), R.Acc)
+	f.MOVL(R.Acc, f.glob(gTcaller))
+
+	f.Label("known")
+	f.Comment(rewrap(whyFast)...)
+	f.CMPL(f.fld(fSlow, R.Ctx, 4), imm(0))
+	f.JNE("slow")
+	f.CMPL(R.Hi, f.fld(fHi, R.Ctx, 4))
+	f.JNE("slow")
+	f.MOVL(f.fld(fN, R.Ctx, 4), R.N)
+	f.MOVL(R.Hi, R.Acc)
+	f.SUBL(R.N, R.Acc)
+	f.SUBL(symImm{a.Word, []string{goAsmConstPfx + cStackMargin}}, R.Acc)
+	f.CMPL(R.Acc, f.rt(cGStackLo, R.G))
+	f.JCS("slow")
+	f.MOVL(R.G, f.fld(fG, R.Ctx, 4))
+	f.MOVL(f.rt(cGStackHi, R.G), R.Acc)
+	f.SUBL(R.Hi, R.Acc)
+	f.MOVL(R.Acc, f.fld(fHiOff, R.Ctx, 4))
+	f.MOVL(f.rt(cGM, R.G), R.Acc)
+	lockedExt := f.rt(cMLockedExt, R.Acc)
+	f.MOVL(lockedExt, R.Hi32)
+	f.MOVL(R.Hi32, f.half(fLocks, R.Ctx, 0))
+	lockedExt.disp += a.Word
+	f.MOVL(lockedExt, R.Hi32)
+	f.MOVL(R.Hi32, f.half(fLocks, R.Ctx, 1))
+	f.ADDL(imm(1), f.half(fCtRestore, R.Ctx, 0))
+	f.ADCL(imm(0), f.half(fCtRestore, R.Ctx, 1))
+	f.JMP(label("in"))
+
+	f.Label("slow")
+	f.MOVL(R.Ctx, f.out(prepareResume, "c"))
+	f.MOVL(R.Hi, f.out(prepareResume, "hi"))
+	f.MOVL(R.G, f.out(prepareResume, "gp"))
+	f.CALL(prepareResume)
+	f.MOVL(f.out(prepareResume, "ret"), R.Acc)
+	f.TESTL(R.Acc, R.Acc)
+	f.JNZ("done")
+	f.MOVL(f.arg("c"), R.Ctx)
+
+	f.Label("in")
+	f.Comment(rewrap(whyCallSwapin)...)
+	f.MOVL(R.Ctx, f.out(coEntry, "c"))
+	f.CALL(Callee{Name: dSwapin.Name})
+	f.XORL(R.Acc, R.Acc)
+
+	f.Label("done")
+	f.MOVL(R.Acc, f.arg("ret"))
+	f.RET()
+}
+
+// swapin
+
+func swapinAMD64(b *asmAMD64, shared bool) {
+	a, R := b.a, b.a.Roles
+	b.Comment(rewrap(whySwapin(a))...)
+	b.CMPQ(b.glob(gTret), operand.U8(0))
+	b.JNE(lbl("tretknown"))
+	b.Comment(rewrap(whyTret)...)
+	b.MOVQ(b.at(0, SP), b.r(R.Acc))
+	b.MOVQ(b.r(R.Acc), b.glob(gTret))
+
+	b.Label("tretknown")
+	b.MOVQ(b.fld(fN, R.Ctx, 8), b.r(R.N))
+	b.Comment(rewrap(whyImage)...)
+	b.MOVQ(b.fld(fHi, R.Ctx, 8), b.r(R.Dst))
+	b.SUBQ(operand.Imm(uint64(a.Word)), b.r(R.Dst))
+	b.SUBQ(b.r(R.N), b.r(R.Dst))
+	b.MOVQ(b.fld(fBuf, R.Ctx, 8), b.r(R.Src))
+	b.copyLoop("copyin", "copied")
+	fpuEnter(b, shared)
+	b.TESTQ(b.r(R.N), b.r(R.N))
+	b.JZ(lbl("first"))
+	b.Comment(rewrap(whyYieldRet(a))...)
+	b.MOVL(b.fld(fYret, R.Ctx, 4), b.r32(R.Acc))
+	b.TESTL(b.r32(R.Acc), b.r32(R.Acc))
+	b.JZ(lbl(intoYield(a)))
+	b.MOVQ(b.fld(fHi, R.Ctx, 8), b.r(R.Slot))
+	b.SUBQ(b.r(R.Acc), b.r(R.Slot))
+	if a.FramePointer {
+		b.MOVQ(b.at(-a.Word, R.Slot), b.r(BP))
+	}
+	b.MOVQ(b.at(0, R.Slot), b.r(R.PC))
+	b.LEAQ(b.at(a.Word, R.Slot), b.r(SP))
+	b.reestablish()
+	b.JMP(b.r(R.PC))
+
+	if a.FramePointer {
+		b.Label(intoYield(a))
+		b.MOVQ(b.fld(fRBP, R.Ctx, 8), b.r(BP))
+	}
+
+	b.Label("first")
+	b.Comment(rewrap(whyFirst)...)
+	b.MOVQ(b.fld(fPC, R.Ctx, 8), b.r(R.Acc))
+	b.MOVQ(b.r(R.Dst), b.r(SP))
+	b.JMP(b.r(R.Acc))
+}
+
+func swapin386(f *func386, shared bool) {
+	a, R := f.a, f.a.Roles
+	f.Comment(rewrap(whySwapin(a))...)
+	f.CMPL(f.glob(gTret), imm(0))
+	f.JNE("tretknown")
+	f.Comment(rewrap(whyTret)...)
+	f.MOVL(at(0, SP), R.Acc)
+	f.MOVL(R.Acc, f.glob(gTret))
+
+	f.Label("tretknown")
+	f.MOVL(f.fld(fN, R.Ctx, 4), R.N)
+	f.Comment(rewrap(whyImage)...)
+	f.MOVL(f.fld(fHi, R.Ctx, 4), R.Dst)
+	f.SUBL(imm(a.Word), R.Dst)
+	f.SUBL(R.N, R.Dst)
+	f.MOVL(f.fld(fBuf, R.Ctx, 4), R.Src)
+	f.copyLoop("copyin", "copied")
+	fpuEnter(f, shared)
+	f.TESTL(R.N, R.N)
+	f.JZ("first")
+	f.Comment(rewrap(whyYieldRet(a))...)
+	f.MOVL(f.fld(fYret, R.Ctx, 4), R.Acc)
+	f.TESTL(R.Acc, R.Acc)
+	f.JZ(intoYield(a))
+	f.MOVL(f.fld(fHi, R.Ctx, 4), R.Slot)
+	f.SUBL(R.Acc, R.Slot)
+	if a.FramePointer {
+		f.MOVL(at(-a.Word, R.Slot), BP)
+	}
+	f.MOVL(at(0, R.Slot), R.PC)
+	f.LEAL(at(a.Word, R.Slot), SP)
+	f.reestablish()
+	f.JMP(R.PC)
+
+	if a.FramePointer {
+		f.Label(intoYield(a))
+		f.MOVL(f.fld(fRBP, R.Ctx, 4), BP)
+	}
+
+	f.Label("first")
+	f.Comment(rewrap(whyFirst)...)
+	f.MOVL(f.fld(fPC, R.Ctx, 4), R.Acc)
+	f.MOVL(R.Dst, SP)
+	f.JMP(R.Acc)
+}
+
+// swapout
+
+func swapoutAMD64(b *asmAMD64, shared bool) {
+	a, R := b.a, b.a.Roles
+	tf := a.trampFrame()
+	b.NO_LOCAL_POINTERS()
+	b.MOVQ(b.arg("c"), b.r(R.Ctx))
+	b.Comment(rewrap(whySwapoutRet)...)
+	b.MOVQ(operand.U32(0), b.arg("ret"))
+	b.Comment(rewrap(whyCapture(a))...)
+	b.LEAQ(b.arg("c"), b.r(R.Src))
+	b.MOVQ(b.r(R.Ctx), b.out(capture, "c"))
+	b.MOVQ(b.r(R.Src), b.out(capture, "lo"))
+	b.MOVQ(b.at(-a.Word, R.Src), b.r(R.Acc))
+	b.MOVQ(b.r(R.Acc), b.out(capture, "pc"))
+	if a.FramePointer {
+		b.MOVQ(b.at(0, BP), b.r(R.Acc))
+		b.MOVQ(b.r(R.Acc), b.out(capture, "bp"))
+	} else {
+		b.MOVQ(operand.U32(0), b.out(capture, "bp"))
+	}
+	b.loadG(R.Acc)
+	b.MOVQ(b.r(R.Acc), b.out(capture, "gp"))
+	b.call(capture)
+	b.MOVQ(b.out(capture, "ret"), b.r(R.Acc))
+	b.TESTQ(b.r(R.Acc), b.r(R.Acc))
+	b.JZ(lbl("switch"))
+	b.MOVQ(b.r(R.Acc), b.arg("ret"))
+	b.RET()
+
+	b.Label("switch")
+	b.MOVQ(b.arg("c"), b.r(R.Ctx))
+	b.LEAQ(b.arg("c"), b.r(R.Src))
+	b.MOVQ(b.fld(fBuf, R.Ctx, 8), b.r(R.Dst))
+	b.MOVQ(b.fld(fN, R.Ctx, 8), b.r(R.N))
+	b.copyLoop("copyout", "saved")
+	fpuLeave(b, shared)
+	b.Comment(rewrap(whySkipRs)...)
+	b.MOVQ(b.fld(fHi, R.Ctx, 8), b.r(R.Acc))
+	b.MOVQ(b.at(tf.RetPC, R.Acc), b.r(R.PC))
+	b.CMPQ(b.r(R.PC), b.glob(gResumeSkipPC))
+	b.JNE(lbl("leavetramp"))
+	b.MOVQ(b.glob(gResumeSkipFrame), b.r(R.Slot))
+	b.LEAQ(operand.Mem{Disp: int(tf.Args), Base: b.r(R.Acc), Index: b.r(R.Slot), Scale: 1}, b.r(R.Slot))
+	if a.FramePointer {
+		b.MOVQ(b.at(-a.Word, R.Slot), b.r(BP))
+	}
+	b.MOVQ(b.at(0, R.Slot), b.r(R.PC))
+	b.LEAQ(b.at(a.Word, R.Slot), b.r(SP))
+	b.reestablish()
+	b.JMP(b.r(R.PC))
+
+	b.Label("leavetramp")
+	b.Comment(rewrap(whyLeaveTramp(a))...)
+	b.MOVQ(operand.U32(0), b.at(tf.Result, R.Acc))
+	if a.FramePointer {
+		b.MOVQ(b.at(tf.BP, R.Acc), b.r(BP))
+	}
+	b.LEAQ(b.at(tf.Args, R.Acc), b.r(SP))
+	b.JMP(b.r(R.PC))
+}
+
+func swapout386(f *func386, shared bool) {
+	a, R := f.a, f.a.Roles
+	tf := a.trampFrame()
+	f.NO_LOCAL_POINTERS()
+	f.MOVL(f.arg("c"), R.Ctx)
+	f.Comment(rewrap(whySwapoutRet)...)
+	f.MOVL(imm(0), f.arg("ret"))
+	f.Comment(rewrap(whyCapture(a))...)
+	f.LEAL(f.arg("c"), R.Src)
+	f.MOVL(R.Ctx, f.out(capture, "c"))
+	f.MOVL(R.Src, f.out(capture, "lo"))
+	f.MOVL(at(-a.Word, R.Src), R.Acc)
+	f.MOVL(R.Acc, f.out(capture, "pc"))
+	if a.FramePointer {
+		f.MOVL(at(0, BP), R.Acc)
+		f.MOVL(R.Acc, f.out(capture, "bp"))
+	} else {
+		f.MOVL(imm(0), f.out(capture, "bp"))
+	}
+	f.loadG(R.Acc)
+	f.MOVL(R.Acc, f.out(capture, "gp"))
+	f.CALL(capture)
+	f.MOVL(f.out(capture, "ret"), R.Acc)
+	f.TESTL(R.Acc, R.Acc)
+	f.JZ("switch")
+	f.MOVL(R.Acc, f.arg("ret"))
+	f.RET()
+
+	f.Label("switch")
+	f.MOVL(f.arg("c"), R.Ctx)
+	f.LEAL(f.arg("c"), R.Src)
+	f.MOVL(f.fld(fBuf, R.Ctx, 4), R.Dst)
+	f.MOVL(f.fld(fN, R.Ctx, 4), R.N)
+	f.copyLoop("copyout", "saved")
+	fpuLeave(f, shared)
+	f.Comment(rewrap(whySkipRs)...)
+	f.MOVL(f.fld(fHi, R.Ctx, 4), R.Acc)
+	f.MOVL(at(tf.RetPC, R.Acc), R.PC)
+	f.CMPL(R.PC, f.glob(gResumeSkipPC))
+	f.JNE("leavetramp")
+	f.MOVL(f.glob(gResumeSkipFrame), R.Slot)
+	f.LEAL(at(tf.Args, R.Acc).idx(R.Slot, 1), R.Slot)
+	if a.FramePointer {
+		f.MOVL(at(-a.Word, R.Slot), BP)
+	}
+	f.MOVL(at(0, R.Slot), R.PC)
+	f.LEAL(at(a.Word, R.Slot), SP)
+	f.reestablish()
+	f.JMP(R.PC)
+
+	f.Label("leavetramp")
+	f.Comment(rewrap(whyLeaveTramp(a))...)
+	f.MOVL(imm(0), at(tf.Result, R.Acc))
+	if a.FramePointer {
+		f.MOVL(at(tf.BP, R.Acc), BP)
+	}
+	f.LEAL(at(tf.Args, R.Acc), SP)
+	f.JMP(R.PC)
+}
+
+// Files.
+
+// constraint is the build constraint of an assembly file of the variant.
+func constraint(shared bool) []string {
+	tag := sharedFPUTag
+	if !shared {
+		tag = "!" + tag
+	}
+	return append(append([]string{}, baseConstraint...), tag)
+}
+
+// asmAMD64File generates the amd64 switch of the variant with avo.
+func asmAMD64File(shared bool) ([]byte, error) {
+	b := newAMD64()
+	for _, d := range decls {
+		b.text(d)
+		switch d {
+		case dGetg:
+			getgAMD64(b)
+		case dCoEntryPC:
+			coEntryPCAMD64(b)
+		case dFpuEnv:
+			fpuEnvAMD64(b)
+		case dTrampoline:
+			trampolineAMD64(b)
+		case dSwapin:
+			swapinAMD64(b, shared)
+		case dSwapout:
+			swapoutAMD64(b, shared)
+		}
+	}
+	f, err := b.file(constraint(shared))
+	if err != nil {
+		return nil, err
+	}
+	return printer.NewGoAsm(printer.Config{Name: generatedBy + " (avo)"}).Print(f)
+}
+
+// asm386File generates the 386 switch of the variant with the 386 emitter.
+func asm386File(shared bool) ([]byte, error) {
+	file := &file386{
+		generatedBy: generatedBy,
+		constraint:  joinConstraint(constraint(shared)),
+		includes:    includes,
+	}
+	for _, d := range decls {
+		f := &func386{a: i386, d: d, frame: i386.frameSize(d), args: i386.abi0(d.Sig)}
+		switch d {
+		case dGetg:
+			getg386(f)
+		case dCoEntryPC:
+			coEntryPC386(f)
+		case dFpuEnv:
+			fpuEnv386(f)
+		case dTrampoline:
+			trampoline386(f)
+		case dSwapin:
+			swapin386(f, shared)
+		case dSwapout:
+			swapout386(f, shared)
+		}
+		used, defined := f.labels()
+		if err := checkFunc(i386, d, f.written(), used, defined); err != nil {
+			return nil, err
+		}
+		file.funcs = append(file.funcs, f)
+	}
+	return file.print(), nil
+}
