@@ -21,11 +21,16 @@ import (
 // All offsets are distances below hi, the trampoline's SP, so they hold
 // wherever the frames sit on whatever goroutine stack.
 type chain struct {
-	n     uintptr   // image bytes: hi - ptrSize - lo
-	pcs   []uintptr // return PC of each frame, innermost first
-	rets  []uintptr // offset of the word holding pcs[i+1] (the last one holds the trampoline's)
-	slots []uint32  // live pointer slots (locals and args), per the stack maps
-	bps   []uint32  // saved frame pointers (amd64)
+	n    uintptr   // image bytes: hi - ptrSize - lo
+	pc0  uintptr   // pcs[0]
+	pcs  []uintptr // return PC of each frame, innermost first
+	rets []uintptr // offset of the word holding pcs[i+1] (the last one holds the trampoline's)
+	// links are the return addresses match checks: at offset off below hi,
+	// want (0 for the trampoline's, tret, not known when chains are
+	// learned before the first resume).
+	links []chainLink
+	slots []uint32 // live pointer slots (locals and args), per the stack maps
+	bps   []uint32 // saved frame pointers (amd64)
 	objs  []chainObj
 	// adjust lists, once each, the words relocation adjusts: slots, bps and
 	// the pointer words of objs. A word can be in more than one of those
@@ -39,7 +44,13 @@ type chain struct {
 	openDefers []uint32
 	// maxRoots is how many roots slots and objects can yield at most.
 	maxRoots int
+	// frame0 is the number of slots of the innermost frame, Yield's: they
+	// come first in slots; yieldSlots is slots[:frame0].
+	frame0     int
+	yieldSlots []uint32
 }
+
+type chainLink struct{ off, want uintptr }
 
 // chainObj is a stack object (an address-taken local) of one of the frames.
 type chainObj struct {
@@ -48,21 +59,26 @@ type chainObj struct {
 	ptrs []uint32 // byte offsets of its pointer words, from its first byte
 }
 
-// match reports whether the frames at [lo, hi) have exactly ch's layout. It
-// compares the return PCs, which decide everything else.
+// match reports whether the frames ending at hi, n bytes of them, whose
+// innermost returns to pc, have exactly ch's layout. It compares the return
+// PCs, which decide everything else. Being on capture's nosplit path, it
+// makes no calls and has no bounds checks (-N builds keep all of them).
 //
 //go:nosplit
 func (ch *chain) match(pc, hi, n uintptr) bool {
-	if ch.n != n || ch.pcs[0] != pc {
+	if ch.n != n || ch.pc0 != pc {
 		return false
 	}
-	last := len(ch.rets) - 1
-	for i := 0; i < last; i++ {
-		if load(hi-ch.rets[i]) != ch.pcs[i+1] {
+	for _, l := range ch.links {
+		w := l.want
+		if w == 0 {
+			w = tret
+		}
+		if *(*uintptr)(ptrAt(hi - l.off)) != w {
 			return false
 		}
 	}
-	return load(hi-ch.rets[last]) == tret
+	return true
 }
 
 // adjusts reports whether relocation adjusts the word at offset off below
@@ -81,6 +97,33 @@ func (ch *chain) adjusts(off uintptr) bool {
 		}
 	}
 	return lo < len(a) && uintptr(a[lo]) == off
+}
+
+// objectAt returns the index of the stack object holding the byte at
+// offset off below hi, or -1.
+func (ch *chain) objectAt(off uintptr) int {
+	// Objects are sorted by address (decreasing off): find the last one
+	// starting at or below the byte.
+	objs := ch.objs
+	lo, hi := 0, len(objs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if uintptr(objs[m].off) >= off {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if i := lo - 1; i >= 0 && off > uintptr(objs[i].off)-uintptr(objs[i].size) {
+		return i
+	}
+	return -1
+}
+
+// isYield reports whether f is (*Co).Yield itself, not a function it was
+// inlined into.
+func isYield(f funcInfo) bool {
+	return hasSuffix(funcName(f.entry()), "/aco.(*Co).Yield")
 }
 
 // chains holds every chain learned so far (copy on write, so capture can
@@ -143,15 +186,15 @@ func (b frameBuf) addr(off uintptr) uintptr { return gStackHi(b.g) - off }
 func (b frameBuf) word(off uintptr) uintptr { return load(b.addr(off)) }
 
 // learnChain decodes the layout of the frames between the last swapout call
-// (c.pc, at offset c.aux below the stack top) and the trampoline (at
-// c.hiOff), using the runtime's metadata the way the runtime's unwinder and
-// garbage collector do. It returns an aco: error message for frames a
-// coroutine cannot yield across.
+// (returning to c.pc, at offset c.n below the stack top: capture's failure
+// leaves them there) and the trampoline (at c.hiOff), using the runtime's
+// metadata the way the runtime's unwinder and garbage collector do. It
+// returns an aco: error message for frames a coroutine cannot yield across.
 func learnChain(c *swctx) (*chain, string) {
 	b := frameBuf{g: getg()}
 	ch := &chain{}
 	hiOff := c.hiOff
-	pc, spOff := c.pc, c.aux
+	pc, spOff := c.pc, c.n
 	if spOff <= hiOff+ptrSize {
 		return nil, "aco: Yield called outside the co (no frames between Yield and the co's start)"
 	}
@@ -186,14 +229,25 @@ func learnChain(c *swctx) (*chain, string) {
 			return nil, "aco: Yield called outside the co (its frames do not end at the co's start)"
 		}
 		ret := b.word(fpOff + ptrSize)
+		if depth == 0 && !isYield(f) {
+			// Only Yield calls swapout, and it is never inlined: swapin
+			// returns from Yield for the co, which needs Yield's frame.
+			panic("aco: internal error: swapout called from " + name)
+		}
 		ch.pcs = append(ch.pcs, pc)
 		ch.rets = append(ch.rets, fpOff+ptrSize-hiOff)
 		if msg := ch.addFrame(f, pc, spOff, fpOff, hiOff, name); msg != "" {
 			return nil, msg
 		}
+		if depth == 0 {
+			ch.frame0 = len(ch.slots)
+			if len(ch.objs) > 0 || len(ch.openDefers) > 0 {
+				panic("aco: internal error: Yield's frame has stack objects or defers")
+			}
+		}
 		if ret == tret {
 			if fpOff != hiOff {
-				return nil, "aco: Yield of a co from inside another co it resumed (yield the inner one first)"
+				return nil, msgYieldOutside
 			}
 			break
 		}
@@ -205,7 +259,16 @@ func learnChain(c *swctx) (*chain, string) {
 		}
 		pc, spOff = ret, fpOff
 	}
-	// Sorted by address, for rootCollector.mark's binary search.
+	ch.pc0 = ch.pcs[0]
+	for i, off := range ch.rets {
+		l := chainLink{off: off}
+		if i+1 < len(ch.pcs) {
+			l.want = ch.pcs[i+1]
+		}
+		ch.links = append(ch.links, l)
+	}
+	ch.yieldSlots = ch.slots[:ch.frame0:ch.frame0]
+	// Sorted by address, for objectAt's binary search.
 	slices.SortFunc(ch.objs, func(a, b chainObj) int { return cmp.Compare(b.off, a.off) })
 	ch.adjust = append(append([]uint32{}, ch.slots...), ch.bps...)
 	for _, o := range ch.objs {

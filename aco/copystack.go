@@ -34,6 +34,8 @@ const (
 	stRootsSmall
 	stRangefunc
 	stGrow
+	stCgo
+	stCollect
 )
 
 // stackMargin is the stack kept free below a restored image: more than the
@@ -56,8 +58,8 @@ type cs struct {
 }
 
 // inlineSaveWords is the size of the inline save stack, in words: enough for
-// a small generator (104 bytes on amd64) and a Co of 352 bytes in all.
-const inlineSaveWords = 16
+// a small generator (104 bytes on amd64) and a Co of 320 bytes in all.
+const inlineSaveWords = 14
 
 // csExtra is what only some copy-stack coroutines need, in Co.x.
 type csExtra struct {
@@ -65,12 +67,16 @@ type csExtra struct {
 	// first: a heap record by pointer, a record in the image by its offset
 	// below hi.
 	defers []deferRef
-	// objBits is scratch for capture: two bit sets over the chain's stack
-	// objects.
-	objBits []uint64
-	// k is capture's root collector: here rather than on the stack, to
-	// keep the nosplit switch path well inside the linker's limit.
-	k rootCollector
+	// ticket says for which frames collectRoots last filled roots: capture
+	// takes them for those frames only.
+	ticket rootsTicket
+}
+
+// rootsTicket identifies the frames of one attempted yield.
+type rootsTicket struct {
+	ch    *chain
+	hi, n uintptr
+	nd    int
 }
 
 type deferRef struct {
@@ -97,6 +103,7 @@ func (co *Co) resetCopyStack() {
 	co.pc = entryPC
 	co.slow = 1
 	co.yret = 0
+	co.enter = 0
 	co.cwCo, co.mxcsrCo = fpuDefault()
 	clear(co.roots)
 	co.roots = co.roots[:0]
@@ -151,6 +158,13 @@ func learnResumeSkip() {
 	f := findfunc(pc)
 	// The name check keeps the skip off if the code is not what it assumes.
 	if !f.valid() || !hasSuffix(funcName(pc), "/aco.(*Co).Resume") {
+		return
+	}
+	// Skipping Resume's epilogue skips its deferred afterResume, which
+	// has nothing to do after a yield, but only an open-coded defer leaves
+	// no trace outside the frame: a defer record (as in builds with -N)
+	// would stay on the goroutine's defer chain.
+	if f.funcdata(funcdataOpenCodedDefer) == nil {
 		return
 	}
 	d := f.spdelta(pc)
@@ -243,7 +257,6 @@ func prepareResume(c *swctx, hi, gp uintptr) uintptr {
 		if x := co.x; x != nil && len(x.cs.defers) > 0 {
 			co.attachDefers(gp, hi)
 		}
-		c.rbp = hi - (c.hi - c.rbp) // frame pointer, same distance below hi
 		c.ctRestore++
 	}
 	c.slow = 0
@@ -329,15 +342,22 @@ func (co *Co) attachDefers(gp, hi uintptr) {
 }
 
 // capture runs in swapout, with the co's frames still live on the stack
-// between lo (the SP of Yield, whose call of swapout returns to pc) and the
+// between lo (the SP of Yield, just above its return address) and the
 // trampoline: it checks that the co may yield here, finds the layout of its
 // frames, records every heap pointer they hold in roots, detaches its defer
 // records and fills in the context. It returns stOK when swapout may copy
-// the frames out and leave, or a status for Yield to act on.
+// the frames out and leave, or a status for Yield to act on; then c.pc and
+// c.n tell Yield what it needs (the co is running, so they are free).
+//
+// Only the common case is done here: frames without stack objects or defer
+// records. For the others collectRoots, in ordinary Go code, fills roots
+// first (stCollect) and capture takes them: that keeps this nosplit path,
+// whose stack use the linker bounds, short.
 //
 //go:nosplit
-func capture(c *swctx, lo, pc, bp, gp uintptr) uintptr {
+func capture(c *swctx, lo, gp uintptr) uintptr {
 	co := (*Co)(unsafe.Pointer(c))
+	pc := load(lo - ptrSize) // the return address into Yield
 	if co.st.Load() != uint32(stRunning) {
 		return stNotRunning
 	}
@@ -350,15 +370,17 @@ func capture(c *swctx, lo, pc, bp, gp uintptr) uintptr {
 	stackLo, stackHi := gStackLo(gp), gStackHi(gp)
 	hi := stackHi - c.hiOff
 	if lo+ptrSize > hi {
-		c.aux = stackHi - lo
-		c.pc = pc
+		c.pc, c.n = pc, stackHi-lo
 		return stNoChain // learnChain explains
 	}
 	if p := gPanic(gp); p >= lo && p < hi {
 		return stPanicking
 	}
-	if gLocks(gp) != c.locks {
-		return stLocked
+	if l := gLocks(gp); l != c.locks {
+		if uint32(l) != uint32(c.locks) {
+			return stLocked // m.lockedExt: runtime.LockOSThread
+		}
+		return stCgo // m.lockedInt: a cgo callback
 	}
 	n := hi - ptrSize - lo
 	ch := co.chain
@@ -368,15 +390,14 @@ func capture(c *swctx, lo, pc, bp, gp uintptr) uintptr {
 			ch = findChain(pc, hi, n)
 		}
 		if ch == nil {
-			c.aux = stackHi - lo // for learnChain
-			c.pc = pc
+			c.pc, c.n = pc, stackHi-lo // for learnChain
 			return stNoChain
 		}
 		co.chain = ch
 		co.ss.lastChain = ch
 	}
 	if n > uintptr(c.bufCap) || c.buf == 0 {
-		c.aux = n
+		c.n = n
 		return stBufSmall
 	}
 	// The co's defer records are the innermost ones: those whose frame is
@@ -391,26 +412,29 @@ func capture(c *swctx, lo, pc, bp, gp uintptr) uintptr {
 
 	// Record the roots. Pointers the Co holds itself are not needed: to
 	// resume the co one must hold the Co.
-	var nr int
-	if len(ch.objs) == 0 && nd == 0 {
-		// The common case, inline: live slots only.
-		self, fn, arg := uintptr(unsafe.Pointer(co)), *(*uintptr)(unsafe.Pointer(&co.fn)), (*[2]uintptr)(unsafe.Pointer(&co.arg))[1]
-		roots := co.roots[:cap(co.roots)]
-		for _, off := range ch.slots {
-			if v := load(hi - uintptr(off)); v != 0 && (v < stackLo || v >= stackHi) && v != self && v != fn && v != arg {
-				if nr == len(roots) {
-					c.aux = uintptr(len(ch.slots))
-					return stRootsSmall
-				}
-				if uintptr(roots[nr]) != v {
-					roots[nr] = ptrAt(v)
-				}
-				nr++
-			}
+	slots, nr := ch.slots, 0
+	if len(ch.objs) > 0 || nd > 0 {
+		x := co.x
+		if x == nil || x.cs.ticket != (rootsTicket{ch, hi, n, nd}) {
+			return stCollect
 		}
-	} else if nr = co.collect(ch, gp, lo, hi, nd); nr < 0 {
-		c.aux = uintptr(ch.maxRoots + nd)
-		return stRootsSmall
+		x.cs.ticket.ch = nil
+		// collectRoots did all but Yield's own frame.
+		slots, nr = ch.yieldSlots, len(co.roots)
+	}
+	self, fn, arg := uintptr(unsafe.Pointer(co)), *(*uintptr)(unsafe.Pointer(&co.fn)), (*[2]uintptr)(unsafe.Pointer(&co.arg))[1]
+	roots := co.roots[:cap(co.roots)]
+	for _, off := range slots {
+		if v := load(hi - uintptr(off)); v != 0 && (v < stackLo || v >= stackHi) && v != self && v != fn && v != arg {
+			if nr == len(roots) {
+				c.n = uintptr(len(ch.slots))
+				return stRootsSmall
+			}
+			if uintptr(roots[nr]) != v {
+				roots[nr] = ptrAt(v)
+			}
+			nr++
+		}
 	}
 	for i := nr; i < len(co.roots); i++ {
 		co.roots[i] = nil
@@ -426,8 +450,8 @@ func capture(c *swctx, lo, pc, bp, gp uintptr) uintptr {
 	c.n = n
 	c.hi = hi
 	c.pc = pc
-	c.rbp = bp
 	c.yret = uint32(ch.rets[0])
+	c.enter = 0
 	c.ctSave++
 	if uint32(n) > c.maxcpsz {
 		c.maxcpsz = uint32(n)
@@ -437,146 +461,108 @@ func capture(c *swctx, lo, pc, bp, gp uintptr) uintptr {
 	return stOK
 }
 
-// collect records the roots of frames with stack objects or defer records
-// and returns their number, or -1 if a scratch slice is too small.
+// collectRoots is the part of capture for frames with stack objects or
+// defer records, in ordinary Go code: it puts the heap pointers of all the
+// co's frames but Yield's own in roots (Yield's frame holds only the co) and
+// makes room for the defer records, then gives capture a ticket for exactly
+// these frames. The frames are those capture matched to co.chain; it reads
+// them by their distance from the goroutine's stack top, so a stack move
+// while it runs does no harm.
 //
-//go:nosplit
-func (co *Co) collect(ch *chain, gp, lo, hi uintptr, nd int) int {
-	x := co.x
-	w := objWords(ch)
-	if x == nil || len(x.cs.objBits) < 2*w || cap(co.roots) < ch.maxRoots+nd || cap(x.cs.defers) < nd {
-		return -1
-	}
-	// Filled field by field: a struct copy would be a bulk write barrier,
-	// which may call code that is not nosplit.
-	k := &x.cs.k
-	k.roots, k.n = co.roots[:cap(co.roots)], 0
-	k.lo, k.hi, k.stackLo, k.stackHi = lo, hi, gStackLo(gp), gStackHi(gp)
-	k.self, k.ch = uintptr(unsafe.Pointer(co)), ch
-	k.reached, k.scanned = x.cs.objBits[:w], x.cs.objBits[w:2*w]
-	for i := range x.cs.objBits[:2*w] {
-		x.cs.objBits[i] = 0
-	}
-	for _, off := range ch.slots {
-		k.keep(load(hi - uintptr(off)))
-	}
-	d := gDefer(gp)
-	for i := 0; i < nd; i++ {
-		if !*(*bool)(ptrAt(d + rtDeferHeap)) {
-			k.mark(d) // the record is a stack object
-			k.keep(load(d + rtDeferFn))
+// Stack objects (address-taken locals) are scanned only once a live pointer
+// or a defer record reaches them, as the runtime's scanstack does: an
+// unreached one may hold stale words, which must not become roots.
+func (co *Co) collectRoots() {
+	ch := co.chain
+	b := frameBuf{g: getg()}
+	hiOff := co.hiOff
+	word := func(off uintptr) uintptr { return b.word(hiOff + off) } // off below hi
+	// below returns how far below hi a stack address is, or false for
+	// addresses outside the image.
+	below := func(v uintptr) (uintptr, bool) {
+		hi := b.addr(hiOff)
+		if v >= hi || v < hi-ptrSize-ch.n {
+			return 0, false
 		}
-		d = load(d + rtDeferLink)
+		return hi - v, true
 	}
-	k.scanObjects()
-	k.roots, k.ch, k.reached, k.scanned = nil, nil, nil, nil
-	return k.n
+	self := uintptr(unsafe.Pointer(co))
+	roots := make([]unsafe.Pointer, 0, ch.maxRoots+ch.frame0)
+	reached := make([]bool, len(ch.objs))
+	var work []int
+	mark := func(v uintptr) {
+		if off, ok := below(v); ok {
+			if i := ch.objectAt(off); i >= 0 && !reached[i] {
+				reached[i] = true
+				work = append(work, i)
+			}
+		}
+	}
+	keep := func(v uintptr) {
+		if v == 0 || v == self {
+			return
+		}
+		if v >= gStackLo(b.g) && v < gStackHi(b.g) {
+			mark(v)
+			return
+		}
+		roots = append(roots, ptrAt(v))
+	}
+	for _, off := range ch.slots[ch.frame0:] {
+		keep(word(uintptr(off)))
+	}
+	nd := 0
+	for d := gDefer(b.g); d != 0; d = load(d + rtDeferLink) {
+		if _, ok := below(load(d + rtDeferSp)); !ok {
+			break
+		}
+		nd++
+		if !*(*bool)(ptrAt(d + rtDeferHeap)) {
+			mark(d) // the record is a stack object
+			keep(load(d + rtDeferFn))
+		}
+	}
+	for len(work) > 0 {
+		o := &ch.objs[work[len(work)-1]]
+		work = work[:len(work)-1]
+		for _, p := range o.ptrs {
+			keep(word(uintptr(o.off - p)))
+		}
+	}
+	// Reserve room for Yield's own slots, which capture adds.
+	co.roots = append(roots[:len(roots):len(roots)], make([]unsafe.Pointer, ch.frame0)...)[:len(roots)]
+	if co.x == nil {
+		co.x = &coExtra{}
+	}
+	x := &co.x.cs
+	if cap(x.defers) < nd {
+		x.defers = make([]deferRef, 0, nd)
+	}
+	x.ticket = rootsTicket{ch, b.addr(hiOff), ch.n, nd}
 }
 
 // detachDefers takes the co's nd defer records off the goroutine's chain
-// into x.cs.defers.
+// into x.cs.defers, which has room for them. On capture's nosplit path: no
+// bounds checks (-N builds keep them, and the panic path is deep).
 //
 //go:nosplit
 func (co *Co) detachDefers(gp, hi uintptr, nd int) {
-	defers := co.x.cs.defers[:nd]
+	x := &co.x.cs
+	x.defers = x.defers[:nd:nd]
+	r := unsafe.Pointer(unsafe.SliceData(x.defers))
 	d := gDefer(gp)
 	for i := 0; i < nd; i++ {
 		next := load(d + rtDeferLink)
+		ref := (*deferRef)(unsafe.Add(r, uintptr(i)*unsafe.Sizeof(deferRef{})))
 		if *(*bool)(ptrAt(d + rtDeferHeap)) {
-			defers[i] = deferRef{heap: ptrAt(d)}
+			ref.heap, ref.off = ptrAt(d), 0
 			// While suspended a heap record must not point into a stack:
 			// the stack may be freed before the co resumes.
 			store(d+rtDeferLink, 0)
 		} else {
-			defers[i] = deferRef{off: hi - d}
+			ref.heap, ref.off = nil, hi-d
 		}
 		d = next
 	}
-	co.x.cs.defers = defers
 	store(gp+rtGDefer, d)
-}
-
-// rootCollector gathers the heap pointers of frames being saved. Stack
-// objects (address-taken locals) are scanned only once a live pointer
-// reaches them, as the runtime does: an unreached one may hold stale words.
-type rootCollector struct {
-	roots            []unsafe.Pointer
-	n                int
-	lo, hi           uintptr // the image
-	stackLo, stackHi uintptr // the goroutine's stack
-	self             uintptr // the co, which needs no root
-	ch               *chain
-	reached, scanned []uint64 // bit sets of stack objects, by index
-}
-
-// objWords is the number of words of a bit set over ch's stack objects.
-//
-//go:nosplit
-func objWords(ch *chain) int { return (len(ch.objs) + 63) / 64 }
-
-// keep records v if it is a heap (or static) pointer. Pointers into any
-// goroutine stack are not roots: the image's own are relocated instead and
-// mark the stack object they point into; the garbage collector ignores
-// others.
-//
-//go:nosplit
-func (k *rootCollector) keep(v uintptr) {
-	if v == 0 {
-		return
-	}
-	if v >= k.stackLo && v < k.stackHi {
-		k.mark(v)
-		return
-	}
-	if v == k.self {
-		return
-	}
-	k.roots[k.n] = ptrAt(v)
-	k.n++
-}
-
-// mark notes the stack object that contains v, if any.
-//
-//go:nosplit
-func (k *rootCollector) mark(v uintptr) {
-	if v < k.lo || v >= k.hi {
-		return
-	}
-	// Objects are sorted by address: find the last one starting at or
-	// below v.
-	objs := k.ch.objs
-	lo, hi := 0, len(objs)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if k.hi-uintptr(objs[m].off) <= v {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	if i := lo - 1; i >= 0 && v < k.hi-uintptr(objs[i].off)+uintptr(objs[i].size) {
-		k.reached[i/64] |= 1 << (i % 64)
-	}
-}
-
-// scanObjects scans reached stack objects until no new one is reached.
-//
-//go:nosplit
-func (k *rootCollector) scanObjects() {
-	for again := true; again; {
-		again = false
-		for i := range k.ch.objs {
-			w, bit := i/64, uint64(1)<<(i%64)
-			if k.reached[w]&bit == 0 || k.scanned[w]&bit != 0 {
-				continue
-			}
-			k.scanned[w] |= bit
-			again = true
-			o := &k.ch.objs[i]
-			a := k.hi - uintptr(o.off)
-			for _, p := range o.ptrs {
-				k.keep(load(a + uintptr(p)))
-			}
-		}
-	}
 }

@@ -189,15 +189,6 @@ func newCo(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any) *Co {
 
 func (co *Co) state() state { return state(co.st.Load()) }
 
-// resumable is the copy-stack fast path's test: a suspended or new co whose
-// share stack is free. Anything else goes through startRunning's checks.
-//
-//go:nosplit
-func (co *Co) resumable() bool {
-	s := *(*uint32)(unsafe.Pointer(&co.st))
-	return (s == uint32(stSuspended) || s == uint32(stInit)) && co.ss.owner == nil
-}
-
 // setStateFast sets the state with a plain store (see Resume).
 //
 //go:nosplit
@@ -257,15 +248,14 @@ func (co *Co) String() string {
 // whoever resumed it). A coroutine runs on one goroutine at a time and a
 // share stack runs one coroutine at a time.
 func (co *Co) Resume() {
-	if co.copyStack && co.resumable() {
-		// The copy-stack fast path. The state is updated with plain
-		// stores: this engine never runs under the race detector, and
-		// detecting two goroutines resuming one co at once is best
-		// effort (the CAS in startRunning makes it exact elsewhere).
-		// The trampoline is called from here and nowhere else in
-		// Resume: for this call site swapout returns from Resume itself
-		// (see learnResumeSkip).
-		co.setStateFast(stRunning)
+	if s := co.st.Load(); co.copyStack && (s == uint32(stSuspended) || s == uint32(stInit)) &&
+		co.ss.owner == nil && co.st.CompareAndSwap(s, uint32(stRunning)) {
+		// The copy-stack fast path. The compare-and-swap makes sure two
+		// goroutines cannot both resume the co; the rest of the state
+		// changes are plain stores (this engine never runs under the
+		// race detector). The trampoline is called from here and nowhere
+		// else in Resume: for this call site swapout returns from Resume
+		// itself (see learnResumeSkip).
 		co.ss.owner = co
 		defer co.afterResume()
 		for trampoline(&co.swctx) != stOK {
@@ -287,8 +277,9 @@ func (co *Co) Resume() {
 // startRunning checks that co may be resumed now and marks it running and
 // owner of its share stack. Every misuse panics before anything changes.
 func (co *Co) startRunning() {
+	var s state
 	for {
-		s := co.state()
+		s = co.state()
 		switch s {
 		case stInit, stSuspended:
 		case stMain:
@@ -302,17 +293,17 @@ func (co *Co) startRunning() {
 		default:
 			panic("aco: Resume of a corrupted co")
 		}
-		if ss := co.ss; ss != nil {
-			if o := ss.owner; o != nil {
-				panic("aco: Resume: share stack is busy running another co (a share stack runs one co at a time)")
-			}
-		}
 		if co.st.CompareAndSwap(uint32(s), uint32(stRunning)) {
 			break
 		}
 	}
+	// Only the goroutine that won the co looks at its share stack.
 	if ss := co.ss; ss != nil {
-		ss.owner = co // it was nil: a busy share stack panics above
+		if ss.owner != nil {
+			co.st.Store(uint32(s))
+			panic("aco: Resume: share stack is busy running another co (a share stack runs one co at a time)")
+		}
+		ss.owner = co
 	}
 }
 
@@ -346,38 +337,41 @@ func (co *Co) checkInside(what string) {
 //
 // If co is being destroyed while suspended, Yield does not return: it
 // unwinds co's stack (see [Co.Destroy]).
+//
+// Yield is never inlined: on the copy-stack engine it is the innermost
+// frame of every saved image, and the switch returns from it for the co.
+//
+//go:noinline
 func (co *Co) Yield() {
 	if co.copyStack {
 		// Copy-stack engine: swapout returns 0 when the co is resumed,
-		// or at once with a status telling what to do first. This frame
-		// is part of every saved image, so it is kept small.
-		if st := swapout(&co.swctx); st != stOK || co.unwind != nil {
-			co.yieldAgain(st)
+		// or at once with a status telling what to do first. There is
+		// one call of swapout, so every image starts with the same frame
+		// of Yield; it is part of every saved image, so it is small. A
+		// resume returns from Yield for the co (see swapin) unless
+		// Destroy is unwinding it: then it comes back here and panics.
+		for {
+			st := swapout(&co.swctx)
+			if st == stOK {
+				break
+			}
+			co.yieldFailed(st)
+		}
+		if u := co.unwind; u != nil {
+			panic(u)
 		}
 		return
 	}
 	co.yieldPortable()
 }
 
-// yieldAgain finishes a copy-stack Yield whose swapout returned st: it acts
-// on the status and tries again until the co has been suspended and
-// resumed, then unwinds the co if Destroy is under way.
-func (co *Co) yieldAgain(st uintptr) {
-	for st != stOK {
-		co.yieldFailed(st)
-		st = swapout(&co.swctx)
-	}
-	if u := co.unwind; u != nil {
-		panic(u)
-	}
-}
-
 // yieldPortable is Yield on the portable engine.
 func (co *Co) yieldPortable() {
 	co.checkInside("Yield")
 	if u := co.unwind; u != nil {
-		panic(u)
+		panic(u) // Destroy is unwinding the co: keep unwinding
 	}
+	co.checkYieldPortable()
 	co.stopRunning(stSuspended)
 	co.switchPortable()
 }
@@ -388,11 +382,23 @@ func (co *Co) yieldPortable() {
 // effect.
 func (co *Co) Exit() {
 	co.checkInside("Exit")
+	if rtAvailable && getg() != co.goroutine() {
+		panic(msgExitOutside)
+	}
 	if co.unwind == nil {
 		co.unwind = &Unwind{co: co, reason: "Exit"}
 	}
 	panic(co.unwind)
 }
+
+// Messages of misuse the engines share.
+const (
+	msgYieldOutside   = "aco: Yield called outside the co (from another goroutine, or from inside another co it resumed)"
+	msgExitOutside    = "aco: Exit called outside the co (from another goroutine)"
+	msgYieldPanicking = "aco: Yield while a panic is unwinding through the co (Yield from a deferred call during a panic)"
+	msgYieldLocked    = "aco: Yield while the co holds an OS thread lock (runtime.LockOSThread without UnlockOSThread)"
+	msgYieldCgo       = "aco: Yield inside a cgo callback is not supported"
+)
 
 // Unwind is the panic value with which Exit and Destroy unwind a coroutine's
 // stack so that its deferred calls run. aco recovers it itself at the bottom
@@ -441,6 +447,17 @@ func (co *Co) endPanic(r any) {
 		(*lw)(co, r)
 	}
 	panic(r)
+}
+
+// goroutine returns the goroutine running co, where that can be known.
+func (co *Co) goroutine() uintptr {
+	if co.copyStack {
+		return co.g
+	}
+	if co.x != nil && co.x.port != nil {
+		return co.x.port.g
+	}
+	return 0
 }
 
 // finish marks co ended and releases its share stack.
@@ -523,7 +540,7 @@ func (co *Co) destroySuspended() {
 	co.startRunning()
 	co.unwind = &Unwind{co: co, reason: "Destroy"}
 	if co.copyStack {
-		co.yret = 0          // resume into Yield itself, which unwinds
+		co.enter = 1         // resume into Yield itself, which unwinds
 		co.resumeCopyStack() // its Yield panics with co.unwind
 		return
 	}

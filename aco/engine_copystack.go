@@ -43,20 +43,22 @@ func selectEngine() {
 }
 
 // yieldFailed acts on a status from swapout: it makes room, learns the
-// frame layout, or panics for a yield that cannot be done.
+// frame layout, collects roots, or panics for a yield that cannot be done.
 func (co *Co) yieldFailed(st uintptr) {
 	switch st {
 	case stNotRunning:
 		co.checkInside("Yield")
-		panic("aco: Yield called outside the co")
+		panic(msgYieldOutside)
 	case stUnwinding:
 		panic(co.unwind)
 	case stWrongG:
-		panic("aco: Yield called from a goroutine other than the one running the co")
+		panic(msgYieldOutside)
 	case stPanicking:
-		panic("aco: Yield while a panic is unwinding through the co (Yield from a deferred call during a panic)")
+		panic(msgYieldPanicking)
 	case stLocked:
-		panic("aco: Yield while the co holds an OS thread lock (runtime.LockOSThread without UnlockOSThread)")
+		panic(msgYieldLocked)
+	case stCgo:
+		panic(msgYieldCgo)
 	case stRangefunc:
 		panic("aco: Yield with a pending defer inside a range-over-func loop body is not supported")
 	case stNoChain:
@@ -65,9 +67,11 @@ func (co *Co) yieldFailed(st uintptr) {
 			panic(msg)
 		}
 		co.chain = ch
+	case stCollect:
+		co.collectRoots()
 	case stBufSmall:
-		n := max(int(co.aux), int(co.bufCap))
-		if co.buf != 0 {
+		n := max(int(co.n), int(co.bufCap))
+		if co.bufp != nil {
 			n = max(n, 2*int(co.bufCap))
 		}
 		b := make([]byte, n)
@@ -75,22 +79,9 @@ func (co *Co) yieldFailed(st uintptr) {
 		co.buf = uintptr(co.bufp)
 		co.bufCap = uint32(n)
 	case stRootsSmall:
-		need := int(co.aux)
-		if cap(co.roots) < need {
-			roots := make([]unsafe.Pointer, len(co.roots), max(need, 2*cap(co.roots)))
-			copy(roots, co.roots)
-			co.roots = roots
-		}
-		if co.x == nil {
-			co.x = &coExtra{}
-		}
-		x := &co.x.cs
-		if cap(x.defers) < need {
-			x.defers = make([]deferRef, 0, need)
-		}
-		if w := 2 * objWords(co.chain); len(x.objBits) < w {
-			x.objBits = make([]uint64, w)
-		}
+		roots := make([]unsafe.Pointer, len(co.roots), max(int(co.n), 2*cap(co.roots)))
+		copy(roots, co.roots)
+		co.roots = roots
 	default:
 		panic("aco: internal error: unknown switch status")
 	}

@@ -16,7 +16,7 @@ var engineReason = "no copy-stack support for " + runtime.Version() + " " + runt
 // runs.
 
 type swctx struct {
-	n, yret                    uintptr
+	n, yret, enter, g          uintptr
 	ctSave, ctRestore, maxcpsz uint64
 }
 type cs struct{ swctx }

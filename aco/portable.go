@@ -14,6 +14,13 @@ type portable struct {
 	next  func() (struct{}, bool)
 	stop  func()
 	yield func(struct{}) bool
+
+	// Where the runtime can be read (rtAvailable): the co's goroutine, and
+	// the thread lock state of its first resume, which the runtime's
+	// coroutine switch requires at every later switch (it throws, killing
+	// the process, otherwise): the lock counts and, if locked, the thread.
+	g, m  uintptr
+	locks uint64
 }
 
 // resumePortable runs co until it yields or ends. co is already marked
@@ -22,11 +29,25 @@ func (co *Co) resumePortable() {
 	p := co.x.port
 	if p == nil {
 		p = new(portable)
+		if rtAvailable {
+			gp := getg()
+			if p.locks = gLocks(gp); p.locks != 0 {
+				p.m = gM(gp)
+			}
+		}
 		p.next, p.stop = iter.Pull(func(yield func(struct{}) bool) {
 			p.yield = yield
+			if rtAvailable {
+				p.g = getg()
+			}
 			co.run()
 		})
 		co.x.port = p
+	} else if rtAvailable {
+		if gp := getg(); gLocks(gp) != p.locks || p.m != 0 && gM(gp) != p.m {
+			co.stopRunning(stSuspended)
+			panic("aco: Resume of a standalone co from an OS thread whose LockOSThread state differs from that of its first resume")
+		}
 	}
 	p.next()
 }
@@ -37,6 +58,26 @@ func (co *Co) resumePortable() {
 func (co *Co) switchPortable() {
 	if !co.x.port.yield(struct{}{}) {
 		panic(co.unwind)
+	}
+}
+
+// checkYieldPortable panics if the co may not yield now: from another
+// goroutine than its own, during a panic, or with a thread lock taken inside
+// it, which the runtime's coroutine switch could not handle.
+func (co *Co) checkYieldPortable() {
+	if !rtAvailable {
+		return
+	}
+	p, gp := co.x.port, getg()
+	switch l := gLocks(gp); {
+	case gp != p.g:
+		panic(msgYieldOutside)
+	case gPanic(gp) != 0:
+		panic(msgYieldPanicking) // the co's goroutine runs only the co
+	case uint32(l) != uint32(p.locks):
+		panic(msgYieldLocked)
+	case l != p.locks:
+		panic(msgYieldCgo)
 	}
 }
 

@@ -1,4 +1,4 @@
-//go:build linux && (amd64 || 386) && go1.26 && !go1.28 && !race
+//go:build linux && (amd64 || 386) && go1.26 && !go1.28
 
 package aco
 
@@ -7,7 +7,9 @@ import (
 	"unsafe"
 )
 
-// This file is the engine's whole view of the Go runtime's internals. The
+// This file is aco's whole view of the Go runtime's internals: the
+// copy-stack engine's, and the portable engine's misuse checks (which read
+// the goroutine's panic and thread-lock state, also under the race detector). The
 // offsets (rt* constants) come from zrtlayout_<release>_<arch>.go, which
 // gen/rtlayout reads from the runtime's DWARF; TestRuntimeLayoutDWARF checks
 // them against the test binary, and selfTest checks them at init. Every
@@ -15,7 +17,8 @@ import (
 // runtime/mgcmark.go; the comments name the function mirrored.
 
 const (
-	rtSupported = true
+	// rtAvailable: getg and the runtime layout tables exist here.
+	rtAvailable = true
 	ptrSize     = unsafe.Sizeof(uintptr(0))
 
 	// From internal/abi.
@@ -177,6 +180,14 @@ type stackObjectRecord struct {
 	ptrBytes  int32
 	gcdataoff uint32
 }
+
+// getg returns the current goroutine's runtime g (zgetg_*.s).
+func getg() uintptr
+
+// gM returns the goroutine's m.
+//
+//go:nosplit
+func gM(gp uintptr) uintptr { return load(gp + rtGM) }
 
 // Goroutine fields.
 

@@ -84,5 +84,7 @@ func TestRuntimeLayoutDWARF(t *testing.T) {
 	for name := range want {
 		require.True(t, found[name], "DWARF has no %s", name)
 	}
-	require.Equal(t, CopyStack, Engine(), "the self-test accepted the table: %s", EngineNote())
+	if os.Getenv("ACO_ENGINE") == "" {
+		require.Equal(t, CopyStack, Engine(), "the self-test accepted the table: %s", EngineNote())
+	}
 }

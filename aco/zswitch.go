@@ -13,13 +13,11 @@ package aco
 // return, it sets R14 (g) and X15 (zero) on amd64 itself.
 type swctx struct {
 	hi    uintptr // the trampoline's SP: the image ends one word below it
-	n     uintptr // image size in bytes, a multiple of PtrSize
+	n     uintptr // image size in bytes, a multiple of PtrSize; while the co runs, what a failed capture tells Yield
 	buf   uintptr // the save stack
 	pc    uintptr // where the co continues; before the first run, coEntry
-	rbp   uintptr // the frame pointer to continue with (amd64)
 	g     uintptr // the goroutine the co runs on
 	hiOff uintptr // g.stack.hi - hi: survives the runtime moving the stack
-	aux   uintptr // capture's failures: g.stack.hi - lo, or the size needed
 
 	slow    uint32 // non-zero: the next resume needs prepareResume
 	yret    uint32 // offset below hi of Yield's return address
@@ -31,6 +29,8 @@ type swctx struct {
 
 	mxcsrCo, mxcsrMain uint32 // SSE control/status of the co, of its resumer
 	cwCo, cwMain       uint16 // x87 control words
+
+	enter uint32 // non-zero: swapin enters Yield itself instead of returning from it for it
 }
 
 // tbpOffset is where the trampoline's frame pointer points, above its SP
@@ -45,29 +45,29 @@ const tbpOffset = 32 * (ptrSize / 8)
 // tables.
 const (
 	trampolineFrame = 4 * ptrSize
-	swapoutFrame    = 6 * ptrSize
+	swapoutFrame    = 4 * ptrSize
 )
 
 // The Go functions and variables the assembly uses, with the types it assumes:
 // a mismatch does not compile.
 var (
-	_ func(c *swctx, hi uintptr, gp uintptr) uintptr                         = prepareResume
-	_ func(c *swctx, lo uintptr, pc uintptr, bp uintptr, gp uintptr) uintptr = capture
-	_ func(c *swctx)                                                         = coEntry
-	_ *uintptr                                                               = &resumeSkipPC
-	_ *uintptr                                                               = &resumeSkipFrame
-	_ *uintptr                                                               = &tcaller
-	_ *uintptr                                                               = &tret
+	_ func(c *swctx, hi uintptr, gp uintptr) uintptr = prepareResume
+	_ func(c *swctx, lo uintptr, gp uintptr) uintptr = capture
+	_ func(c *swctx)                                 = coEntry
+	_ *uintptr                                       = &resumeSkipPC
+	_ *uintptr                                       = &resumeSkipFrame
+	_ *uintptr                                       = &tcaller
+	_ *uintptr                                       = &tret
 )
-
-// getg returns the current goroutine's runtime g.
-func getg() uintptr
 
 // coEntryPC returns the ABI0 address of coEntry.
 func coEntryPC() uintptr
 
 // fpuEnv returns the current x87 control word and MXCSR.
 func fpuEnv() (cw uint16, mxcsr uint32)
+
+// fpuSetEnv loads the x87 control word and MXCSR (for tests).
+func fpuSetEnv(cw uint16, mxcsr uint32)
 
 // trampoline resumes the co of c: it calls prepareResume if it must and then
 // swapin, and returns when the co yields or returns. It never writes SP

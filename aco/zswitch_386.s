@@ -6,12 +6,6 @@
 #include "textflag.h"
 #include "funcdata.h"
 
-// func getg() uintptr
-TEXT ·getg(SB), NOSPLIT, $0-4
-	MOVL (TLS), AX
-	MOVL AX, ret+0(FP)
-	RET
-
 // func coEntryPC() uintptr
 TEXT ·coEntryPC(SB), NOSPLIT, $0-4
 	MOVL $·coEntry(SB), AX
@@ -22,6 +16,12 @@ TEXT ·coEntryPC(SB), NOSPLIT, $0-4
 TEXT ·fpuEnv(SB), NOSPLIT, $0-8
 	FSTCW   cw+0(FP)
 	STMXCSR mxcsr+4(FP)
+	RET
+
+// func fpuSetEnv(cw uint16, mxcsr uint32)
+TEXT ·fpuSetEnv(SB), NOSPLIT, $0-8
+	LDMXCSR mxcsr+4(FP)
+	FLDCW   cw+0(FP)
 	RET
 
 // func trampoline(c *swctx) uintptr
@@ -135,17 +135,18 @@ copied:
 
 	// Return from Yield for it, straight into its caller: Yield has no defers
 	// and nothing to do after swapout unless Destroy is unwinding the co,
-	// which clears yret. A return whose target the return predictor cannot
-	// know costs more than this. yret locates Yield's return address slot: pop
-	// its return address and jump.
-	MOVL  swctx_yret+0(DI), AX
-	TESTL AX, AX
-	JZ    first
-	MOVL  swctx_hi+0(DI), DX
-	SUBL  AX, DX
-	MOVL  (DX), CX
-	LEAL  4(DX), SP
-	JMP   CX
+	// which sets enter (as does a frame layout whose innermost frame is not
+	// Yield's). A return whose target the return predictor cannot know costs
+	// more than this. yret locates Yield's return address slot: pop its return
+	// address and jump.
+	MOVL swctx_yret+0(DI), AX
+	MOVL swctx_hi+0(DI), DX
+	SUBL AX, DX
+	CMPL swctx_enter+0(DI), $0x00
+	JNE  first
+	MOVL (DX), CX
+	LEAL 4(DX), SP
+	JMP  CX
 
 first:
 	// Continue at the saved PC, with the image's lowest address as SP.
@@ -154,7 +155,7 @@ first:
 	JMP  AX
 
 // func swapout(c *swctx) uintptr
-TEXT ·swapout(SB), NOSPLIT, $24-8
+TEXT ·swapout(SB), NOSPLIT, $16-8
 	NO_LOCAL_POINTERS
 	MOVL c+0(FP), DI
 
@@ -162,19 +163,15 @@ TEXT ·swapout(SB), NOSPLIT, $24-8
 	// resumed.
 	MOVL $0x00, ret+4(FP)
 
-	// capture(c, lo, pc, bp, gp): lo is the caller's SP, the image's lowest
-	// address; pc the return address into the caller; bp 0: there are no frame
-	// pointers.
+	// capture(c, lo, gp): lo is the caller's SP, the image's lowest address,
+	// just above the return address into the caller.
 	LEAL  c+0(FP), SI
 	MOVL  DI, (SP)
 	MOVL  SI, 4(SP)
-	MOVL  -4(SI), AX
-	MOVL  AX, 8(SP)
-	MOVL  $0x00, 12(SP)
 	MOVL  (TLS), AX
-	MOVL  AX, 16(SP)
+	MOVL  AX, 8(SP)
 	CALL  ·capture(SB)
-	MOVL  20(SP), AX
+	MOVL  12(SP), AX
 	TESTL AX, AX
 	JZ    switch
 	MOVL  AX, ret+4(FP)

@@ -6,12 +6,6 @@
 #include "textflag.h"
 #include "funcdata.h"
 
-// func getg() uintptr
-TEXT ·getg(SB), NOSPLIT, $0-8
-	MOVQ (TLS), AX
-	MOVQ AX, ret+0(FP)
-	RET
-
 // func coEntryPC() uintptr
 TEXT ·coEntryPC(SB), NOSPLIT, $0-8
 	MOVQ $·coEntry(SB), AX
@@ -22,6 +16,12 @@ TEXT ·coEntryPC(SB), NOSPLIT, $0-8
 TEXT ·fpuEnv(SB), NOSPLIT, $0-8
 	FSTCW   cw+0(FP)
 	STMXCSR mxcsr+4(FP)
+	RET
+
+// func fpuSetEnv(cw uint16, mxcsr uint32)
+TEXT ·fpuSetEnv(SB), NOSPLIT, $0-8
+	LDMXCSR mxcsr+4(FP)
+	FLDCW   cw+0(FP)
 	RET
 
 // func trampoline(c *swctx) uintptr
@@ -132,18 +132,18 @@ copied:
 
 	// Return from Yield for it, straight into its caller: Yield has no defers
 	// and nothing to do after swapout unless Destroy is unwinding the co,
-	// which clears yret. A return whose target the return predictor cannot
-	// know costs more than this. yret locates Yield's return address slot:
-	// restore the frame pointer saved below its return address, pop this and
-	// jump.
-	MOVL  swctx_yret+0(DI), AX
-	TESTL AX, AX
-	JZ    intoyield
-	MOVQ  swctx_hi+0(DI), BX
-	SUBQ  AX, BX
-	MOVQ  -8(BX), BP
-	MOVQ  (BX), CX
-	LEAQ  8(BX), SP
+	// which sets enter (as does a frame layout whose innermost frame is not
+	// Yield's). A return whose target the return predictor cannot know costs
+	// more than this. yret locates Yield's return address slot: restore the
+	// frame pointer saved below its return address, pop this and jump.
+	MOVL swctx_yret+0(DI), AX
+	MOVQ swctx_hi+0(DI), BX
+	SUBQ AX, BX
+	CMPL swctx_enter+0(DI), $0x00
+	JNE  intoyield
+	MOVQ -8(BX), BP
+	MOVQ (BX), CX
+	LEAQ 8(BX), SP
 
 	// We enter ABIInternal code in place of a return from an ABI0 call: set
 	// the registers the call site would re-establish.
@@ -152,7 +152,9 @@ copied:
 	JMP   CX
 
 intoyield:
-	MOVQ swctx_rbp+0(DI), BP
+	// Entering Yield: its frame pointer is the address of its saved BP, just
+	// below its return address.
+	LEAQ -8(BX), BP
 
 first:
 	// Continue at the saved PC, with the image's lowest address as SP.
@@ -161,7 +163,7 @@ first:
 	JMP  AX
 
 // func swapout(c *swctx) uintptr
-TEXT ·swapout(SB), NOSPLIT, $48-16
+TEXT ·swapout(SB), NOSPLIT, $32-16
 	NO_LOCAL_POINTERS
 	MOVQ c+0(FP), DI
 
@@ -169,20 +171,15 @@ TEXT ·swapout(SB), NOSPLIT, $48-16
 	// resumed.
 	MOVQ $0x00000000, ret+8(FP)
 
-	// capture(c, lo, pc, bp, gp): lo is the caller's SP, the image's lowest
-	// address; pc the return address into the caller; bp the caller's frame
-	// pointer, saved by our prologue.
+	// capture(c, lo, gp): lo is the caller's SP, the image's lowest address,
+	// just above the return address into the caller.
 	LEAQ  c+0(FP), SI
 	MOVQ  DI, (SP)
 	MOVQ  SI, 8(SP)
-	MOVQ  -8(SI), AX
-	MOVQ  AX, 16(SP)
-	MOVQ  (BP), AX
-	MOVQ  AX, 24(SP)
 	MOVQ  (TLS), AX
-	MOVQ  AX, 32(SP)
+	MOVQ  AX, 16(SP)
 	CALL  ·capture(SB)
-	MOVQ  40(SP), AX
+	MOVQ  24(SP), AX
 	TESTQ AX, AX
 	JZ    switch
 	MOVQ  AX, ret+8(FP)

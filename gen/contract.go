@@ -194,13 +194,11 @@ var (
 
 var (
 	fHi    = &Field{"hi", uintptrT, "the trampoline's SP: the image ends one word below it"}
-	fN     = &Field{"n", uintptrT, "image size in bytes, a multiple of PtrSize"}
+	fN     = &Field{"n", uintptrT, "image size in bytes, a multiple of PtrSize; while the co runs, what a failed capture tells Yield"}
 	fBuf   = &Field{"buf", uintptrT, "the save stack"}
 	fPC    = &Field{"pc", uintptrT, "where the co continues; before the first run, coEntry"}
-	fRBP   = &Field{"rbp", uintptrT, "the frame pointer to continue with (amd64)"}
 	fG     = &Field{"g", uintptrT, "the goroutine the co runs on"}
 	fHiOff = &Field{"hiOff", uintptrT, "g.stack.hi - hi: survives the runtime moving the stack"}
-	fAux   = &Field{"aux", uintptrT, "capture's failures: g.stack.hi - lo, or the size needed"}
 
 	fSlow    = &Field{"slow", uint32T, "non-zero: the next resume needs prepareResume"}
 	fYret    = &Field{"yret", uint32T, "offset below hi of Yield's return address"}
@@ -215,14 +213,16 @@ var (
 	fMxcsrMain = &Field{"mxcsrMain", uint32T, ""}
 	fCwCo      = &Field{"cwCo", uint16T, "x87 control words"}
 	fCwMain    = &Field{"cwMain", uint16T, ""}
+	fEnter     = &Field{"enter", uint32T, "non-zero: swapin enters Yield itself instead of returning from it for it"}
 )
 
 // swctxLayout is swctx, field by field in order, in groups.
 var swctxLayout = [][]*Field{
-	{fHi, fN, fBuf, fPC, fRBP, fG, fHiOff, fAux},
+	{fHi, fN, fBuf, fPC, fG, fHiOff},
 	{fSlow, fYret, fBufCap, fMaxcpsz},
 	{fLocks, fCtSave, fCtRestore},
 	{fMxcsrCo, fMxcsrMain, fCwCo, fCwMain},
+	{fEnter},
 }
 
 // swctxType is swctx as a go/types type, for the signatures.
@@ -296,7 +296,7 @@ type Callee struct {
 
 var (
 	prepareResume = Callee{"prepareResume", sig(params(Param{"c", ctxPtr}, Param{"hi", uintptrT}, Param{"gp", uintptrT}), params(Param{"", uintptrT}))}
-	capture       = Callee{"capture", sig(params(Param{"c", ctxPtr}, Param{"lo", uintptrT}, Param{"pc", uintptrT}, Param{"bp", uintptrT}, Param{"gp", uintptrT}), params(Param{"", uintptrT}))}
+	capture       = Callee{"capture", sig(params(Param{"c", ctxPtr}, Param{"lo", uintptrT}, Param{"gp", uintptrT}), params(Param{"", uintptrT}))}
 	// coEntry is not called but jumped to, from swapin, as if the
 	// trampoline had called it: its argument sits where the trampoline's
 	// outgoing arguments do.
@@ -391,11 +391,23 @@ status capture gave if the co could not yield.`,
 		Doc:     `fpuEnv returns the current x87 control word and MXCSR.`,
 		NoSplit: true,
 	}
+	dFpuSetEnv = &Decl{
+		Name:    "fpuSetEnv",
+		Sig:     sig(params(Param{"cw", uint16T}, Param{"mxcsr", uint32T}), nil),
+		Doc:     `fpuSetEnv loads the x87 control word and MXCSR (for tests).`,
+		NoSplit: true,
+	}
 )
 
 // decls is the order of the declarations in zswitch.go and of the
-// functions in the assembly files.
-var decls = []*Decl{dGetg, dCoEntryPC, dFpuEnv, dTrampoline, dSwapin, dSwapout}
+// functions in the switch's assembly files.
+var decls = []*Decl{dCoEntryPC, dFpuEnv, dFpuSetEnv, dTrampoline, dSwapin, dSwapout}
+
+// getg lives in files of its own (zgetg_*.s), built wherever the runtime
+// layout tables are, the race detector included: the portable engine's
+// misuse checks read the goroutine too. Its Go declaration is in
+// aco/rtlayout.go.
+var getgConstraint = []string{"linux", "go1.26", "!go1.28"}
 
 // ABI0 layout of a signature: arguments from offset 0, results from the
 // next word boundary, as cmd/compile lays them out.
@@ -487,7 +499,7 @@ func (a *Arch) spDelta(d *Decl) int64 {
 }
 
 func declByName(name string) *Decl {
-	for _, d := range decls {
+	for _, d := range append(decls, dGetg) {
 		if d.Name == name {
 			return d
 		}

@@ -122,3 +122,18 @@ func fpuEnv386(f *func386) {
 	fpuEnvResults(f)
 	f.RET()
 }
+
+// fpuSetEnv loads its arguments into the control registers.
+func fpuSetEnvAMD64(b *asmAMD64) {
+	for _, w := range fpuWords {
+		b.ctl(w.Load, b.arg(w.Result))
+	}
+	b.RET()
+}
+
+func fpuSetEnv386(f *func386) {
+	for _, w := range fpuWords {
+		f.ctlLoadOp(w.Load, f.arg(w.Result))
+	}
+	f.RET()
+}

@@ -52,6 +52,10 @@ var (
 		"We enter ABIInternal code in place of a return from an ABI0 call: set",
 		"the registers the call site would re-establish.",
 	}
+	whyYieldBP = []string{
+		"Entering Yield: its frame pointer is the address of its saved BP, just",
+		"below its return address.",
+	}
 	whySwapoutRet = []string{
 		"ret is 0 in the saved image: what the caller finds when the co is resumed.",
 	}
@@ -73,20 +77,17 @@ func whyYieldRet(a *Arch) []string {
 	return []string{
 		"Return from Yield for it, straight into its caller: Yield has no defers",
 		"and nothing to do after swapout unless Destroy is unwinding the co,",
-		"which clears yret. A return whose target the return predictor cannot",
-		"know costs more than this. yret locates Yield's return address slot:",
-		epilogue + " and jump.",
+		"which sets enter (as does a frame layout whose innermost frame is not",
+		"Yield's). A return whose target the return predictor cannot know costs",
+		"more than this. yret locates Yield's return address slot: " + epilogue,
+		"and jump.",
 	}
 }
 
 func whyCapture(a *Arch) []string {
-	bp := "bp 0: there are no frame pointers."
-	if a.FramePointer {
-		bp = "bp the caller's frame pointer, saved by our prologue."
-	}
 	return []string{
-		"capture(c, lo, pc, bp, gp): lo is the caller's SP, the image's lowest",
-		"address; pc the return address into the caller; " + bp,
+		"capture(c, lo, gp): lo is the caller's SP, the image's lowest address,",
+		"just above the return address into the caller.",
 	}
 }
 
@@ -321,10 +322,10 @@ func swapinAMD64(b *asmAMD64, shared bool) {
 	b.JZ(lbl("first"))
 	b.Comment(rewrap(whyYieldRet(a))...)
 	b.MOVL(b.fld(fYret, R.Ctx, 4), b.r32(R.Acc))
-	b.TESTL(b.r32(R.Acc), b.r32(R.Acc))
-	b.JZ(lbl(intoYield(a)))
 	b.MOVQ(b.fld(fHi, R.Ctx, 8), b.r(R.Slot))
 	b.SUBQ(b.r(R.Acc), b.r(R.Slot))
+	b.CMPL(b.fld(fEnter, R.Ctx, 4), operand.U8(0))
+	b.JNE(lbl(intoYield(a)))
 	if a.FramePointer {
 		b.MOVQ(b.at(-a.Word, R.Slot), b.r(BP))
 	}
@@ -335,7 +336,8 @@ func swapinAMD64(b *asmAMD64, shared bool) {
 
 	if a.FramePointer {
 		b.Label(intoYield(a))
-		b.MOVQ(b.fld(fRBP, R.Ctx, 8), b.r(BP))
+		b.Comment(rewrap(whyYieldBP)...)
+		b.LEAQ(b.at(-a.Word, R.Slot), b.r(BP))
 	}
 
 	b.Label("first")
@@ -367,10 +369,10 @@ func swapin386(f *func386, shared bool) {
 	f.JZ("first")
 	f.Comment(rewrap(whyYieldRet(a))...)
 	f.MOVL(f.fld(fYret, R.Ctx, 4), R.Acc)
-	f.TESTL(R.Acc, R.Acc)
-	f.JZ(intoYield(a))
 	f.MOVL(f.fld(fHi, R.Ctx, 4), R.Slot)
 	f.SUBL(R.Acc, R.Slot)
+	f.CMPL(f.fld(fEnter, R.Ctx, 4), imm(0))
+	f.JNE(intoYield(a))
 	if a.FramePointer {
 		f.MOVL(at(-a.Word, R.Slot), BP)
 	}
@@ -381,7 +383,8 @@ func swapin386(f *func386, shared bool) {
 
 	if a.FramePointer {
 		f.Label(intoYield(a))
-		f.MOVL(f.fld(fRBP, R.Ctx, 4), BP)
+		f.Comment(rewrap(whyYieldBP)...)
+		f.LEAL(at(-a.Word, R.Slot), BP)
 	}
 
 	f.Label("first")
@@ -404,14 +407,6 @@ func swapoutAMD64(b *asmAMD64, shared bool) {
 	b.LEAQ(b.arg("c"), b.r(R.Src))
 	b.MOVQ(b.r(R.Ctx), b.out(capture, "c"))
 	b.MOVQ(b.r(R.Src), b.out(capture, "lo"))
-	b.MOVQ(b.at(-a.Word, R.Src), b.r(R.Acc))
-	b.MOVQ(b.r(R.Acc), b.out(capture, "pc"))
-	if a.FramePointer {
-		b.MOVQ(b.at(0, BP), b.r(R.Acc))
-		b.MOVQ(b.r(R.Acc), b.out(capture, "bp"))
-	} else {
-		b.MOVQ(operand.U32(0), b.out(capture, "bp"))
-	}
 	b.loadG(R.Acc)
 	b.MOVQ(b.r(R.Acc), b.out(capture, "gp"))
 	b.call(capture)
@@ -464,14 +459,6 @@ func swapout386(f *func386, shared bool) {
 	f.LEAL(f.arg("c"), R.Src)
 	f.MOVL(R.Ctx, f.out(capture, "c"))
 	f.MOVL(R.Src, f.out(capture, "lo"))
-	f.MOVL(at(-a.Word, R.Src), R.Acc)
-	f.MOVL(R.Acc, f.out(capture, "pc"))
-	if a.FramePointer {
-		f.MOVL(at(0, BP), R.Acc)
-		f.MOVL(R.Acc, f.out(capture, "bp"))
-	} else {
-		f.MOVL(imm(0), f.out(capture, "bp"))
-	}
 	f.loadG(R.Acc)
 	f.MOVL(R.Acc, f.out(capture, "gp"))
 	f.CALL(capture)
@@ -530,12 +517,12 @@ func asmAMD64File(shared bool) ([]byte, error) {
 	for _, d := range decls {
 		b.text(d)
 		switch d {
-		case dGetg:
-			getgAMD64(b)
 		case dCoEntryPC:
 			coEntryPCAMD64(b)
 		case dFpuEnv:
 			fpuEnvAMD64(b)
+		case dFpuSetEnv:
+			fpuSetEnvAMD64(b)
 		case dTrampoline:
 			trampolineAMD64(b)
 		case dSwapin:
@@ -561,12 +548,12 @@ func asm386File(shared bool) ([]byte, error) {
 	for _, d := range decls {
 		f := &func386{a: i386, d: d, frame: i386.frameSize(d), args: i386.abi0(d.Sig)}
 		switch d {
-		case dGetg:
-			getg386(f)
 		case dCoEntryPC:
 			coEntryPC386(f)
 		case dFpuEnv:
 			fpuEnv386(f)
+		case dFpuSetEnv:
+			fpuSetEnv386(f)
 		case dTrampoline:
 			trampoline386(f)
 		case dSwapin:
@@ -580,5 +567,33 @@ func asm386File(shared bool) ([]byte, error) {
 		}
 		file.funcs = append(file.funcs, f)
 	}
+	return file.print(), nil
+}
+
+// getgAMD64File and getg386File generate zgetg_*.s.
+func getgAMD64File() ([]byte, error) {
+	b := newAMD64()
+	b.text(dGetg)
+	getgAMD64(b)
+	f, err := b.file(getgConstraint)
+	if err != nil {
+		return nil, err
+	}
+	return printer.NewGoAsm(printer.Config{Name: generatedBy + " (avo)"}).Print(f)
+}
+
+func getg386File() ([]byte, error) {
+	file := &file386{
+		generatedBy: generatedBy,
+		constraint:  joinConstraint(getgConstraint),
+		includes:    []string{"textflag.h"},
+	}
+	f := &func386{a: i386, d: dGetg, frame: 0, args: i386.abi0(dGetg.Sig)}
+	getg386(f)
+	used, defined := f.labels()
+	if err := checkFunc(i386, dGetg, f.written(), used, defined); err != nil {
+		return nil, err
+	}
+	file.funcs = append(file.funcs, f)
 	return file.print(), nil
 }

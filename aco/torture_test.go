@@ -1,0 +1,976 @@
+package aco
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The GC liveness torture: many suspended coroutines hold objects that only
+// their own frames reach, in every form a frame can hold a pointer. Every
+// object has a finalizer that counts a failure if it runs while the object
+// is still held; the coroutines check every object's contents on every
+// resume, with heavy allocation and runtime.GC() between resumes. Failures
+// are counted, never reported from inside a coroutine (t.FailNow would
+// Goexit the co), and checked by the driver.
+
+var (
+	tortureFailures atomic.Int64
+	tortureMu       sync.Mutex
+	tortureMsgs     []string
+)
+
+// tortureFail records a failure seen by a coroutine or a finalizer.
+func tortureFail(format string, args ...any) {
+	tortureFailures.Add(1)
+	tortureMu.Lock()
+	if len(tortureMsgs) < 30 {
+		tortureMsgs = append(tortureMsgs, fmt.Sprintf(format, args...))
+	}
+	tortureMu.Unlock()
+}
+
+// tortureReset clears the failure record before a test.
+func tortureReset() {
+	tortureFailures.Store(0)
+	tortureMu.Lock()
+	tortureMsgs = nil
+	tortureMu.Unlock()
+}
+
+// requireNoTortureFailures stops the test if any failure was recorded.
+func requireNoTortureFailures(t testing.TB, when string) {
+	t.Helper()
+	if n := tortureFailures.Load(); n != 0 {
+		tortureMu.Lock()
+		msgs := strings.Join(tortureMsgs, "\n\t")
+		tortureMu.Unlock()
+		require.FailNowf(t, "torture failures", "%d failures %s; first ones:\n\t%s", n, when, msgs)
+	}
+}
+
+// tracker follows one tracked heap object. held is true while some
+// coroutine frame still holds the object: its finalizer must not run then.
+type tracker struct {
+	what      string // a constant: what kind of object
+	co, k     int
+	held      atomic.Bool
+	finalized atomic.Bool
+}
+
+func (tr *tracker) release() { tr.held.Store(false) }
+
+// ledger holds every tracker of one torture run (trackers never point to
+// the objects they track).
+type ledger struct {
+	mu  sync.Mutex
+	all []*tracker
+}
+
+// trackPtr sets a finalizer on p, which must point to the start of a heap
+// allocation, and returns its tracker.
+func trackPtr[T any](l *ledger, p *T, co, k int, what string) *tracker {
+	tr := &tracker{what: what, co: co, k: k}
+	tr.held.Store(true)
+	runtime.SetFinalizer(p, func(*T) {
+		tr.finalized.Store(true)
+		if tr.held.Load() {
+			tortureFail("co %d: object %d (%s) was finalized while a suspended coroutine held it", tr.co, tr.k, tr.what)
+		}
+	})
+	l.mu.Lock()
+	l.all = append(l.all, tr)
+	l.mu.Unlock()
+	return tr
+}
+
+// waitAllCollected runs the GC until every tracked object was finalized or
+// a generous deadline passes; it returns the trackers not finalized.
+func (l *ledger) waitAllCollected(d time.Duration) []*tracker {
+	deadline := time.Now().Add(d)
+	for {
+		var left []*tracker
+		l.mu.Lock()
+		for _, tr := range l.all {
+			if !tr.finalized.Load() {
+				left = append(left, tr)
+			}
+		}
+		l.mu.Unlock()
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// stillHeld returns the trackers the coroutines never released.
+func (l *ledger) stillHeld() []*tracker {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var held []*tracker
+	for _, tr := range l.all {
+		if tr.held.Load() {
+			held = append(held, tr)
+		}
+	}
+	return held
+}
+
+// tmagic is the value object k of coroutine co carries.
+func tmagic(co, k int) uint64 {
+	return (uint64(co)+1)*0x9E3779B97F4A7C15 ^ (uint64(k)+7)*0xC2B2AE3D27D4EB4F
+}
+
+// tobj is a tracked heap object. It has pointer fields, so it is never a
+// tiny allocation (whose finalizers may not run).
+type tobj struct {
+	magic uint64
+	co, k int
+	tr    *tracker
+	pad   [3]uint64
+}
+
+func (o *tobj) ok(co, k int) bool {
+	if o == nil || o.magic != tmagic(co, k) || o.co != co || o.k != k {
+		return false
+	}
+	for i, v := range o.pad {
+		if v != tmagic(co, k)+uint64(i) {
+			return false
+		}
+	}
+	return true
+}
+
+func (o *tobj) String() string { return fmt.Sprintf("tobj(%d,%d)", o.co, o.k) }
+
+// tortureCo is the state a torture coroutine shares with the driver.
+type tortureCo struct {
+	idx    int
+	l      *ledger
+	rounds int // yields of the main loop
+	depth  int // recursion depth of the nested variant
+	gcIn   int // the co calls runtime.GC() itself after resume r if (idx+r)%gcIn == 0
+	trs    []*tracker
+	total  int   // resumes to run to the end
+	checks int   // verifications done by the co
+	order  []int // keys of the deferred checks, in the order they ran
+}
+
+// obj allocates tracked object k.
+func (tc *tortureCo) obj(k int, what string) *tobj {
+	o := &tobj{magic: tmagic(tc.idx, k), co: tc.idx, k: k}
+	for i := range o.pad {
+		o.pad[i] = tmagic(tc.idx, k) + uint64(i)
+	}
+	o.tr = trackPtr(tc.l, o, tc.idx, k, what)
+	tc.trs = append(tc.trs, o.tr)
+	return o
+}
+
+// slice allocates a tracked []uint64 (the finalizer is on its array).
+func (tc *tortureCo) slice(k int) []uint64 {
+	s := make([]uint64, 40)
+	for i := range s {
+		s[i] = tmagic(tc.idx, k) + uint64(i)
+	}
+	tc.trs = append(tc.trs, trackPtr(tc.l, &s[0], tc.idx, k, "slice"))
+	return s
+}
+
+func (tc *tortureCo) sliceOK(s []uint64, k, from int) bool {
+	for i, v := range s {
+		if v != tmagic(tc.idx, k)+uint64(from+i) {
+			return false
+		}
+	}
+	return true
+}
+
+// wantStr is the contents of tracked string k.
+func (tc *tortureCo) wantStr(k int) string {
+	return fmt.Sprintf("torture co %06d string %03d %x", tc.idx, k, tmagic(tc.idx, k))
+}
+
+// str builds tracked string k at run time (the finalizer is on its bytes).
+func (tc *tortureCo) str(k int) string {
+	s := string([]byte(tc.wantStr(k)))
+	tc.trs = append(tc.trs, trackPtr(tc.l, unsafe.StringData(s), tc.idx, k, "string"))
+	return s
+}
+
+// check counts a failure unless ok. Not inlined: its call of tortureFail
+// would add a stack object (the variadic array) to the caller's frame.
+//
+//go:noinline
+func (tc *tortureCo) check(ok bool, what string, r int) {
+	if !ok {
+		tortureFail("co %d: %s is wrong after resume %d", tc.idx, what, r)
+	}
+}
+
+// checkN is check with two numbers for what, formatted only on failure.
+//
+//go:noinline
+func (tc *tortureCo) checkN(ok bool, what string, a, b, r int) {
+	if !ok {
+		tc.check(ok, fmt.Sprintf(what, a, b), r)
+	}
+}
+
+// releaseAll marks every object the co allocated so far as no longer held.
+// Deferred by the frames that hold them, so Destroy's unwinding releases
+// them too; on a normal end the frame calls it while its objects are live.
+func (tc *tortureCo) releaseAll() {
+	for _, tr := range tc.trs {
+		tr.release()
+	}
+}
+
+// deferCheck is what the deferred calls of a torture co run: it checks the
+// object the deferred call captured and releases it.
+func (tc *tortureCo) deferCheck(o *tobj, k int) {
+	tc.checkN(o.ok(tc.idx, k), "object %d captured by a deferred call%.0d", k, 0, -1)
+	tc.order = append(tc.order, k)
+	o.tr.release()
+	runtime.KeepAlive(o)
+}
+
+// makeTortureMap returns a heap map holding tracked objects and strings.
+//
+//go:noinline
+func makeTortureMap(tc *tortureCo) map[string]*tobj {
+	m := make(map[string]*tobj)
+	for k := 30; k < 40; k++ {
+		m[tc.wantStr(k)] = tc.obj(k, "heap map value")
+	}
+	return m
+}
+
+func tortureMapOK(tc *tortureCo, m map[string]*tobj) bool {
+	if len(m) != 10 {
+		return false
+	}
+	for k := 30; k < 40; k++ {
+		if !m[tc.wantStr(k)].ok(tc.idx, k) {
+			return false
+		}
+	}
+	return true
+}
+
+// tortureRec is an address-taken struct with pointer fields: a stack object.
+type tortureRec struct {
+	a, b *tobj
+	s    []uint64
+	name string
+	n    uint64
+}
+
+//go:noinline
+func checkTortureRec(rec *tortureRec, tc *tortureCo, r int) {
+	tc.check(rec.a.ok(tc.idx, 13) && rec.b.ok(tc.idx, 14), "address-taken struct's objects", r)
+	tc.check(tc.sliceOK(rec.s, 15, 0), "address-taken struct's slice", r)
+	tc.check(rec.name == tc.wantStr(16), "address-taken struct's string", r)
+	tc.check(rec.n == tmagic(tc.idx, 17), "address-taken struct's scalar", r)
+}
+
+//go:noinline
+func makeTortureClosure(o *tobj) func() uint64 {
+	return func() uint64 { return o.magic ^ o.pad[2] }
+}
+
+// tortureMain is the flat torture coroutine: pending defers of the three
+// kinds in three frames, then tortureFrame's locals of every kind.
+func tortureMain(co *Co) {
+	tc := co.Arg().(*tortureCo)
+	d := tc.obj(100, "captured by an open-coded defer")
+	defer func() { tc.deferCheck(d, 100) }()
+	tortureHeapDefers(co, tc)
+}
+
+// tortureHeapDefers has defers in a loop: heap-allocated defer records.
+//
+//go:noinline
+func tortureHeapDefers(co *Co, tc *tortureCo) {
+	for k := 110; k < 113; k++ {
+		o := tc.obj(k, "captured by a heap defer")
+		defer tc.deferCheck(o, k)
+	}
+	tortureStackDefers(co, tc)
+}
+
+// tortureStackDefers has nine defers, too many to open-code: they are
+// stack-allocated defer records.
+//
+//go:noinline
+func tortureStackDefers(co *Co, tc *tortureCo) {
+	o0, o1, o2 := tc.obj(120, "stack defer"), tc.obj(121, "stack defer"), tc.obj(122, "stack defer")
+	o3, o4, o5 := tc.obj(123, "stack defer"), tc.obj(124, "stack defer"), tc.obj(125, "stack defer")
+	o6, o7, o8 := tc.obj(126, "stack defer"), tc.obj(127, "stack defer"), tc.obj(128, "stack defer")
+	defer tc.deferCheck(o0, 120)
+	defer tc.deferCheck(o1, 121)
+	defer tc.deferCheck(o2, 122)
+	defer tc.deferCheck(o3, 123)
+	defer tc.deferCheck(o4, 124)
+	defer tc.deferCheck(o5, 125)
+	defer tc.deferCheck(o6, 126)
+	defer tc.deferCheck(o7, 127)
+	defer tc.deferCheck(o8, 128)
+	tortureFrame(co, tc)
+}
+
+// tortureDeferOrder is the order tortureMain's deferred checks run in.
+var tortureDeferOrder = []int{128, 127, 126, 125, 124, 123, 122, 121, 120, 112, 111, 110, 100}
+
+// tortureFrame holds objects in every kind of local and yields tc.rounds
+// times, checking all of them after every resume.
+//
+//go:noinline
+func tortureFrame(co *Co, tc *tortureCo) {
+	i := tc.idx
+	defer tc.releaseAll() // for Destroy's unwinding
+	p := tc.obj(1, "pointer local")
+	q := tc.obj(2, "pointer local")
+	captured := tc.obj(3, "captured by a closure")
+	clo := func() uint64 { return captured.magic + captured.pad[1] }
+	heapClo := makeTortureClosure(tc.obj(4, "captured by a heap closure"))
+	var iface any = tc.obj(5, "interface")
+	var stringer fmt.Stringer = tc.obj(6, "fmt.Stringer")
+	wantStringer := fmt.Sprintf("tobj(%d,%d)", i, 6)
+	sl := tc.slice(7)
+	inner := tc.slice(8)[3:11] // only an interior pointer is held
+	m := map[int]*tobj{9: tc.obj(9, "map value"), 10: tc.obj(10, "map value")}
+	hm := makeTortureMap(tc) // a map on the heap
+	s := tc.str(11)
+	sub := tc.str(12)[5:25] // only an interior pointer is held
+	var rec tortureRec
+	rec.a, rec.b = tc.obj(13, "address-taken struct field"), tc.obj(14, "address-taken struct field")
+	rec.s = tc.slice(15)
+	rec.name = tc.str(16)
+	rec.n = tmagic(i, 17)
+	checkTortureRec(&rec, tc, 0)
+	var arr [6]*tobj
+	for k := range arr {
+		arr[k] = tc.obj(20+k, "array element")
+	}
+	for r := 1; r <= tc.rounds; r++ {
+		co.Yield()
+		tc.checks++
+		tc.check(p.ok(i, 1) && q.ok(i, 2), "pointer locals", r)
+		tc.check(clo() == tmagic(i, 3)+tmagic(i, 3)+1, "closure capture", r)
+		tc.check(heapClo() == tmagic(i, 4)^(tmagic(i, 4)+2), "heap closure capture", r)
+		o, _ := iface.(*tobj)
+		tc.check(o.ok(i, 5), "interface value", r)
+		tc.check(stringer.String() == wantStringer, "fmt.Stringer value", r)
+		tc.check(tc.sliceOK(sl, 7, 0) && tc.sliceOK(inner, 8, 3), "slices", r)
+		tc.check(len(m) == 2 && m[9].ok(i, 9) && m[10].ok(i, 10), "map", r)
+		tc.check(tortureMapOK(tc, hm), "heap map", r)
+		tc.check(s == tc.wantStr(11) && sub == tc.wantStr(12)[5:25], "strings", r)
+		checkTortureRec(&rec, tc, r)
+		for k, o := range arr {
+			tc.check(o.ok(i, 20+k), "array element", r)
+		}
+		if tc.gcIn > 0 && (i+r)%tc.gcIn == 0 {
+			runtime.GC() // with the co's frames restored on the stack
+			tc.check(p.ok(i, 1) && rec.a.ok(i, 13) && arr[5].ok(i, 25), "objects after a GC inside the co", r)
+		}
+	}
+	tc.releaseAll()
+	runtime.KeepAlive(p)
+	runtime.KeepAlive(q)
+	runtime.KeepAlive(clo)
+	runtime.KeepAlive(heapClo)
+	runtime.KeepAlive(iface)
+	runtime.KeepAlive(stringer)
+	runtime.KeepAlive(sl)
+	runtime.KeepAlive(inner)
+	runtime.KeepAlive(m)
+	runtime.KeepAlive(hm)
+	runtime.KeepAlive(s)
+	runtime.KeepAlive(sub)
+	runtime.KeepAlive(&rec)
+	for _, o := range arr {
+		runtime.KeepAlive(o)
+	}
+}
+
+// torturePlain holds objects only in plain pointer slots: no address-taken
+// locals and no defers, the copy-stack engine's fast capture path.
+func torturePlain(co *Co) {
+	tc := co.Arg().(*tortureCo)
+	i := tc.idx
+	p := tc.obj(1, "pointer local")
+	heapClo := makeTortureClosure(tc.obj(4, "captured by a heap closure"))
+	var iface any = tc.obj(5, "interface")
+	sl := tc.slice(7)
+	inner := tc.slice(8)[3:11]
+	hm := makeTortureMap(tc)
+	s := tc.str(11)
+	sub := tc.str(12)[5:25]
+	var arr [6]*tobj
+	for k := range arr {
+		arr[k] = tc.obj(20+k, "array element")
+	}
+	for r := 1; r <= tc.rounds; r++ {
+		co.Yield()
+		tc.checks++
+		tc.check(p.ok(i, 1), "pointer local", r)
+		tc.check(heapClo() == tmagic(i, 4)^(tmagic(i, 4)+2), "heap closure capture", r)
+		o, _ := iface.(*tobj)
+		tc.check(o.ok(i, 5), "interface value", r)
+		tc.check(tc.sliceOK(sl, 7, 0) && tc.sliceOK(inner, 8, 3), "slices", r)
+		tc.check(tortureMapOK(tc, hm), "heap map", r)
+		tc.check(s == tc.wantStr(11) && sub == tc.wantStr(12)[5:25], "strings", r)
+		for k := range arr {
+			tc.check(arr[k].ok(i, 20+k), "array element", r)
+		}
+		if tc.gcIn > 0 && (i+r)%tc.gcIn == 0 {
+			runtime.GC()
+			tc.check(p.ok(i, 1) && arr[5].ok(i, 25), "objects after a GC inside the co", r)
+		}
+	}
+	tc.releaseAll()
+	// Uses by value, not runtime.KeepAlive, whose conversion to any would
+	// make stack objects of the strings and slices.
+	useTobj(p)
+	useFunc(heapClo)
+	useAny(iface)
+	useU64s(sl)
+	useU64s(inner)
+	useTortureMap(hm)
+	useStr(s)
+	useStr(sub)
+	for k := range arr {
+		useTobj(arr[k])
+	}
+}
+
+//go:noinline
+func useTobj(*tobj) {}
+
+//go:noinline
+func useFunc(func() uint64) {}
+
+//go:noinline
+func useAny(any) {}
+
+//go:noinline
+func useU64s([]uint64) {}
+
+//go:noinline
+func useTortureMap(map[string]*tobj) {}
+
+//go:noinline
+func useStr(string) {}
+
+// nestRec is one level's record in the nested variant. It lives in the
+// level's frame; deeper levels reach it through parent, a pointer into an
+// outer frame.
+type nestRec struct {
+	parent *nestRec
+	obj    *tobj
+	vals   []uint64
+	name   string
+	own    *[4]uint64 // a local array of the same frame
+	depth  int
+}
+
+// nestBody is the nested torture coroutine: tc.depth levels of recursion,
+// each with its own objects; the deepest level yields tc.rounds times and
+// every level yields once more on the way back.
+func nestBody(co *Co) {
+	tc := co.Arg().(*tortureCo)
+	nestLevel(co, tc, 0, nil)
+}
+
+//go:noinline
+func nestLevel(co *Co, tc *tortureCo, d int, parent *nestRec) {
+	i := tc.idx
+	mine := len(tc.trs) // this level's trackers are tc.trs[mine:]
+	dobj := tc.obj(3000+d, "captured by a nested defer")
+	defer tc.deferCheck(dobj, 3000+d)
+	defer func() { // for Destroy's unwinding
+		for _, tr := range tc.trs[mine:] {
+			tr.release()
+		}
+	}()
+	var own [4]uint64
+	for k := range own {
+		own[k] = tmagic(i, 4000+d) + uint64(k)
+	}
+	rec := nestRec{parent: parent, obj: tc.obj(1000+d, "nested level object"), vals: tc.slice(2000 + d), name: tc.str(5000 + d), own: &own, depth: d}
+	local := tc.obj(6000+d, "nested pointer local")
+	verify := func(r int) { nestVerify(tc, &rec, local, d, r) }
+	if d < tc.depth {
+		nestLevel(co, tc, d+1, &rec)
+		verify(-1)
+	} else {
+		for r := 1; r <= tc.rounds; r++ {
+			co.Yield()
+			tc.checks++
+			verify(r)
+			if tc.gcIn > 0 && (i+r)%tc.gcIn == 0 {
+				runtime.GC()
+				verify(r)
+			}
+		}
+	}
+	co.Yield()
+	tc.checks++
+	verify(tc.rounds + 1)
+	for _, tr := range tc.trs[mine:] {
+		if tr != dobj.tr {
+			tr.release()
+		}
+	}
+	runtime.KeepAlive(local)
+	runtime.KeepAlive(&rec)
+	runtime.KeepAlive(&own)
+}
+
+// nestVerify checks the records of level d and of every level above it,
+// reached through the parent pointers (pointers into other frames).
+//
+//go:noinline
+func nestVerify(tc *tortureCo, rec *nestRec, local *tobj, d, r int) {
+	i := tc.idx
+	tc.checkN(local.ok(i, 6000+d), "level %d pointer local%.0d", d, 0, r)
+	n := 0
+	for x := rec; x != nil; x = x.parent {
+		n++
+		ok := x.depth == d+1-n && x.obj.ok(i, 1000+x.depth) && tc.sliceOK(x.vals, 2000+x.depth, 0) && x.name == tc.wantStr(5000+x.depth)
+		for k, v := range x.own {
+			ok = ok && v == tmagic(i, 4000+x.depth)+uint64(k)
+		}
+		tc.checkN(ok, "level %d record seen from level %d", x.depth, d, r)
+	}
+	tc.checkN(n == d+1, "level %d parent chain length%.0d", d, 0, r)
+}
+
+// nestDeferOrder is the order of a nested co's deferred checks.
+func nestDeferOrder(depth int) []int {
+	var want []int
+	for d := depth; d >= 0; d-- {
+		want = append(want, 3000+d)
+	}
+	return want
+}
+
+// churn allocates about n bytes of garbage.
+func churn(n int) int {
+	var keep [][]byte
+	sum := 0
+	for n > 0 {
+		b := make([]byte, 1024+n%3000)
+		b[len(b)-1] = byte(n)
+		sum += int(b[len(b)-1])
+		keep = append(keep, b)
+		if len(keep) > 64 {
+			keep = keep[:0]
+		}
+		n -= len(b)
+	}
+	return sum
+}
+
+// resumeAt resumes co depth frames below the caller. Its frames carry
+// canaries that an image copied in at the wrong place would overwrite.
+//
+//go:noinline
+func resumeAt(co *Co, depth int) {
+	var pad [200]byte
+	for k := range pad {
+		pad[k] = byte(depth + k)
+	}
+	if depth > 0 {
+		resumeAt(co, depth-1)
+	} else {
+		co.Resume()
+	}
+	for k := range pad {
+		if pad[k] != byte(depth+k) {
+			panic(fmt.Sprintf("aco test: resumer frame at depth %d corrupted across Resume", depth))
+		}
+	}
+}
+
+// tortureConfig sizes a torture run.
+type tortureConfig struct {
+	n       int // coroutines
+	rounds  int
+	depth   func(i int) int // nested variant only: recursion depth of co i
+	gcEvery int             // runtime.GC() every gcEvery resumes
+	gcIn    int             // see tortureCo.gcIn
+	churn   int             // bytes of garbage per resume
+	churnGC int             // bytes of garbage per pass, before the pass's GCs
+	defers  bool            // the body is tortureMain, with its deferred checks
+}
+
+func defaultTortureConfig(nested bool) tortureConfig {
+	c := tortureConfig{n: 2000, rounds: 6, gcEvery: 500, gcIn: 97, churn: 2048, churnGC: 4 << 20, defers: !nested}
+	if nested {
+		c.n, c.rounds, c.gcIn = 300, 4, 23
+	}
+	if testing.Short() {
+		c.n /= 10
+	}
+	return c
+}
+
+// runTorture drives a torture run on e: the coroutines are resumed in a
+// random order at random depths, with garbage and GCs between resumes; even
+// ones run to their end, odd ones are destroyed while suspended.
+func runTorture(t *testing.T, e *env, cfg tortureConfig, body Func, nested bool) {
+	tortureReset()
+	l := &ledger{}
+	tcs := make([]*tortureCo, cfg.n)
+	cos := make([]*Co, cfg.n)
+	for i := range tcs {
+		tc := &tortureCo{idx: i, l: l, rounds: cfg.rounds, gcIn: cfg.gcIn}
+		tc.total = cfg.rounds + 1
+		if nested {
+			tc.depth = cfg.depth(i)
+			tc.total = cfg.rounds + tc.depth + 2
+		}
+		tcs[i], cos[i] = tc, e.create(body, tc)
+	}
+	destroyAt := func(i int) int {
+		if i%2 == 0 {
+			return -1 // run to the end
+		}
+		if nested && i%4 == 3 {
+			return cfg.rounds + 1 + i%(tcs[i].depth+1) // on the way back up
+		}
+		return tcs[i].total - 1 // suspended at the last yield
+	}
+	rng := rand.New(rand.NewPCG(uint64(cfg.n), 42))
+	resumes := make([]int, cfg.n)
+	active := cfg.n
+	nres := 0
+	for pass := 0; active > 0; pass++ {
+		for _, i := range rng.Perm(cfg.n) {
+			co := cos[i]
+			if co.IsEnd() {
+				continue
+			}
+			if resumes[i] == destroyAt(i) {
+				if !cfg.defers && !nested {
+					// No deferred call releases them: the objects stay
+					// held until Destroy, which drops them.
+					tcs[i].releaseAll()
+				}
+				co.Destroy()
+				active--
+				continue
+			}
+			resumeAt(co, rng.IntN(4))
+			resumes[i]++
+			nres++
+			if co.IsEnd() {
+				co.Destroy()
+				active--
+			}
+			churn(cfg.churn)
+			if nres%cfg.gcEvery == 0 {
+				runtime.GC()
+			}
+		}
+		churn(cfg.churnGC)
+		runtime.GC()
+		runtime.GC()
+		requireNoTortureFailures(t, fmt.Sprintf("after pass %d", pass))
+	}
+	for i, tc := range tcs {
+		require.Equal(t, max(resumes[i]-1, 0), tc.checks, "co %d verified its objects on every resume", i)
+		var want []int
+		switch {
+		case nested:
+			want = nestDeferOrder(tc.depth)
+		case cfg.defers:
+			want = tortureDeferOrder
+		}
+		require.Equal(t, want, tc.order, "co %d: deferred checks ran once each, in order", i)
+		if i%2 == 0 {
+			require.Equal(t, tc.total, resumes[i], "co %d ran to its end", i)
+		}
+	}
+	held := l.stillHeld()
+	require.Empty(t, held, "every object was released by its coroutine")
+	// Nothing refers to the coroutines' objects any more.
+	clear(tcs)
+	left := l.waitAllCollected(20 * time.Second)
+	if len(left) > 0 {
+		require.Failf(t, "objects not collected", "%d of %d objects were not collected after their coroutines ended; first: co %d object %d (%s)",
+			len(left), len(l.all), left[0].co, left[0].k, left[0].what)
+	}
+	requireNoTortureFailures(t, "at the end")
+	runtime.KeepAlive(cos)
+}
+
+func TestTortureGCLiveness(t *testing.T) {
+	forKinds(t, func(t *testing.T, e *env) {
+		runTorture(t, e, defaultTortureConfig(false), tortureMain, false)
+	})
+}
+
+func TestTortureGCLivenessPlain(t *testing.T) {
+	forKinds(t, func(t *testing.T, e *env) {
+		cfg := defaultTortureConfig(false)
+		cfg.n /= 2
+		cfg.defers = false
+		runTorture(t, e, cfg, torturePlain, false)
+	})
+}
+
+func TestTortureGCLivenessNested(t *testing.T) {
+	forKinds(t, func(t *testing.T, e *env) {
+		cfg := defaultTortureConfig(true)
+		cfg.depth = func(i int) int { return 10 + i%41 }
+		runTorture(t, e, cfg, nestBody, true)
+	})
+}
+
+// tortureChildEnv names the environment variable that makes
+// TestTortureSubprocess run the torture itself (in the child).
+const tortureChildEnv = "ACO_TEST_TORTURE_CHILD"
+
+// TestTortureSubprocess runs the torture in a child process with GOGC=1
+// (a GC cycle almost all the time) and GODEBUG=clobberfree=1 (freed memory
+// is overwritten, so a missed root shows as wrong contents or a crash).
+func TestTortureSubprocess(t *testing.T) {
+	if os.Getenv(tortureChildEnv) == "1" {
+		tortureChild(t)
+		return
+	}
+	if testing.Short() {
+		t.Skip("heavy subprocess test")
+	}
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "-test.run=^TestTortureSubprocess$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), tortureChildEnv+"=1", "GOGC=1", "GODEBUG=clobberfree=1")
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("child ran %v (engine %s)", time.Since(start).Round(time.Millisecond), Engine())
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestTortureSubprocess") {
+		t.Fatalf("child failed: %v\n%s", err, tail(string(out), 12000))
+	}
+}
+
+// tortureChild is the torture sized for GOGC=1 on a small machine.
+func tortureChild(t *testing.T) {
+	t.Logf("GOGC=%s GODEBUG=%s engine %s", os.Getenv("GOGC"), os.Getenv("GODEBUG"), Engine())
+	forKinds(t, func(t *testing.T, e *env) {
+		t.Run("flat", func(t *testing.T) {
+			cfg := tortureConfig{n: 2000, rounds: 6, gcEvery: 400, gcIn: 61, churn: 512, churnGC: 1 << 20, defers: true}
+			runTorture(t, e, cfg, tortureMain, false)
+		})
+		t.Run("plain", func(t *testing.T) {
+			cfg := tortureConfig{n: 1000, rounds: 5, gcEvery: 400, gcIn: 61, churn: 512, churnGC: 1 << 20}
+			runTorture(t, e, cfg, torturePlain, false)
+		})
+		t.Run("nested", func(t *testing.T) {
+			cfg := tortureConfig{n: 300, rounds: 4, gcEvery: 400, gcIn: 7, churn: 512, churnGC: 1 << 20}
+			cfg.depth = func(i int) int { return 10 + (i*7)%41 }
+			runTorture(t, e, cfg, nestBody, true)
+		})
+	})
+}
+
+// tail returns the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "...\n" + s[len(s)-n:]
+}
+
+// TestTortureSharedRoots checks a detail of the root slice: many coroutines
+// that yield with the same frame layout (the same learned chain) each keep
+// their own objects, even when the number of live pointers differs between
+// their yields (nil pointers are not roots).
+func TestTortureSharedRoots(t *testing.T) {
+	forKinds(t, func(t *testing.T, e *env) {
+		tortureReset()
+		l := &ledger{}
+		const n = 200
+		cos := make([]*Co, n)
+		for i := range cos {
+			tc := &tortureCo{idx: i, l: l}
+			cos[i] = e.create(func(co *Co) {
+				var ps [8]*tobj
+				for step := 0; step < 8; step++ {
+					// A different number of non-nil pointers at each yield.
+					for k := range ps {
+						if (k+step+tc.idx)%3 == 0 {
+							if ps[k] != nil {
+								ps[k].tr.release()
+							}
+							ps[k] = nil
+						} else if ps[k] == nil {
+							ps[k] = tc.obj(100*step+k, "array element")
+						}
+					}
+					co.Yield()
+					for _, p := range ps {
+						if p != nil {
+							tc.check(p.ok(tc.idx, p.k), "array element", step)
+						}
+					}
+				}
+				for _, p := range ps {
+					if p != nil {
+						p.tr.release()
+					}
+				}
+				for _, p := range ps {
+					runtime.KeepAlive(p)
+				}
+			}, nil)
+		}
+		for step := 0; step < 9; step++ {
+			for _, i := range rand.Perm(n) {
+				cos[i].Resume()
+			}
+			churn(1 << 20)
+			runtime.GC()
+			requireNoTortureFailures(t, fmt.Sprintf("after step %d", step))
+		}
+		for _, co := range cos {
+			require.True(t, co.IsEnd())
+			co.Destroy()
+		}
+		assert.Empty(t, l.stillHeld())
+		left := l.waitAllCollected(20 * time.Second)
+		assert.Empty(t, left, "objects not collected after their coroutines ended")
+		requireNoTortureFailures(t, "at the end")
+	})
+}
+
+// TestTortureConcurrentGoroutines runs the torture with several goroutines
+// resuming coroutines at once: every co is taken from a shared queue by
+// whichever goroutine is free, so it moves between goroutines (and between
+// their stacks) from one resume to the next. Each co has a share stack of
+// its own, so any two may run at the same time.
+func TestTortureConcurrentGoroutines(t *testing.T) {
+	forKinds(t, func(t *testing.T, e *env) {
+		tortureReset()
+		n, rounds, workers := 600, 5, 4
+		if testing.Short() {
+			n = 100
+		}
+		l := &ledger{}
+		type item struct {
+			co      *Co
+			tc      *tortureCo
+			ss      *ShareStack
+			resumes int
+		}
+		items := make([]*item, n)
+		queue := make(chan *item, n)
+		for i := range items {
+			it := &item{tc: &tortureCo{idx: i, l: l, rounds: rounds, gcIn: 53, total: rounds + 1}}
+			if e.ss != nil {
+				it.ss = NewShareStack(0)
+			}
+			it.co = Create(e.main, it.ss, 0, tortureMain, it.tc)
+			items[i] = it
+			queue <- it
+		}
+		// A main co's bookkeeping belongs to one goroutine at a time.
+		var mainMu sync.Mutex
+		destroy := func(co *Co) {
+			mainMu.Lock()
+			defer mainMu.Unlock()
+			co.Destroy()
+		}
+		var left sync.WaitGroup
+		left.Add(n)
+		var wg sync.WaitGroup
+		var panics atomic.Int64
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(uint64(w), 99))
+				if w%2 == 1 {
+					deepFill(200+w*100, 1) // a grown stack
+				}
+				for it := range queue {
+					if msg := catch(func() {
+						if it.tc.idx%2 == 1 && it.resumes == rounds {
+							destroy(it.co)
+							return
+						}
+						resumeAt(it.co, rng.IntN(5))
+						it.resumes++
+						if it.co.IsEnd() {
+							destroy(it.co)
+						}
+					}); msg != "" {
+						tortureFail("co %d: resume %d panicked: %s", it.tc.idx, it.resumes, msg)
+						panics.Add(1)
+						left.Done()
+						continue
+					}
+					churn(1024)
+					if rng.IntN(200) == 0 {
+						runtime.GC()
+					}
+					if it.co.IsEnd() {
+						left.Done()
+					} else {
+						queue <- it
+					}
+				}
+			}()
+		}
+		left.Wait()
+		close(queue)
+		wg.Wait()
+		requireNoTortureFailures(t, "after the run")
+		for _, it := range items {
+			require.Equal(t, max(it.resumes-1, 0), it.tc.checks, "co %d verified its objects on every resume", it.tc.idx)
+			require.Equal(t, tortureDeferOrder, it.tc.order, "co %d: deferred checks ran once each, in order", it.tc.idx)
+			if it.ss != nil {
+				it.ss.Destroy()
+			}
+		}
+		require.Empty(t, l.stillHeld(), "every object was released by its coroutine")
+		clear(items)
+		if rest := l.waitAllCollected(20 * time.Second); len(rest) > 0 {
+			require.Failf(t, "objects not collected", "%d of %d objects were not collected", len(rest), len(l.all))
+		}
+		requireNoTortureFailures(t, "at the end")
+	})
+}
+
+// TestEngineSelfTest fails when the copy-stack engine exists for this
+// platform but turned itself off because its start-up self-test failed:
+// share-stack coroutines then silently run on the portable engine, and
+// every other test here passes without testing the copy-stack engine.
+func TestEngineSelfTest(t *testing.T) {
+	note := EngineNote()
+	t.Logf("engine %s %s", Engine(), note)
+	assert.False(t, strings.HasPrefix(note, "self-test failed"), "the copy-stack engine failed its self-test: %s", note)
+	if os.Getenv("ACO_ENGINE") == "" && strings.Contains(note, "ACO_ENGINE") {
+		t.Errorf("engine note %q without ACO_ENGINE set", note)
+	}
+}
