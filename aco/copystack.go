@@ -205,6 +205,11 @@ func (co *Co) afterResume() {
 	if *(*uint32)(unsafe.Pointer(&co.st)) != uint32(stRunning) {
 		return // it yielded
 	}
+	if !sharedFPUEnv {
+		// It left without swapout, which hands the resumer its FPU
+		// environment back: do it here.
+		fpuSetEnv(co.cwMain, co.mxcsrMain)
+	}
 	if co.returned {
 		co.returned = false
 		co.finish()
