@@ -3,6 +3,8 @@ package aco
 import (
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -479,6 +481,16 @@ func TestResumeFromAnotherGoroutine(t *testing.T) {
 		co.Destroy()
 		assert.Equal(t, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, got)
 	})
+}
+
+// TestEngineReport says which engine runs share-stack coroutines in this
+// build (CI prints it for every GOARCH and toolchain), and checks that the
+// copy-stack engine is on wherever the package has its runtime tables.
+func TestEngineReport(t *testing.T) {
+	t.Logf("engine: %s (%s %s/%s) %s", Engine(), runtime.Version(), runtime.GOOS, runtime.GOARCH, EngineNote())
+	if copyStackSupported && os.Getenv("ACO_ENGINE") == "" {
+		assert.Equal(t, CopyStack, Engine(), EngineNote())
+	}
 }
 
 func TestVersion(t *testing.T) {

@@ -12,6 +12,9 @@ import (
 // and was not turned off with ACO_ENGINE=portable.
 var copyStackOn bool
 
+// copyStackSupported: this build has the copy-stack engine.
+const copyStackSupported = true
+
 // engineReason says why the portable engine was chosen, if it was.
 var engineReason string
 

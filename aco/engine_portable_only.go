@@ -9,6 +9,9 @@ import "runtime"
 
 const copyStackOn = false
 
+// copyStackSupported: this build has the copy-stack engine.
+const copyStackSupported = false
+
 var engineReason = "no copy-stack support for " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + raceNote
 
 // These stand in for the copy-stack engine so the code that uses it
