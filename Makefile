@@ -1,7 +1,7 @@
 # The two commands of the README: `make bench` and `make test`.
 GO ?= go
 
-.PHONY: test bench vet generate check-generate fuzz
+.PHONY: test bench vet generate check-generate fuzz rtlayout
 
 # test: vet (amd64 and 386), the tests, the tests under the race detector and
 # the tests as 386.
@@ -39,3 +39,10 @@ check-generate: generate
 FUZZTIME ?= 10m
 fuzz:
 	$(GO) test ./aco -run '^$$' -fuzz FuzzDifferential -fuzztime $(FUZZTIME)
+
+# rtlayout: the runtime layout tables (aco/zrtlayout_*.go) for every
+# supported release and GOARCH, from the runtime's DWARF. Not part of go
+# generate: it needs the Go 1.27 toolchain (fetched through the module proxy).
+rtlayout:
+	cd gen && for tc in local go1.27.3; do for arch in amd64 386; do \
+		GOTOOLCHAIN=$$tc GOARCH=$$arch $(GO) run ./rtlayout -o ../aco || exit 1; done; done

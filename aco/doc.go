@@ -31,12 +31,24 @@
 // # Engines
 //
 // Go code must only ever run on stacks the Go runtime owns, so aco cannot
-// switch the CPU to a separately allocated stack the way libaco does. Every
-// coroutine in this release runs on the portable engine: it has a goroutine of
-// its own and control passes between it and its resumer through the runtime's
-// coroutine switch (the mechanism behind [iter.Pull]). [Engine] reports the
-// engine in use. The save-stack statistics ([Co.SaveStack]) count the copies the
-// copy-stack engine makes; on the portable engine they stay zero.
+// switch the CPU to a separately allocated stack the way libaco does. It
+// has two engines instead:
+//
+//   - The copy-stack engine runs share-stack coroutines on linux/amd64 and
+//     linux/386 with Go 1.26 and 1.27, outside the race detector. A co runs
+//     on the stack of the goroutine that resumes it, as ordinary frames; at
+//     every yield its frames are copied into its private save stack and the
+//     heap pointers they hold are kept visible to the garbage collector.
+//   - The portable engine runs standalone coroutines, and share-stack ones
+//     where the copy-stack engine is not available: each co has a goroutine
+//     of its own and control passes through the runtime's coroutine switch
+//     (the mechanism behind [iter.Pull]).
+//
+// [Engine] reports the engine of share-stack coroutines and [EngineNote] why
+// the portable one was chosen; the environment variable ACO_ENGINE=portable
+// forces it. Both behave the same. The save-stack statistics
+// ([Co.SaveStack]) count real copies, so they stay zero on the portable
+// engine.
 //
 // # Go semantics
 //
@@ -54,4 +66,8 @@
 //
 // Misuse panics with a message that starts with "aco: " and names the mistake;
 // the package stays usable after the panic is recovered.
+//
+// A main co, its share stacks and its coroutines belong to one goroutine at
+// a time, as libaco's belong to a thread: using them from several goroutines
+// needs the caller's synchronisation.
 package aco
