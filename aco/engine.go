@@ -3,6 +3,7 @@ package aco
 // EngineName names an engine that runs share-stack coroutines.
 type EngineName string
 
+// The engines.
 const (
 	// Portable runs every coroutine on a goroutine of its own, switched
 	// through the runtime's coroutine support (the mechanism of iter.Pull).

@@ -1317,3 +1317,62 @@ func TestAddressTakenParams(t *testing.T) {
 		assert.Empty(t, l.stillHeld())
 	})
 }
+
+// yieldAtDepth yields d calls below its caller.
+//
+//go:noinline
+func yieldAtDepth(co *Co, d int) {
+	if d > 0 {
+		yieldAtDepth(co, d-1)
+		return
+	}
+	co.Yield()
+}
+
+// TestAsyncPreemptionDuringYield resumes a co millions of times while
+// another goroutine keeps the garbage collector running, which stops the
+// co's goroutine with signals at arbitrary instructions, in the middle of
+// the yield's switch too, to scan its stack. The co yields at three depths
+// in turn, so the switch also looks its frame layouts up. No preemption
+// may leave the stack in a state the runtime cannot unwind (the runtime
+// throws "traceback: unexpected SPWRITE function" when it meets a function
+// that writes SP, like the switch routines, below the innermost frame).
+func TestAsyncPreemptionDuringYield(t *testing.T) {
+	n := 4_000_000
+	if testing.Short() {
+		n = 500_000
+	}
+	forKinds(t, func(t *testing.T, e *env) {
+		if !copyStackKind(e) {
+			n = min(n, 300_000) // the portable engine: nothing to switch by hand
+		}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					runtime.GC()
+				}
+			}
+		}()
+		count := 0
+		co := e.create(func(co *Co) {
+			for i := 0; ; i++ {
+				count++
+				yieldAtDepth(co, i%3)
+			}
+		}, nil)
+		for i := 0; i < n; i++ {
+			co.Resume()
+		}
+		close(stop)
+		wg.Wait()
+		assert.Equal(t, n, count)
+		co.Destroy()
+	})
+}
