@@ -255,20 +255,27 @@ func prepareResume(c *swctx, hi, gp uintptr) uintptr {
 	if hi-ptrSize-c.n < gStackLo(gp)+stackMargin {
 		return stGrow
 	}
-	if c.n > 0 {
-		if hi != c.hi {
-			co.relocate(hi)
-		}
-		if x := co.x; x != nil && len(x.cs.defers) > 0 {
-			co.attachDefers(gp, hi)
-		}
-		c.ctRestore++
-	}
 	c.slow = 0
-	c.hi = hi
 	c.hiOff = gStackHi(gp) - hi
 	c.g = gp
 	c.locks = gLocks(gp)
+	if c.n > 0 {
+		c.ctRestore++
+		if hi != c.hi {
+			co.relocate(hi)
+		}
+		c.hi = hi
+		if x := co.x; x != nil && len(x.cs.defers) > 0 {
+			// Last, with no call after it: from here until swapin has
+			// copied the image in, g._defer points at records that are
+			// not on the stack yet, and a goroutine preempted at the
+			// entry of a Go function (nosplit ones included) could be
+			// scanned.
+			co.attachDefers(gp, hi)
+		}
+		return stOK
+	}
+	c.hi = hi
 	return stOK
 }
 
@@ -326,11 +333,11 @@ func (r *relocator) adj(a uintptr) {
 //
 //go:nosplit
 func (co *Co) attachDefers(gp, hi uintptr) {
-	defers := co.x.cs.defers
+	x := &co.x.cs
 	img := co.buf + co.n + ptrSize
 	next := gDefer(gp)
-	for i := len(defers) - 1; i >= 0; i-- {
-		d := defers[i]
+	for i := len(x.defers) - 1; i >= 0; i-- {
+		d := x.defers[i]
 		if d.heap != nil {
 			store(uintptr(d.heap)+rtDeferLink, next)
 			next = uintptr(d.heap)
@@ -339,11 +346,10 @@ func (co *Co) attachDefers(gp, hi uintptr) {
 			next = hi - d.off
 		}
 	}
-	store(gp+rtGDefer, next)
-	for i := range defers {
-		defers[i] = deferRef{}
-	}
-	co.x.cs.defers = defers[:0]
+	// The records stay in x.defers (dropping them would need write
+	// barriers, calls): the next capture or reset overwrites them.
+	x.defers = x.defers[:0]
+	*(*uintptr)(ptrAt(gp + rtGDefer)) = next // the last thing: see prepareResume
 }
 
 // capture runs in swapout, with the co's frames still live on the stack

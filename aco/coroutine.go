@@ -492,10 +492,10 @@ func (co *Co) Destroy() {
 	case stSuspended:
 		if co.copyStack && !co.hasPendingDefers() {
 			// Nothing would observe an unwinding: just drop the frames
-			// (which does not need the share stack either). A plain store,
-			// as in the copy-stack fast paths (see Resume).
-			co.setStateFast(stDestroyed)
-			co.resetCopyStack()
+			// (which does not need the share stack either).
+			if !co.st.CompareAndSwap(uint32(stSuspended), uint32(stDestroyed)) {
+				panic("aco: Destroy raced with another use of the co")
+			}
 			co.release()
 			return
 		}

@@ -1338,11 +1338,12 @@ func yieldAtDepth(co *Co, d int) {
 // throws "traceback: unexpected SPWRITE function" when it meets a function
 // that writes SP, like the switch routines, below the innermost frame).
 func TestAsyncPreemptionDuringYield(t *testing.T) {
-	n := 4_000_000
+	n := 20_000_000
 	if testing.Short() {
-		n = 500_000
+		n = 1_000_000
 	}
 	forKinds(t, func(t *testing.T, e *env) {
+		n := n
 		if !copyStackKind(e) {
 			n = min(n, 300_000) // the portable engine: nothing to switch by hand
 		}

@@ -78,7 +78,16 @@ func trampoline(c *swctx) uintptr
 // jumps into it. Called only by trampoline, which passes c in a register.
 func swapin()
 
-// swapout saves the frames between its caller and the trampoline and jumps
-// back into the trampoline. It returns 0 when the co is resumed, or the status
-// capture gave if the co could not yield.
+// swapout saves the frames between its caller and the trampoline (calling
+// capture, then swapleave) and so leaves into the trampoline's caller. It
+// returns 0 when the co is resumed, or the status capture gave if the co could
+// not yield. It never writes SP itself: capture runs Go code, and a goroutine
+// preempted at the entry of a Go function there has swapout as an ordinary
+// frame under it, which the garbage collector's unwinder must be able to walk
+// through.
 func swapout(c *swctx) uintptr
+
+// swapleave copies the image out to the save stack and jumps into the
+// trampoline's caller. Called only by swapout, which passes c and the image's
+// lowest address in registers; it never returns.
+func swapleave()

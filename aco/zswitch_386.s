@@ -178,8 +178,16 @@ TEXT ·swapout(SB), NOSPLIT, $16-8
 	RET
 
 switch:
+	// The co may yield: swapleave, a leaf that writes SP, copies the image out
+	// and leaves. Writing SP here instead would make this frame an SPWRITE
+	// one, which the unwinder cannot walk through while capture runs.
 	MOVL c+0(FP), DI
 	LEAL c+0(FP), SI
+	CALL ·swapleave(SB)
+	RET
+
+// func swapleave()
+TEXT ·swapleave(SB), NOSPLIT|NOFRAME, $0
 	MOVL swctx_buf+0(DI), BX
 	MOVL swctx_n+0(DI), CX
 	XORL DX, DX

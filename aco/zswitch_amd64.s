@@ -186,8 +186,16 @@ TEXT ·swapout(SB), NOSPLIT, $32-16
 	RET
 
 switch:
+	// The co may yield: swapleave, a leaf that writes SP, copies the image out
+	// and leaves. Writing SP here instead would make this frame an SPWRITE
+	// one, which the unwinder cannot walk through while capture runs.
 	MOVQ c+0(FP), DI
 	LEAQ c+0(FP), SI
+	CALL ·swapleave(SB)
+	RET
+
+// func swapleave()
+TEXT ·swapleave(SB), NOSPLIT|NOFRAME, $0
 	MOVQ swctx_buf+0(DI), R8
 	MOVQ swctx_n+0(DI), CX
 	XORQ R9, R9

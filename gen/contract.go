@@ -366,11 +366,24 @@ jumps into it. Called only by trampoline, which passes c in a register.`,
 	dSwapout = &Decl{
 		Name: "swapout",
 		Sig:  sig(params(Param{"c", ctxPtr}), params(Param{"", uintptrT})),
-		Doc: `swapout saves the frames between its caller and the trampoline and jumps
-back into the trampoline. It returns 0 when the co is resumed, or the
-status capture gave if the co could not yield.`,
+		Doc: `swapout saves the frames between its caller and the trampoline (calling
+capture, then swapleave) and so leaves into the trampoline's caller. It
+returns 0 when the co is resumed, or the status capture gave if the co
+could not yield. It never writes SP itself: capture runs Go code, and a
+goroutine preempted at the entry of a Go function there has swapout as an
+ordinary frame under it, which the garbage collector's unwinder must be
+able to walk through.`,
 		NoSplit: true,
 		Calls:   []Callee{capture},
+	}
+	dSwapleave = &Decl{
+		Name: "swapleave",
+		Sig:  sig(nil, nil),
+		Doc: `swapleave copies the image out to the save stack and jumps into the
+trampoline's caller. Called only by swapout, which passes c and the
+image's lowest address in registers; it never returns.`,
+		NoSplit: true,
+		NoFrame: true,
 		Switch:  true,
 	}
 	dGetg = &Decl{
@@ -401,7 +414,7 @@ status capture gave if the co could not yield.`,
 
 // decls is the order of the declarations in zswitch.go and of the
 // functions in the switch's assembly files.
-var decls = []*Decl{dCoEntryPC, dFpuEnv, dFpuSetEnv, dTrampoline, dSwapin, dSwapout}
+var decls = []*Decl{dCoEntryPC, dFpuEnv, dFpuSetEnv, dTrampoline, dSwapin, dSwapout, dSwapleave}
 
 // getg lives in files of its own (zgetg_*.s), built wherever the runtime
 // layout tables are, the race detector included: the portable engine's

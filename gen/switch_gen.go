@@ -56,6 +56,11 @@ var (
 		"Entering Yield: its frame pointer is the address of its saved BP, just",
 		"below its return address.",
 	}
+	whySwapleave = []string{
+		"The co may yield: swapleave, a leaf that writes SP, copies the image out",
+		"and leaves. Writing SP here instead would make this frame an SPWRITE one,",
+		"which the unwinder cannot walk through while capture runs.",
+	}
 	whySwapoutRet = []string{
 		"ret is 0 in the saved image: what the caller finds when the co is resumed.",
 	}
@@ -396,9 +401,8 @@ func swapin386(f *func386, shared bool) {
 
 // swapout
 
-func swapoutAMD64(b *asmAMD64, shared bool) {
+func swapoutAMD64(b *asmAMD64) {
 	a, R := b.a, b.a.Roles
-	tf := a.trampFrame()
 	b.NO_LOCAL_POINTERS()
 	b.MOVQ(b.arg("c"), b.r(R.Ctx))
 	b.Comment(rewrap(whySwapoutRet)...)
@@ -417,8 +421,16 @@ func swapoutAMD64(b *asmAMD64, shared bool) {
 	b.RET()
 
 	b.Label("switch")
+	b.Comment(rewrap(whySwapleave)...)
 	b.MOVQ(b.arg("c"), b.r(R.Ctx))
 	b.LEAQ(b.arg("c"), b.r(R.Src))
+	b.call(Callee{Name: dSwapleave.Name})
+	b.RET() // not reached
+}
+
+func swapleaveAMD64(b *asmAMD64, shared bool) {
+	a, R := b.a, b.a.Roles
+	tf := a.trampFrame()
 	b.MOVQ(b.fld(fBuf, R.Ctx, 8), b.r(R.Dst))
 	b.MOVQ(b.fld(fN, R.Ctx, 8), b.r(R.N))
 	b.copyLoop("copyout", "saved")
@@ -448,9 +460,8 @@ func swapoutAMD64(b *asmAMD64, shared bool) {
 	b.JMP(b.r(R.PC))
 }
 
-func swapout386(f *func386, shared bool) {
+func swapout386(f *func386) {
 	a, R := f.a, f.a.Roles
-	tf := a.trampFrame()
 	f.NO_LOCAL_POINTERS()
 	f.MOVL(f.arg("c"), R.Ctx)
 	f.Comment(rewrap(whySwapoutRet)...)
@@ -469,8 +480,16 @@ func swapout386(f *func386, shared bool) {
 	f.RET()
 
 	f.Label("switch")
+	f.Comment(rewrap(whySwapleave)...)
 	f.MOVL(f.arg("c"), R.Ctx)
 	f.LEAL(f.arg("c"), R.Src)
+	f.CALL(Callee{Name: dSwapleave.Name})
+	f.RET() // not reached
+}
+
+func swapleave386(f *func386, shared bool) {
+	a, R := f.a, f.a.Roles
+	tf := a.trampFrame()
 	f.MOVL(f.fld(fBuf, R.Ctx, 4), R.Dst)
 	f.MOVL(f.fld(fN, R.Ctx, 4), R.N)
 	f.copyLoop("copyout", "saved")
@@ -528,7 +547,9 @@ func asmAMD64File(shared bool) ([]byte, error) {
 		case dSwapin:
 			swapinAMD64(b, shared)
 		case dSwapout:
-			swapoutAMD64(b, shared)
+			swapoutAMD64(b)
+		case dSwapleave:
+			swapleaveAMD64(b, shared)
 		}
 	}
 	f, err := b.file(constraint(shared))
@@ -559,7 +580,9 @@ func asm386File(shared bool) ([]byte, error) {
 		case dSwapin:
 			swapin386(f, shared)
 		case dSwapout:
-			swapout386(f, shared)
+			swapout386(f)
+		case dSwapleave:
+			swapleave386(f, shared)
 		}
 		used, defined := f.labels()
 		if err := checkFunc(i386, d, f.written(), used, defined); err != nil {
