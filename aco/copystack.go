@@ -17,9 +17,17 @@ import (
 //
 // The switch routines are generated assembly (zswitch_*.s). The parts of
 // the switch that run Go code, capture and prepareResume, are go:nosplit
-// and call only nosplit code: nosplit functions have no safe points (see
-// cmd/compile's liveness.IsUnsafe), so neither the garbage collector nor a
-// stack move can observe the frames half copied, or the roots half written.
+// and call only nosplit code, so the stack cannot grow or be moved under
+// them. They are not free of safe points: a signal can preempt a goroutine
+// at the entry of any Go function, nosplit ones included, and the garbage
+// collector may then scan its stack. So every such point leaves a state a
+// scan can read: the frames are copied (by assembly, which is never
+// preempted) only after capture has recorded the roots, and copied back
+// before anything else runs; every frame under capture and prepareResume
+// can be unwound (swapout and the trampoline never write SP; the leaves
+// that do, swapin and swapleave, call nothing); and g._defer points at the
+// co's records only once nothing but assembly runs before they are back on
+// the stack (see prepareResume).
 
 // Status codes of swapout and trampoline (0: switched).
 const (
