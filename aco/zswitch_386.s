@@ -117,12 +117,21 @@ tretknown:
 	XORL DX, DX
 
 copyin:
+	LEAL  16(DX), AX
+	CMPL  AX, CX
+	JA    copyinwords
+	MOVOU (SI)(DX*1), X0
+	MOVOU X0, (BX)(DX*1)
+	MOVL  AX, DX
+	JMP   copyin
+
+copyinwords:
 	CMPL DX, CX
 	JAE  copied
 	MOVL (SI)(DX*1), AX
 	MOVL AX, (BX)(DX*1)
 	ADDL $0x04, DX
-	JMP  copyin
+	JMP  copyinwords
 
 copied:
 	// Save the resumer's FPU environment, load the co's.
@@ -193,12 +202,21 @@ TEXT ·swapleave(SB), NOSPLIT|NOFRAME, $0
 	XORL DX, DX
 
 copyout:
+	LEAL  16(DX), AX
+	CMPL  AX, CX
+	JA    copyoutwords
+	MOVOU (SI)(DX*1), X0
+	MOVOU X0, (BX)(DX*1)
+	MOVL  AX, DX
+	JMP   copyout
+
+copyoutwords:
 	CMPL DX, CX
 	JAE  saved
 	MOVL (SI)(DX*1), AX
 	MOVL AX, (BX)(DX*1)
 	ADDL $0x04, DX
-	JMP  copyout
+	JMP  copyoutwords
 
 saved:
 	// Save the co's FPU environment, load the resumer's.

@@ -114,12 +114,21 @@ tretknown:
 	XORQ R9, R9
 
 copyin:
+	LEAQ  16(R9), R10
+	CMPQ  R10, CX
+	JA    copyinwords
+	MOVOU (SI)(R9*1), X0
+	MOVOU X0, (R8)(R9*1)
+	MOVQ  R10, R9
+	JMP   copyin
+
+copyinwords:
 	CMPQ R9, CX
 	JAE  copied
 	MOVQ (SI)(R9*1), R10
 	MOVQ R10, (R8)(R9*1)
 	ADDQ $0x08, R9
-	JMP  copyin
+	JMP  copyinwords
 
 copied:
 	// Save the resumer's FPU environment, load the co's.
@@ -201,12 +210,21 @@ TEXT ·swapleave(SB), NOSPLIT|NOFRAME, $0
 	XORQ R9, R9
 
 copyout:
+	LEAQ  16(R9), R10
+	CMPQ  R10, CX
+	JA    copyoutwords
+	MOVOU (SI)(R9*1), X0
+	MOVOU X0, (R8)(R9*1)
+	MOVQ  R10, R9
+	JMP   copyout
+
+copyoutwords:
 	CMPQ R9, CX
 	JAE  saved
 	MOVQ (SI)(R9*1), R10
 	MOVQ R10, (R8)(R9*1)
 	ADDQ $0x08, R9
-	JMP  copyout
+	JMP  copyoutwords
 
 saved:
 	// Save the co's FPU environment, load the resumer's.

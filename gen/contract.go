@@ -26,6 +26,7 @@ const (
 	R9  Reg = "R9"
 	R10 Reg = "R10"
 	R14 Reg = "R14"
+	X0  Reg = "X0"
 	X15 Reg = "X15"
 )
 
@@ -63,6 +64,7 @@ type Roles struct {
 	Dst  Reg // copy loops: destination
 	Idx  Reg // copy loops: byte index
 	Word Reg // copy loops: the word moved
+	Vec  Reg // copy loops: the 16 bytes moved (an SSE register)
 	Acc  Reg // results, addresses of frames, return addresses read
 	PC   Reg // the address a switch jumps to
 	Slot Reg // the return address slot of the frame a switch returns from
@@ -107,10 +109,10 @@ var amd64 = &Arch{
 		{"g", R14, FromTLS},
 		{"zero", X15, Zero},
 	},
-	Scratch: []Reg{AX, BX, CX, DX, SI, DI, R8, R9, R10, R14, X15},
+	Scratch: []Reg{AX, BX, CX, DX, SI, DI, R8, R9, R10, R14, X0, X15},
 	Roles: Roles{
 		Ctx: DI, G: R8, Hi: R9, N: CX,
-		Src: SI, Dst: R8, Idx: R9, Word: R10,
+		Src: SI, Dst: R8, Idx: R9, Word: R10, Vec: X0,
 		Acc: AX, PC: CX, Slot: BX,
 	},
 }
@@ -125,10 +127,10 @@ var i386 = &Arch{
 		{"return PC", "", InContext},
 		{"g", "", FromTLS},
 	},
-	Scratch: []Reg{AX, BX, CX, DX, SI, DI, BP},
+	Scratch: []Reg{AX, BX, CX, DX, SI, DI, BP, X0},
 	Roles: Roles{
 		Ctx: DI, G: DX, Hi: BX, N: CX,
-		Src: SI, Dst: BX, Idx: DX, Word: AX,
+		Src: SI, Dst: BX, Idx: DX, Word: AX, Vec: X0,
 		Acc: AX, PC: CX, Slot: DX, Hi32: SI,
 	},
 }
@@ -160,7 +162,7 @@ func (a *Arch) kept() []Reg {
 // validate checks the contract's internal consistency.
 func (a *Arch) validate() error {
 	r := a.Roles
-	for _, x := range []Reg{r.Ctx, r.G, r.Hi, r.N, r.Src, r.Dst, r.Idx, r.Word, r.Acc, r.PC, r.Slot, r.Hi32} {
+	for _, x := range []Reg{r.Ctx, r.G, r.Hi, r.N, r.Src, r.Dst, r.Idx, r.Word, r.Vec, r.Acc, r.PC, r.Slot, r.Hi32} {
 		if x != "" && !a.scratch(x) {
 			return fmt.Errorf("%s: role register %s is not scratch", a.GOARCH, x)
 		}
