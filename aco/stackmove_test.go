@@ -1228,7 +1228,9 @@ func runTestBinary(bin, run string, env ...string) (string, error) {
 }
 
 // TestUnoptimizedBuild builds the package without optimizations or
-// inlining (-gcflags=-N -l, as debuggers build it: every variable then
+// inlining (-gcflags=-N -l, as debuggers build it; for now such builds run
+// share-stack coroutines on the portable engine, see README's known limits,
+// and the test checks that they say so: every variable then
 // lives in the frame, which changes every frame layout at a yield) and runs
 // a selection of the engine's tests in that binary.
 func TestUnoptimizedBuild(t *testing.T) {
@@ -1237,12 +1239,15 @@ func TestUnoptimizedBuild(t *testing.T) {
 	}
 	pkg := reflect.TypeFor[Co]().PkgPath()
 	bin, _ := buildTestBinary(t, "-gcflags="+pkg+"=-N -l")
-	run := "^(TestResumeSmallDeltas|TestResumeAtDifferentDepths|TestStackObjectReachedOnlyThroughPointer|TestStackMapAcrossRelocation|" +
+	run := "^(TestEngineReport|TestResumeSmallDeltas|TestResumeAtDifferentDepths|TestStackObjectReachedOnlyThroughPointer|TestStackMapAcrossRelocation|" +
 		"TestDeferThreeFramesEveryStop|TestYieldInsideDeferredCalls|TestPanicWithPendingDefersReachesResumer|" +
 		"TestTortureGCLiveness|TestTortureGCLivenessNested|TestTortureSharedRoots|TestRecursiveGenerators|TestHugeImage)$"
 	out, err := runTestBinary(bin, run)
 	if err != nil || !strings.Contains(out, "\nPASS") {
 		t.Fatalf("tests of the unoptimized build failed: %v\n%s", err, tail(out, 8000))
+	}
+	if !strings.Contains(out, "build without inlining") {
+		t.Errorf("the unoptimized build does not report its engine choice:\n%s", tail(out, 2000))
 	}
 }
 
