@@ -42,6 +42,7 @@ func (co *Co) initCopyStack(int)         {}
 func (co *Co) resetCopyStack()           {}
 func (co *Co) releaseCopyStack()         {}
 func (co *Co) copyStackStats() SaveStack { return SaveStack{} }
+func inliningOn() bool                   { return true }
 func (co *Co) hasPendingDefers() bool    { return true }
 
 const stOK = 0
