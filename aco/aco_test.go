@@ -28,9 +28,10 @@ var kinds = []kind{
 
 // env is a main co and a share stack (or none) for one test.
 type env struct {
-	t    testing.TB
-	main *Co
-	ss   *ShareStack
+	t     testing.TB
+	main  *Co
+	ss    *ShareStack
+	extra []*ShareStack // from newStack, destroyed by close
 }
 
 func newEnv(t testing.TB, k kind) *env {
@@ -43,9 +44,23 @@ func newEnv(t testing.TB, k kind) *env {
 
 func (e *env) create(fn Func, arg any) *Co { return Create(e.main, e.ss, 0, fn, arg) }
 
-// close destroys the share stack and the main co, which also checks that the
+// newStack gives a test that nests cos a second share stack of the same
+// kind (nil when the env's cos are standalone); close destroys it.
+func (e *env) newStack() *ShareStack {
+	if e.ss == nil {
+		return nil
+	}
+	ss := NewShareStack(0)
+	e.extra = append(e.extra, ss)
+	return ss
+}
+
+// close destroys the share stacks and the main co, which also checks that the
 // test destroyed every coroutine it made.
 func (e *env) close() {
+	for _, ss := range e.extra {
+		ss.Destroy()
+	}
 	if e.ss != nil {
 		e.ss.Destroy()
 	}

@@ -523,90 +523,68 @@ func TestRecoverValueInCoDefers(t *testing.T) {
 // an inner co (on another share stack) with its own pending defers, so
 // their records interleave on the goroutine's defer chain.
 func TestNestedCoroutinesWithDefers(t *testing.T) {
-	for _, k := range kinds {
-		t.Run(k.name, func(t *testing.T) {
-			main := NewMain()
-			var ss1, ss2 *ShareStack
-			if k.ss != nil {
-				ss1, ss2 = k.ss(), k.ss()
+	forKinds(t, func(t *testing.T, e *env) {
+		main, ss1, ss2 := e.main, e.ss, e.newStack()
+		tr := &dtrace{}
+		inner := Create(main, ss2, 0, func(co *Co) {
+			defer tr.add("inner open")
+			for i := 0; i < 3; i++ {
+				defer tr.add(fmt.Sprint("inner heap ", i))
+				co.Yield()
 			}
-			tr := &dtrace{}
-			inner := Create(main, ss2, 0, func(co *Co) {
-				defer tr.add("inner open")
-				for i := 0; i < 3; i++ {
-					defer tr.add(fmt.Sprint("inner heap ", i))
-					co.Yield()
+		}, nil)
+		outer := Create(main, ss1, 0, func(co *Co) {
+			defer tr.add("outer open")
+			for i := 0; i < 4; i++ {
+				defer tr.add(fmt.Sprint("outer heap ", i))
+				if !inner.IsEnd() {
+					inner.Resume()
 				}
-			}, nil)
-			outer := Create(main, ss1, 0, func(co *Co) {
-				defer tr.add("outer open")
-				for i := 0; i < 4; i++ {
-					defer tr.add(fmt.Sprint("outer heap ", i))
-					if !inner.IsEnd() {
-						inner.Resume()
-					}
-					co.Yield()
-				}
-			}, nil)
-			for k := 0; !outer.IsEnd(); k++ {
-				resumeAt(outer, k%3)
+				co.Yield()
 			}
-			assert.True(t, inner.IsEnd())
-			assert.Equal(t, []string{"inner heap 2", "inner heap 1", "inner heap 0", "inner open",
-				"outer heap 3", "outer heap 2", "outer heap 1", "outer heap 0", "outer open"}, tr.ev)
-			inner.Destroy()
-			outer.Destroy()
-			if ss1 != nil {
-				ss1.Destroy()
-				ss2.Destroy()
-			}
-			main.Destroy()
-		})
-	}
+		}, nil)
+		for k := 0; !outer.IsEnd(); k++ {
+			resumeAt(outer, k%3)
+		}
+		assert.True(t, inner.IsEnd())
+		assert.Equal(t, []string{"inner heap 2", "inner heap 1", "inner heap 0", "inner open",
+			"outer heap 3", "outer heap 2", "outer heap 1", "outer heap 0", "outer open"}, tr.ev)
+		inner.Destroy()
+		outer.Destroy()
+	})
 }
 
 // TestDestroyFromInsideAnotherCo destroys an inner co with pending
 // defers from inside an outer co that has its own pending defers.
 func TestDestroyFromInsideAnotherCo(t *testing.T) {
-	for _, k := range kinds {
-		t.Run(k.name, func(t *testing.T) {
-			main := NewMain()
-			var ss1, ss2 *ShareStack
-			if k.ss != nil {
-				ss1, ss2 = k.ss(), k.ss()
-			}
-			tr := &dtrace{}
-			inner := Create(main, ss2, 0, func(co *Co) {
-				defer tr.add("inner open")
-				for i := 0; i < 3; i++ {
-					defer tr.add(fmt.Sprint("inner heap ", i))
-					co.Yield()
-				}
-			}, nil)
-			outer := Create(main, ss1, 0, func(co *Co) {
-				defer tr.add("outer open")
-				for i := 0; i < 2; i++ {
-					defer tr.add(fmt.Sprint("outer heap ", i))
-					inner.Resume()
-					co.Yield()
-				}
-				inner.Destroy()
-				tr.add("outer destroyed inner")
+	forKinds(t, func(t *testing.T, e *env) {
+		main, ss1, ss2 := e.main, e.ss, e.newStack()
+		tr := &dtrace{}
+		inner := Create(main, ss2, 0, func(co *Co) {
+			defer tr.add("inner open")
+			for i := 0; i < 3; i++ {
+				defer tr.add(fmt.Sprint("inner heap ", i))
 				co.Yield()
-			}, nil)
-			for k := 0; !outer.IsEnd(); k++ {
-				resumeAt(outer, k%3)
 			}
-			assert.Equal(t, []string{"inner heap 1", "inner heap 0", "inner open", "outer destroyed inner",
-				"outer heap 1", "outer heap 0", "outer open"}, tr.ev)
-			outer.Destroy()
-			if ss1 != nil {
-				ss1.Destroy()
-				ss2.Destroy()
+		}, nil)
+		outer := Create(main, ss1, 0, func(co *Co) {
+			defer tr.add("outer open")
+			for i := 0; i < 2; i++ {
+				defer tr.add(fmt.Sprint("outer heap ", i))
+				inner.Resume()
+				co.Yield()
 			}
-			main.Destroy()
-		})
-	}
+			inner.Destroy()
+			tr.add("outer destroyed inner")
+			co.Yield()
+		}, nil)
+		for k := 0; !outer.IsEnd(); k++ {
+			resumeAt(outer, k%3)
+		}
+		assert.Equal(t, []string{"inner heap 1", "inner heap 0", "inner open", "outer destroyed inner",
+			"outer heap 1", "outer heap 0", "outer open"}, tr.ev)
+		outer.Destroy()
+	})
 }
 
 // panicChildEnv makes TestUnrecoveredPanicTraceback's child process run a
@@ -773,52 +751,43 @@ func TestYieldInsideDeferredCalls(t *testing.T) {
 // the panic runs the inner co's pending defers, comes out of the outer co's
 // Resume call, runs the outer co's pending defers and reaches the test.
 func TestPanicThroughNestedCos(t *testing.T) {
-	for _, k := range kinds {
-		t.Run(k.name, func(t *testing.T) {
-			main := NewMain()
-			var ss1, ss2 *ShareStack
-			if k.ss != nil {
-				ss1, ss2 = k.ss(), k.ss()
+	forKinds(t, func(t *testing.T, e *env) {
+		main, ss1, ss2 := e.main, e.ss, e.newStack()
+		tr := &dtrace{}
+		inner := Create(main, ss2, 0, func(co *Co) {
+			defer tr.add("inner open")
+			for i := 0; i < 2; i++ {
+				defer tr.add(fmt.Sprint("inner heap ", i))
+				co.Yield()
 			}
-			tr := &dtrace{}
-			inner := Create(main, ss2, 0, func(co *Co) {
-				defer tr.add("inner open")
-				for i := 0; i < 2; i++ {
-					defer tr.add(fmt.Sprint("inner heap ", i))
-					co.Yield()
-				}
-				panic("inner boom")
-			}, nil)
-			outer := Create(main, ss1, 0, func(co *Co) {
-				defer tr.add("outer open")
-				for i := 0; ; i++ {
-					defer tr.add(fmt.Sprint("outer heap ", i))
-					resumeAt(inner, i)
-					co.Yield()
-				}
-			}, nil)
-			resumeAt(outer, 0)
-			resumeAt(outer, 3)
-			r := func() (r any) {
-				defer func() { r = recover() }()
-				resumeAt(outer, 1)
-				return nil
-			}()
-			assert.Equal(t, "inner boom", r)
-			assert.True(t, inner.IsEnd())
-			assert.True(t, outer.IsEnd())
-			assert.Equal(t, []string{"inner heap 1", "inner heap 0", "inner open", "outer heap 2", "outer heap 1", "outer heap 0", "outer open"}, tr.ev)
-			inner.Destroy()
-			outer.Destroy()
-			if ss1 != nil {
-				assert.Nil(t, ss1.Owner())
-				assert.Nil(t, ss2.Owner())
-				ss1.Destroy()
-				ss2.Destroy()
+			panic("inner boom")
+		}, nil)
+		outer := Create(main, ss1, 0, func(co *Co) {
+			defer tr.add("outer open")
+			for i := 0; ; i++ {
+				defer tr.add(fmt.Sprint("outer heap ", i))
+				resumeAt(inner, i)
+				co.Yield()
 			}
-			main.Destroy()
-		})
-	}
+		}, nil)
+		resumeAt(outer, 0)
+		resumeAt(outer, 3)
+		r := func() (r any) {
+			defer func() { r = recover() }()
+			resumeAt(outer, 1)
+			return nil
+		}()
+		assert.Equal(t, "inner boom", r)
+		assert.True(t, inner.IsEnd())
+		assert.True(t, outer.IsEnd())
+		assert.Equal(t, []string{"inner heap 1", "inner heap 0", "inner open", "outer heap 2", "outer heap 1", "outer heap 0", "outer open"}, tr.ev)
+		inner.Destroy()
+		outer.Destroy()
+		if ss1 != nil {
+			assert.Nil(t, ss1.Owner())
+			assert.Nil(t, ss2.Owner())
+		}
+	})
 }
 
 // TestGoexitInsideCo calls runtime.Goexit in a co with defers of every kind

@@ -1042,63 +1042,52 @@ func TestResumeDuringPanic(t *testing.T) {
 // outer co (its image then sits below the outer co's frames) and sometimes
 // directly from the test, so it moves between very different places.
 func TestNestedResumeAlternating(t *testing.T) {
-	for _, k := range kinds {
-		t.Run(k.name, func(t *testing.T) {
-			main := NewMain()
-			var ss1, ss2 *ShareStack
-			if k.ss != nil {
-				ss1, ss2 = k.ss(), k.ss()
+	forKinds(t, func(t *testing.T, e *env) {
+		main, ss1, ss2 := e.main, e.ss, e.newStack()
+		tr := &dtrace{}
+		st := &moveState{id: 41, steps: 30, gcStep: 6}
+		inner := Create(main, ss2, 0, func(co *Co) {
+			defer tr.add("inner open")
+			for i := 0; i < 2; i++ {
+				defer tr.add(fmt.Sprint("inner heap ", i))
+				co.Yield()
 			}
-			tr := &dtrace{}
-			st := &moveState{id: 41, steps: 30, gcStep: 6}
-			inner := Create(main, ss2, 0, func(co *Co) {
-				defer tr.add("inner open")
-				for i := 0; i < 2; i++ {
-					defer tr.add(fmt.Sprint("inner heap ", i))
-					co.Yield()
+			moveBody(co)
+		}, st)
+		outerSt := &moveState{id: 42, steps: 1000}
+		outer := Create(main, ss1, 0, func(co *Co) {
+			defer tr.add("outer open")
+			var arr [8]uint64
+			p := &arr[2]
+			touchU64(p)
+			for i := 0; !inner.IsEnd(); i++ {
+				*p = uint64(i)
+				resumeAt(inner, i%4)
+				co.Yield()
+				if p != &arr[2] || arr[2] != uint64(i) {
+					outerSt.failf("outer's locals wrong after resume %d", i)
+					return
 				}
-				moveBody(co)
-			}, st)
-			outerSt := &moveState{id: 42, steps: 1000}
-			outer := Create(main, ss1, 0, func(co *Co) {
-				defer tr.add("outer open")
-				var arr [8]uint64
-				p := &arr[2]
-				touchU64(p)
-				for i := 0; !inner.IsEnd(); i++ {
-					*p = uint64(i)
-					resumeAt(inner, i%4)
-					co.Yield()
-					if p != &arr[2] || arr[2] != uint64(i) {
-						outerSt.failf("outer's locals wrong after resume %d", i)
-						return
-					}
-				}
-			}, outerSt)
-			rng := rand.New(rand.NewPCG(41, 42))
-			for k := 0; !inner.IsEnd(); k++ {
-				if rng.IntN(2) == 0 {
-					resumeVia(outer, k)
-				} else {
-					resumeVia(inner, k)
-				}
-				require.Empty(t, st.fail)
-				require.Empty(t, outerSt.fail)
 			}
-			for !outer.IsEnd() {
-				outer.Resume()
+		}, outerSt)
+		rng := rand.New(rand.NewPCG(41, 42))
+		for k := 0; !inner.IsEnd(); k++ {
+			if rng.IntN(2) == 0 {
+				resumeVia(outer, k)
+			} else {
+				resumeVia(inner, k)
 			}
+			require.Empty(t, st.fail)
 			require.Empty(t, outerSt.fail)
-			assert.Equal(t, []string{"inner heap 1", "inner heap 0", "inner open", "outer open"}, tr.ev)
-			inner.Destroy()
-			outer.Destroy()
-			if ss1 != nil {
-				ss1.Destroy()
-				ss2.Destroy()
-			}
-			main.Destroy()
-		})
-	}
+		}
+		for !outer.IsEnd() {
+			outer.Resume()
+		}
+		require.Empty(t, outerSt.fail)
+		assert.Equal(t, []string{"inner heap 1", "inner heap 0", "inner open", "outer open"}, tr.ev)
+		inner.Destroy()
+		outer.Destroy()
+	})
 }
 
 // pgoCounter is what pgoYieldBody reports.
