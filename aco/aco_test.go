@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,22 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// TestMain lets ACO_MOVE_THRESHOLD set the size above which the copy-stack
+// engine moves a co onto a goroutine of its own: CI runs the whole suite
+// again with 0, so every share-stack co that yields moves at its next
+// resume, and every behaviour is tested on both sides of the move.
+func TestMain(m *testing.M) {
+	if v := os.Getenv("ACO_MOVE_THRESHOLD"); v != "" {
+		t, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ACO_MOVE_THRESHOLD:", err)
+			os.Exit(2)
+		}
+		moveThreshold = uintptr(t)
+	}
+	os.Exit(m.Run())
+}
 
 // kind is a way to create non-main coroutines: every behavioural test runs
 // once per kind, so share-stack coroutines and standalone ones are held to

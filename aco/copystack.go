@@ -11,7 +11,7 @@ import (
 // ordinary frames: the runtime scans, grows and unwinds them like any other.
 // At a yield the frames between swapout and the trampoline are copied into
 // the co's save stack (plain bytes) and every live heap pointer in them is
-// put in co.roots, found with the runtime's stack maps (see chain.go); at the
+// put in co.roots, found with the runtime's stack maps (see scan.go); at the
 // next resume they are copied back, relocated if the trampoline's frame is
 // now at another address.
 //
@@ -37,13 +37,14 @@ const (
 	stWrongG
 	stPanicking
 	stLocked
-	stNoChain
+	stNoFrame
 	stBufSmall
 	stRootsSmall
+	stCollect
 	stRangefunc
 	stGrow
 	stCgo
-	stCollect
+	stMove
 )
 
 // stackMargin is the stack kept free below a restored image: more than the
@@ -56,7 +57,6 @@ const stackMargin = 4096
 type cs struct {
 	swctx
 
-	chain *chain           // layout of the frames at the last yield
 	bufp  unsafe.Pointer   // a save stack outgrowing inline (noscan), keeping c.buf alive
 	roots []unsafe.Pointer // heap pointers the saved frames hold
 
@@ -75,16 +75,10 @@ type csExtra struct {
 	// first: a heap record by pointer, a record in the image by its offset
 	// below hi.
 	defers []deferRef
-	// ticket says for which frames collectRoots last filled roots: capture
-	// takes them for those frames only.
-	ticket rootsTicket
-}
-
-// rootsTicket identifies the frames of one attempted yield.
-type rootsTicket struct {
-	ch    *chain
-	hi, n uintptr
-	nd    int
+	// ticket names the frames collectRoots last filled roots for, and
+	// collect is its memory (scan.go).
+	ticket  rootsTicket
+	collect collectScratch
 }
 
 type deferRef struct {
@@ -123,7 +117,7 @@ func (co *Co) resetCopyStack() {
 
 // releaseCopyStack drops the save stack and roots of a destroyed co.
 func (co *Co) releaseCopyStack() {
-	co.bufp, co.roots, co.chain, co.x = nil, nil, nil, nil
+	co.bufp, co.roots, co.x = nil, nil, nil
 }
 
 // copyStackStats returns the save-stack statistics the switch keeps.
@@ -138,16 +132,17 @@ func (co *Co) hasPendingDefers() bool {
 	if x := co.x; x != nil && len(x.cs.defers) > 0 {
 		return true
 	}
-	if co.n == 0 || co.chain == nil {
+	if co.n == 0 {
 		return false
 	}
-	img := ptrAt(co.buf + co.n + ptrSize) // the word at hi
-	for _, off := range co.chain.openDefers {
-		if *(*uint8)(unsafe.Add(img, -int(off))) != 0 {
+	for it := imageFrames(&co.swctx); ; {
+		if off := it.fi.openDefer; off >= 0 && *(*uint8)(ptrAt(it.sp + uintptr(off))) != 0 {
 			return true
 		}
+		if !it.next() {
+			return false
+		}
 	}
-	return false
 }
 
 // resumeSkipPC is the return address of Resume's fast-path call of the
@@ -230,7 +225,15 @@ func (co *Co) afterResume() {
 // Resume's slow path.
 func (co *Co) resumeCopyStack() {
 	defer co.afterResume()
-	for trampoline(&co.swctx) != stOK {
+	for {
+		st := trampoline(&co.swctx)
+		if st == stOK {
+			return
+		}
+		if st == stMove {
+			co.move()
+			return
+		}
 		// stGrow: make room for the image below the trampoline.
 		growStack(int(co.n) + stackMargin + 1024)
 	}
@@ -260,6 +263,9 @@ func sink([]byte) {}
 //go:nosplit
 func prepareResume(c *swctx, hi, gp uintptr) uintptr {
 	co := (*Co)(unsafe.Pointer(c))
+	if co.moveNext && !co.moved && c.enter == 0 {
+		return stMove // the trampoline is to run on a goroutine of the co's own
+	}
 	if hi-ptrSize-c.n < gStackLo(gp)+stackMargin {
 		return stGrow
 	}
@@ -301,9 +307,18 @@ func (co *Co) relocate(hi uintptr) {
 		oldHi: co.hi + tbpOffset + ptrSize,
 		delta: hi - co.hi,
 	}
-	ch := co.chain
-	for _, off := range ch.adjust {
-		r.adj(r.img - uintptr(off))
+	end := co.buf + co.n // the bottom frame's arguments are not in the image
+	for it := imageFrames(&co.swctx); ; {
+		for _, off := range it.fi.adjust {
+			a := it.sp + uintptr(off)
+			if a >= end {
+				break
+			}
+			r.adj(a)
+		}
+		if !it.next() {
+			break
+		}
 	}
 	if co.x == nil {
 		return
@@ -312,12 +327,27 @@ func (co *Co) relocate(hi uintptr) {
 		a := r.img - d.off // a record in the image
 		if d.heap != nil {
 			a = uintptr(d.heap)
-		} else if !ch.adjusts(d.off - rtDeferFn) {
+		} else if !co.imageAdjusts(a + rtDeferFn) {
 			// A record that is a stack object had its fn (a closure,
 			// perhaps on the stack) adjusted with the objects above.
 			r.adj(a + rtDeferFn)
 		}
 		store(a+rtDeferSp, load(a+rtDeferSp)+r.delta)
+	}
+}
+
+// imageAdjusts reports whether relocation adjusts the image word at a (an
+// address in the save stack) with its frame's words.
+//
+//go:nosplit
+func (co *Co) imageAdjusts(a uintptr) bool {
+	for it := imageFrames(&co.swctx); ; {
+		if a < it.sp+uintptr(it.fi.size) {
+			return a >= it.sp && it.fi.adjusts(a-it.sp)
+		}
+		if !it.next() {
+			return false
+		}
 	}
 }
 
@@ -362,21 +392,38 @@ func (co *Co) attachDefers(gp, hi uintptr) {
 
 // capture runs in swapout, with the co's frames still live on the stack
 // between lo (the SP of Yield, just above its return address) and the
-// trampoline: it checks that the co may yield here, finds the layout of its
-// frames, records every heap pointer they hold in roots, detaches its defer
-// records and fills in the context. It returns stOK when swapout may copy
-// the frames out and leave, or a status for Yield to act on; then c.pc and
-// c.n tell Yield what it needs (the co is running, so they are free).
+// trampoline: it checks that the co may yield here, scans its frames
+// (scan.go), recording every heap pointer they hold in roots, detaches its
+// defer records and fills in the context. It returns stOK when swapout may
+// copy the frames out and leave, or a status for Yield to act on (in
+// yieldFailed); then c.pc and c.n tell Yield what it needs (the co is
+// running, so they are free).
 //
-// Only the common case is done here: frames without stack objects or defer
-// records. For the others collectRoots, in ordinary Go code, fills roots
-// first (stCollect) and capture takes them: that keeps this nosplit path,
-// whose stack use the linker bounds, short.
+// It is nosplit and calls only nosplit code: the stack cannot move under
+// it, so it may hold stack addresses. The linker bounds the stack a nosplit
+// chain uses, so everything that needs memory is done by yieldFailed.
 //
 //go:nosplit
 func capture(c *swctx, lo, gp uintptr) uintptr {
+	// Three steps, each returning before the next: in builds without
+	// inlining every local has a stack slot, and the nosplit chain must
+	// stay within the linker's bound.
+	if st := checkYield(c, lo, gp); st != stOK {
+		return st
+	}
+	if st := scanYield(c, lo, gp); st != stOK {
+		return st
+	}
+	commitYield(c, lo, gp)
+	return stOK
+}
+
+// checkYield is capture's first step: may the co yield here at all, and
+// does its image fit its save stack?
+//
+//go:nosplit
+func checkYield(c *swctx, lo, gp uintptr) uintptr {
 	co := (*Co)(unsafe.Pointer(c))
-	pc := load(lo - ptrSize) // the return address into Yield
 	if co.st.Load() != uint32(stRunning) {
 		return stNotRunning
 	}
@@ -386,11 +433,10 @@ func capture(c *swctx, lo, gp uintptr) uintptr {
 	if gp != c.g {
 		return stWrongG
 	}
-	stackLo, stackHi := gStackLo(gp), gStackHi(gp)
-	hi := stackHi - c.hiOff
+	hi := gStackHi(gp) - c.hiOff
 	if lo+ptrSize > hi {
-		c.pc, c.n = pc, stackHi-lo
-		return stNoChain // learnChain explains
+		c.pc, c.n = load(lo-ptrSize), gStackHi(gp)-lo
+		return stNoFrame // learnFrames explains
 	}
 	if p := gPanic(gp); p >= lo && p < hi {
 		return stPanicking
@@ -401,75 +447,90 @@ func capture(c *swctx, lo, gp uintptr) uintptr {
 		}
 		return stCgo // m.lockedInt: a cgo callback
 	}
-	n := hi - ptrSize - lo
-	ch := co.chain
-	if ch == nil || !ch.match(pc, hi, n) {
-		// A new co of the share stack usually yields like the last one.
-		if ch = co.ss.lastChain; ch == nil || !ch.match(pc, hi, n) {
-			ch = findChain(pc, hi, n)
-		}
-		if ch == nil {
-			c.pc, c.n = pc, stackHi-lo // for learnChain
-			return stNoChain
-		}
-		co.chain = ch
-		co.ss.lastChain = ch
-	}
-	if n > uintptr(c.bufCap) || c.buf == 0 {
+	if n := hi - ptrSize - lo; n > uintptr(c.bufCap) || c.buf == 0 {
 		c.n = n
 		return stBufSmall
 	}
 	// The co's defer records are the innermost ones: those whose frame is
 	// in [lo, hi).
-	nd := 0
 	for d := gDefer(gp); d != 0 && load(d+rtDeferSp) >= lo && load(d+rtDeferSp) < hi; d = load(d + rtDeferLink) {
 		if *(*bool)(ptrAt(d + rtDeferRangefunc)) {
 			return stRangefunc
 		}
+	}
+	return stOK
+}
+
+// scanYield is capture's second step: it fills co.roots for the frames,
+// itself (walk) or by taking what collectRoots found for them, and sets
+// c.yret.
+//
+//go:nosplit
+func scanYield(c *swctx, lo, gp uintptr) uintptr {
+	co := (*Co)(unsafe.Pointer(c))
+	pc := load(lo - ptrSize) // the return address into Yield
+	hi := gStackHi(gp) - c.hiOff
+	n := hi - ptrSize - lo
+	nd, stackDefers := 0, false
+	for d := gDefer(gp); d != 0 && load(d+rtDeferSp) >= lo && load(d+rtDeferSp) < hi; d = load(d + rtDeferLink) {
+		stackDefers = stackDefers || !*(*bool)(ptrAt(d + rtDeferHeap))
 		nd++
 	}
+	if x := co.x; x != nil && x.cs.ticket.ok && x.cs.ticket.hiOff == c.hiOff && x.cs.ticket.n == n && x.cs.ticket.pc == pc && x.cs.ticket.nd == nd {
+		x.cs.ticket.ok = false
+		c.yret = uint32(hi - (lo + uintptr(lookupFrame(pc).size) - ptrSize))
+		return stOK
+	}
+	var s scanState // set field by field: a composite literal costs a temporary copy
+	s.lo, s.lim, s.stackLo, s.stackHi = lo, hi-ptrSize, gStackLo(gp), gStackHi(gp)
+	s.self, s.fn, s.arg = uintptr(unsafe.Pointer(co)), *(*uintptr)(unsafe.Pointer(&co.fn)), (*[2]uintptr)(unsafe.Pointer(&co.arg))[1]
+	s.roots, s.cap = unsafe.Pointer(unsafe.SliceData(co.roots)), cap(co.roots)
+	st := s.walk(pc, hi)
+	if st == stOK && (s.objs > 0 && (s.inStack > 0 || stackDefers) || nd > 0) {
+		st = stCollect // objects or defer records to scan
+	}
+	if st != stOK {
+		c.pc, c.n = pc, gStackHi(gp)-lo // for learnFrames or collectRoots
+		return st
+	}
+	if s.nr > s.cap {
+		c.n = uintptr(s.nr)
+		return stRootsSmall
+	}
+	// Drop the roots of the last yield beyond this one's.
+	for i := s.nr; i < len(co.roots); i++ {
+		*(*unsafe.Pointer)(unsafe.Add(s.roots, uintptr(i)*ptrSize)) = nil
+	}
+	co.roots = co.roots[:s.nr]
+	c.yret = uint32(s.yret)
+	return stOK
+}
 
-	// Record the roots. Pointers the Co holds itself are not needed: to
-	// resume the co one must hold the Co.
-	slots, nr := ch.slots, 0
-	if len(ch.objs) > 0 || nd > 0 {
-		x := co.x
-		if x == nil || x.cs.ticket != (rootsTicket{ch, hi, n, nd}) {
-			return stCollect
-		}
-		x.cs.ticket.ch = nil
-		// collectRoots did all but Yield's own frame.
-		slots, nr = ch.yieldSlots, len(co.roots)
+// commitYield is capture's last step, which cannot fail: it detaches the
+// defers, fills in the context for swapout and marks the co suspended.
+//
+//go:nosplit
+func commitYield(c *swctx, lo, gp uintptr) {
+	co := (*Co)(unsafe.Pointer(c))
+	hi := gStackHi(gp) - c.hiOff
+	n := hi - ptrSize - lo
+	nd := 0
+	for d := gDefer(gp); d != 0 && load(d+rtDeferSp) >= lo && load(d+rtDeferSp) < hi; d = load(d + rtDeferLink) {
+		nd++
 	}
-	self, fn, arg := uintptr(unsafe.Pointer(co)), *(*uintptr)(unsafe.Pointer(&co.fn)), (*[2]uintptr)(unsafe.Pointer(&co.arg))[1]
-	roots := co.roots[:cap(co.roots)]
-	for _, off := range slots {
-		if v := load(hi - uintptr(off)); v != 0 && (v < stackLo || v >= stackHi) && v != self && v != fn && v != arg {
-			if nr == len(roots) {
-				c.n = uintptr(len(ch.slots))
-				return stRootsSmall
-			}
-			if uintptr(roots[nr]) != v {
-				roots[nr] = ptrAt(v)
-			}
-			nr++
-		}
-	}
-	for i := nr; i < len(co.roots); i++ {
-		co.roots[i] = nil
-	}
-	co.roots = co.roots[:nr]
-
-	// From here on nothing fails: detach the defers, fill in the context
-	// for swapout and mark the co suspended.
 	if nd > 0 {
 		co.detachDefers(gp, hi, nd)
 		c.slow = 1
 	}
+	if n > moveThreshold && !co.moved {
+		// A copy of this image costs more than a goroutine switch: the
+		// next resume moves the co onto a goroutine of its own.
+		co.moveNext = true
+		c.slow = 1
+	}
 	c.n = n
 	c.hi = hi
-	c.pc = pc
-	c.yret = uint32(ch.rets[0])
+	c.pc = load(lo - ptrSize)
 	c.enter = 0
 	c.ctSave++
 	if uint32(n) > c.maxcpsz {
@@ -477,87 +538,6 @@ func capture(c *swctx, lo, gp uintptr) uintptr {
 	}
 	co.ss.owner = nil
 	co.setStateFast(stSuspended)
-	return stOK
-}
-
-// collectRoots is the part of capture for frames with stack objects or
-// defer records, in ordinary Go code: it puts the heap pointers of all the
-// co's frames but Yield's own in roots (Yield's frame holds only the co) and
-// makes room for the defer records, then gives capture a ticket for exactly
-// these frames. The frames are those capture matched to co.chain; it reads
-// them by their distance from the goroutine's stack top, so a stack move
-// while it runs does no harm.
-//
-// Stack objects (address-taken locals) are scanned only once a live pointer
-// or a defer record reaches them, as the runtime's scanstack does: an
-// unreached one may hold stale words, which must not become roots.
-func (co *Co) collectRoots() {
-	ch := co.chain
-	b := frameBuf{g: getg()}
-	hiOff := co.hiOff
-	word := func(off uintptr) uintptr { return b.word(hiOff + off) } // off below hi
-	// below returns how far below hi a stack address is, or false for
-	// addresses outside the image.
-	below := func(v uintptr) (uintptr, bool) {
-		hi := b.addr(hiOff)
-		if v >= hi || v < hi-ptrSize-ch.n {
-			return 0, false
-		}
-		return hi - v, true
-	}
-	self := uintptr(unsafe.Pointer(co))
-	roots := make([]unsafe.Pointer, 0, ch.maxRoots+ch.frame0)
-	reached := make([]bool, len(ch.objs))
-	var work []int
-	mark := func(v uintptr) {
-		if off, ok := below(v); ok {
-			if i := ch.objectAt(off); i >= 0 && !reached[i] {
-				reached[i] = true
-				work = append(work, i)
-			}
-		}
-	}
-	keep := func(v uintptr) {
-		if v == 0 || v == self {
-			return
-		}
-		if v >= gStackLo(b.g) && v < gStackHi(b.g) {
-			mark(v)
-			return
-		}
-		roots = append(roots, ptrAt(v))
-	}
-	for _, off := range ch.slots[ch.frame0:] {
-		keep(word(uintptr(off)))
-	}
-	nd := 0
-	for d := gDefer(b.g); d != 0; d = load(d + rtDeferLink) {
-		if _, ok := below(load(d + rtDeferSp)); !ok {
-			break
-		}
-		nd++
-		if !*(*bool)(ptrAt(d + rtDeferHeap)) {
-			mark(d) // the record is a stack object
-			keep(load(d + rtDeferFn))
-		}
-	}
-	for len(work) > 0 {
-		o := &ch.objs[work[len(work)-1]]
-		work = work[:len(work)-1]
-		for _, p := range o.ptrs {
-			keep(word(uintptr(o.off - p)))
-		}
-	}
-	// Reserve room for Yield's own slots, which capture adds.
-	co.roots = append(roots[:len(roots):len(roots)], make([]unsafe.Pointer, ch.frame0)...)[:len(roots)]
-	if co.x == nil {
-		co.x = &coExtra{}
-	}
-	x := &co.x.cs
-	if cap(x.defers) < nd {
-		x.defers = make([]deferRef, 0, nd)
-	}
-	x.ticket = rootsTicket{ch, b.addr(hiOff), ch.n, nd}
 }
 
 // detachDefers takes the co's nd defer records off the goroutine's chain

@@ -100,8 +100,14 @@ type Co struct {
 	// succeed.
 	st atomic.Uint32
 
-	copyStack bool // runs on the copy-stack engine
+	copyStack bool // runs on the copy-stack engine, on its resumer's stack
 	returned  bool // fn has returned normally
+	// moved: a share-stack co the copy-stack engine moved onto a goroutine
+	// of its own (see MoveThreshold); copyStack is false from then on.
+	moved bool
+	// moveNext: the image saved at the last yield is larger than
+	// MoveThreshold, and the next resume moves the co.
+	moveNext bool
 
 	main *Co         // the main co this co belongs to (nil for a main co)
 	ss   *ShareStack // nil for standalone and main coroutines
@@ -124,6 +130,9 @@ type coExtra struct {
 
 	port *portable // portable-engine state; nil until first resumed
 	hint int       // save stack size asked for, on the portable engine
+	// abandoned: the garbage collector found the handle of this moved co
+	// unreachable (see abandon); its goroutine is to end.
+	abandoned bool
 
 	cs csExtra // copy-stack engine: defer records and scratch
 }
@@ -175,6 +184,14 @@ func Create(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any) *Co {
 	return newCo(main, ss, saveStackSize, fn, arg)
 }
 
+// extra returns co.x, made if needed.
+func (co *Co) extra() *coExtra {
+	if co.x == nil {
+		co.x = &coExtra{}
+	}
+	return co.x
+}
+
 // newCo builds a non-main coroutine without Create's checks and accounting.
 func newCo(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any) *Co {
 	co := &Co{main: main, ss: ss, fn: fn, arg: arg}
@@ -218,7 +235,7 @@ func (co *Co) ShareStack() *ShareStack { return co.ss }
 // SaveStack returns the coroutine's save-stack statistics: libaco's
 // co->save_stack.
 func (co *Co) SaveStack() SaveStack {
-	if co.copyStack {
+	if co.copyStack || co.moved {
 		return co.copyStackStats()
 	}
 	if co.x == nil {
@@ -226,6 +243,29 @@ func (co *Co) SaveStack() SaveStack {
 	}
 	return SaveStack{ValidSize: co.x.hint}
 }
+
+// Engine reports the engine that runs co now: [CopyStack] for a share-stack
+// co on the copy-stack engine, which runs on its resumer's stack; [Portable]
+// for a standalone co, for any co when the portable engine is the one in
+// use (see [Engine]), and for a share-stack co that the copy-stack engine
+// moved onto a goroutine of its own (see [Co.Moved]). It is empty for a
+// main co.
+func (co *Co) Engine() EngineName {
+	switch {
+	case co.IsMain():
+		return ""
+	case co.copyStack:
+		return CopyStack
+	}
+	return Portable
+}
+
+// Moved reports whether the copy-stack engine moved co, a share-stack co,
+// off its share stack onto a goroutine of its own, because the frames live
+// at one of its yields took more than [MoveThreshold] bytes. A moved co
+// stays on its goroutine until it ends; [Co.Reset] puts it back on its share
+// stack.
+func (co *Co) Moved() bool { return co.moved }
 
 // Standalone reports whether co is a standalone (not share-stack) non-main
 // coroutine.
@@ -258,8 +298,16 @@ func (co *Co) Resume() {
 		// itself (see learnResumeSkip).
 		co.ss.owner = co
 		defer co.afterResume()
-		for trampoline(&co.swctx) != stOK {
-			growStack(int(co.n) + stackMargin + 1024)
+		for {
+			st := trampoline(&co.swctx)
+			if st == stOK {
+				break
+			}
+			if st == stMove {
+				co.move()
+				break
+			}
+			growStack(int(co.n) + stackMargin + 1024) // stGrow
 		}
 		if resumeSkipPC == 0 {
 			learnResumeSkip()
@@ -362,18 +410,43 @@ func (co *Co) Yield() {
 		}
 		return
 	}
-	co.yieldPortable()
+	if co.yieldPortable() {
+		// The co moved onto a goroutine of its own and was abandoned (see
+		// abandon): leave through its trampoline by a copy-stack yield,
+		// saving an image nobody resumes, so that none of its code runs
+		// and its goroutine ends.
+		co.copyStack = true
+		for {
+			st := swapout(&co.swctx)
+			if st == stOK {
+				break
+			}
+			co.yieldFailed(st)
+		}
+		panic("aco: internal error: an abandoned co was resumed")
+	}
 }
 
-// yieldPortable is Yield on the portable engine.
-func (co *Co) yieldPortable() {
+// yieldPortable is Yield on the portable engine. It returns true if the co
+// has been abandoned and must leave its goroutine without running.
+func (co *Co) yieldPortable() bool {
 	co.checkInside("Yield")
 	if u := co.unwind; u != nil {
 		panic(u) // Destroy is unwinding the co: keep unwinding
 	}
 	co.checkYieldPortable()
 	co.stopRunning(stSuspended)
-	co.switchPortable()
+	co.fpuLeave()
+	ok := co.x.port.yield(struct{}{})
+	co.fpuEnter()
+	if !ok {
+		// Destroy or abandon stopped the iterator.
+		if co.x.abandoned {
+			return true
+		}
+		panic(co.unwind)
+	}
+	return false
 }
 
 // Exit is libaco's aco_exit: it ends co from anywhere inside its function.
@@ -462,7 +535,7 @@ func (co *Co) goroutine() uintptr {
 
 // finish marks co ended and releases its share stack.
 func (co *Co) finish() {
-	if co.copyStack {
+	if co.copyStack || co.moved {
 		co.resetCopyStack()
 	}
 	co.unwind = nil
@@ -528,7 +601,7 @@ func (co *Co) release() {
 		co.ss.releaseLive()
 	}
 	co.fn, co.arg = nil, nil
-	if co.copyStack {
+	if co.copyStack || co.moved {
 		co.releaseCopyStack()
 	} else {
 		co.x.port = nil
@@ -564,6 +637,12 @@ func (co *Co) Reset(fn Func, arg any) {
 		panic("aco: Reset of a co that has not ended (it is " + co.state().String() + ")")
 	}
 	co.fn, co.arg = fn, arg
+	if co.moved {
+		// A moved co starts on its share stack again.
+		co.copyStack, co.moved = true, false
+		co.x.port = nil
+	}
+	co.moveNext = false
 	if co.copyStack {
 		co.resetCopyStack()
 		co.ctSave, co.ctRestore, co.maxcpsz = 0, 0, 0

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -619,6 +620,9 @@ func TestUnrecoveredPanicTraceback(t *testing.T) {
 		}
 		co := Create(main, ss, 0, acoTracebackVictim, nil)
 		co.Resume()
+		// A co the engine moves onto a goroutine of its own panics there:
+		// the crash shows the resumer's frames, as for a standalone co.
+		fmt.Fprintf(os.Stderr, "aco-moves=%v\n", co.moveNext)
 		resumeAt(co, 2)
 		t.Fatal("the panic did not reach the resumer")
 		return
@@ -640,7 +644,7 @@ func TestUnrecoveredPanicTraceback(t *testing.T) {
 			assert.Contains(t, s, "aco.(*Co).Resume", "the traceback shows Resume:\n%s", s)
 			assert.NotContains(t, s, "fatal error", "the runtime could unwind the stack:\n%s", s)
 			assert.NotContains(t, s, "unexpected return pc", "the runtime could unwind the stack:\n%s", s)
-			if k.ss != nil && Engine() == CopyStack {
+			if k.ss != nil && Engine() == CopyStack && !strings.Contains(s, "aco-moves=true") {
 				assert.Contains(t, s, "aco.acoTracebackVictimInner", "the co's frames are in the traceback:\n%s", s)
 				assert.Contains(t, s, "aco.acoTracebackVictim(", "the co's frames are in the traceback:\n%s", s)
 			}

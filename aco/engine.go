@@ -32,3 +32,12 @@ func EngineNote() string {
 	}
 	return engineReason
 }
+
+// MoveThreshold is the size, in bytes, of the frames live at a yield above
+// which the copy-stack engine moves a share-stack co onto a goroutine of its
+// own (see [Co.Moved]). A copy-stack switch copies those frames out at the
+// yield and back in at the resume; the portable engine's switch costs the
+// same whatever the depth. Measured on the machine the benchmarks run on
+// (see the README), the two cost the same at about this size: below it a
+// copy is cheaper, above it the goroutine switch is.
+const MoveThreshold = 1536

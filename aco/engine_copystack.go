@@ -94,12 +94,10 @@ func (co *Co) yieldFailed(st uintptr) {
 		panic(msgYieldCgo)
 	case stRangefunc:
 		panic("aco: Yield with a pending defer inside a range-over-func loop body is not supported")
-	case stNoChain:
-		ch, msg := learnChain(&co.swctx)
-		if msg != "" {
+	case stNoFrame:
+		if msg := learnFrames(&co.swctx); msg != "" {
 			panic(msg)
 		}
-		co.chain = ch
 	case stCollect:
 		co.collectRoots()
 	case stBufSmall:

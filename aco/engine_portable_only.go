@@ -24,11 +24,13 @@ type swctx struct {
 }
 type cs struct{ swctx }
 type csExtra struct{}
-type chain struct{}
 
 const stackMargin = 0
 
 var resumeSkipPC uintptr
+
+// moveThreshold stands for the copy-stack engine's knob (move.go).
+var moveThreshold uintptr = MoveThreshold
 
 func trampoline(*swctx) uintptr          { return 0 }
 func growStack(int)                      {}
@@ -44,5 +46,11 @@ func (co *Co) releaseCopyStack()         {}
 func (co *Co) copyStackStats() SaveStack { return SaveStack{} }
 func inliningOn() bool                   { return true }
 func (co *Co) hasPendingDefers() bool    { return true }
+func (co *Co) move()                     {}
+func (co *Co) fpuLeave()                 {}
+func (co *Co) fpuEnter()                 {}
 
-const stOK = 0
+const (
+	stOK = iota
+	stMove
+)

@@ -32,7 +32,11 @@ import (
 // the save-stack statistics (copy-stack: CtSave is the number of yields,
 // CtRestore the number of resumes of a suspended co — Destroy of a suspended
 // co resumes it to unwind it, so it counts —, MaxCopySize > 0 once it has
-// yielded; portable: all zero).
+// yielded; portable: all zero). A share-stack co whose image outgrows the
+// move threshold moves onto a goroutine of its own at its next resume (one
+// more restore) and makes no copies after that; the program chooses the
+// threshold (bits 2-3 of the first byte: the default MoveThreshold, 0 — every
+// co moves at its first resume after a yield —, 256 bytes, or never).
 //
 // Share stacks run one co at a time; standalone coroutines have no such rule.
 // To keep the runs comparable, the program has two modes (bit 0 of the first
@@ -149,8 +153,12 @@ type fzOp struct {
 type fzProg struct {
 	shared bool
 	nss    int
+	move   int // index in fzMoveThresholds
 	ops    []fzOp
 }
+
+// fzMoveThresholds are the move thresholds a program can choose.
+var fzMoveThresholds = [...]uintptr{MoveThreshold, 0, 256, ^uintptr(0)}
 
 func (p *fzProg) String() string {
 	var b strings.Builder
@@ -158,7 +166,7 @@ func (p *fzProg) String() string {
 	if p.shared {
 		mode = fmt.Sprintf("%d shared share stacks", p.nss)
 	}
-	fmt.Fprintf(&b, "  mode: %s\n", mode)
+	fmt.Fprintf(&b, "  mode: %s, move threshold %d\n", mode, fzMoveThresholds[p.move])
 	for _, op := range p.ops {
 		fmt.Fprintf(&b, "  %s %d", fzOpNames[op.kind], op.slot)
 		if op.depth != 0 && (op.kind == fzResume || op.kind == fzResumeGo || op.kind == fzDestroy) {
@@ -209,7 +217,7 @@ func (r *fzReader) script() []fzInstr {
 func fzDecode(data []byte) *fzProg {
 	r := &fzReader{b: data}
 	flags := r.next()
-	p := &fzProg{shared: flags&1 != 0, nss: 2 + (flags>>1)%2}
+	p := &fzProg{shared: flags&1 != 0, nss: 2 + (flags>>1)%2, move: (flags >> 2) % 4}
 	for len(p.ops) < fzMaxOps && !r.done() {
 		b := r.next()
 		op := fzOp{kind: b % fzNumOps, depth: b / fzNumOps % 4, slot: r.next() % fzMaxCos}
@@ -234,6 +242,7 @@ func fzEncode(p *fzProg) []byte {
 		flags |= 1
 	}
 	flags |= byte(p.nss-2) << 1
+	flags |= byte(p.move) << 2
 	b = append(b, flags)
 	for _, op := range p.ops {
 		b = append(b, byte(op.kind+fzNumOps*op.depth), byte(op.slot))
@@ -290,6 +299,7 @@ type fzCo struct {
 
 	destroyed bool
 	suspended bool // the harness believes it is suspended in a Yield
+	moved     bool // it moved off its share stack: no more copies
 	panicking bool // a panic raised by the script is unwinding it
 	// Expected save-stack statistics on the copy-stack engine.
 	yields, restores uint64
@@ -399,6 +409,8 @@ func fzExecute(p *fzProg, useSS bool) fzResult {
 
 func fzExecuteCover(p *fzProg, useSS bool, cover map[string]bool) fzResult {
 	r := &fzRun{prog: p, useSS: useSS, copies: useSS && Engine() == CopyStack, cover: cover}
+	defer func(t uintptr) { moveThreshold = t }(moveThreshold)
+	moveThreshold = fzMoveThresholds[p.move]
 	// A hang is a finding too: crash with every goroutine's stack (the
 	// fuzzer then keeps the input).
 	watchdog := time.AfterFunc(2*time.Minute, func() {
@@ -544,11 +556,12 @@ func (r *fzRun) resume(c *fzCo, how string, onGoroutine bool) {
 	}
 	if runnable {
 		r.chain = r.chain[:len(r.chain)-1]
-		if wasSuspended {
-			c.restores++
+		if wasSuspended && !c.moved {
+			c.restores++ // a copy back, or the move's copy onto the new goroutine
 		}
+		c.moved = c.co.Moved()
 		c.suspended = !c.co.IsEnd()
-		if c.suspended {
+		if c.suspended && !c.moved {
 			c.yields++
 		}
 	}
@@ -564,7 +577,9 @@ func (r *fzRun) destroy(c *fzCo, how string) {
 	// share stack) until it has unwound.
 	unwinds := c.suspended && !r.inChain(c)
 	if unwinds {
-		c.restores++
+		if !c.moved {
+			c.restores++
+		}
 		r.chain = append(r.chain, c)
 	}
 	v, panicked := fzCall(c.co.Destroy)
@@ -591,7 +606,7 @@ func (r *fzRun) reset(c *fzCo, script []fzInstr) {
 	c.name += "r"
 	c.script = script
 	c.yields, c.restores = 0, 0
-	c.suspended, c.panicking = false, false
+	c.suspended, c.panicking, c.moved = false, false, false
 	r.logf("reset %s end=%v", c.name, c.co.IsEnd())
 	r.checkStats(c)
 }

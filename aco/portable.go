@@ -52,15 +52,6 @@ func (co *Co) resumePortable() {
 	p.next()
 }
 
-// switchPortable switches from co back to its resumer. co is already marked
-// suspended. yield returns false only when Destroy has stopped the iterator:
-// the coroutine must then unwind.
-func (co *Co) switchPortable() {
-	if !co.x.port.yield(struct{}{}) {
-		panic(co.unwind)
-	}
-}
-
 // checkYieldPortable panics if the co may not yield now: from another
 // goroutine than its own, during a panic, or with a thread lock taken inside
 // it, which the runtime's coroutine switch could not handle.

@@ -44,10 +44,6 @@ type ShareStack struct {
 	live int
 
 	destroyed bool
-
-	// lastChain is the frame layout of the last co that yielded here for
-	// the first time: on the copy-stack engine, a hint for the next.
-	lastChain *chain
 }
 
 // NewShareStack is libaco's aco_share_stack_new: NewShareStack2(size, true).

@@ -1,0 +1,339 @@
+//go:build linux && (amd64 || 386) && go1.26 && !go1.28 && !race
+
+package aco
+
+import (
+	"cmp"
+	"runtime"
+	"slices"
+	"unsafe"
+)
+
+// A frameInfo is the layout of one frame of a co at a yield, decoded from
+// the runtime's tables the way runtime.(*stkframe).getStackMap and
+// scanframeworker read them. It depends only on the frame's continuation
+// PC (the return address into its function), so it is decoded once per PC
+// and shared by every co: the frame cache (framecache.go) is bounded by the
+// code, not by how many call paths a program takes. A yield's layout is the
+// sequence of its frames' infos, composed while walking them (scan.go).
+//
+// Every offset is measured up from the frame's SP, so it holds wherever the
+// frame sits: on a goroutine stack or in a save stack.
+type frameInfo struct {
+	pc uintptr // the continuation PC this frame info describes
+
+	// size is the distance from the frame's SP to its caller's SP: the
+	// frame (pcsp's spdelta) and the return address above it (at size -
+	// ptrSize).
+	size uint32
+
+	// openDefer is the offset of the frame's deferBits byte, or -1 when
+	// the function has no open-coded defers.
+	openDefer int32
+
+	// bad marks a frame no co may yield across; why says why, in an aco:
+	// message.
+	bad bool
+	why string
+
+	// slots are the live pointer words at pc, ascending: locals, then
+	// arguments, which live in the caller's frame (offsets of size and
+	// more; for a co's bottom frame they are in the trampoline's frame,
+	// outside the image).
+	slots []uint32
+	// objs are the frame's stack objects (address-taken locals and
+	// arguments), ascending by offset.
+	objs []frameObj
+	// adjust lists, once each and ascending, the words relocation adjusts:
+	// slots, the saved frame pointer and the objects' pointer words. A word
+	// can be in more than one of those (the compiler may give an
+	// address-taken variable and a pointer slot the same stack word at
+	// different times); the runtime's copystack adjusts such a word twice
+	// harmlessly, because its old and new stacks never overlap, but a
+	// relocation by a few bytes would move it twice.
+	adjust []uint32
+	// nptrs is the most roots the frame can give: its slots and its
+	// objects' pointer words.
+	nptrs int
+}
+
+// frameObj is a stack object of a frame.
+type frameObj struct {
+	off  uint32   // offset of its first byte from the frame's SP
+	size uint32   // bytes
+	ptrs []uint32 // byte offsets of its pointer words, from its first byte
+}
+
+// decodeFrame decodes the frame that continues at pc. A frame no co can
+// yield across comes back bad, with the reason.
+func decodeFrame(pc uintptr) *frameInfo {
+	fi := &frameInfo{pc: pc, openDefer: -1}
+	if msg := fi.decode(pc); msg != "" {
+		*fi = frameInfo{pc: pc, openDefer: -1, bad: true, why: msg}
+	}
+	return fi
+}
+
+func (fi *frameInfo) decode(pc uintptr) string {
+	f := findfunc(pc)
+	if !f.valid() {
+		return "aco: Yield: a frame between Yield and the co's start has no runtime metadata"
+	}
+	name := funcName(pc)
+	switch id := f.funcID(); {
+	case id == funcIDCgocallback:
+		return msgYieldCgo
+	case id != funcIDNormal && id != funcIDWrapper:
+		return "aco: Yield across runtime frame " + name + " is not supported"
+	}
+	if f.flag()&funcFlagSPWrite != 0 {
+		return "aco: Yield across " + name + ", which switches stacks, is not supported"
+	}
+	if f.args() == argsSizeUnknown {
+		return "aco: Yield across reflect call frame " + name + " is not supported"
+	}
+	d := f.spdelta(pc)
+	if d < 0 {
+		return "aco: Yield: no frame size for " + name
+	}
+	// runtime.(*unwinder).resolveInternal, for architectures without a
+	// link register: fp, the caller's SP, is one word above the return
+	// address, which is at SP+spdelta.
+	sp := uintptr(0)
+	fp := uintptr(d) + ptrSize
+	fi.size = uint32(fp)
+	varp := fp - ptrSize
+	var bp []uint32
+	if framePointers && varp > sp {
+		varp -= ptrSize
+		bp = []uint32{uint32(varp)}
+	}
+	argp := fp // no minimum frame on x86
+
+	pcdata := int32(-1)
+	if targetpc := pc; targetpc != f.entry() {
+		targetpc--
+		pcdata = f.pcdatavalue(pcdataStackMapIndex, targetpc)
+	}
+	if pcdata == -1 {
+		pcdata = 0
+	}
+	// Locals.
+	if varp > sp {
+		m := (*stackmap)(f.funcdata(funcdataLocalsPointerMap))
+		if m == nil || m.n <= 0 {
+			return "aco: Yield across " + name + ", which has no stack map, is not supported"
+		}
+		if m.nbit > 0 {
+			if pcdata < 0 || pcdata >= m.n {
+				return "aco: Yield: bad stack map index in " + name
+			}
+			bits := m.bits(pcdata)
+			base := varp - uintptr(m.nbit)*ptrSize
+			for i := uintptr(0); i < uintptr(m.nbit); i++ {
+				if bits[i/8]>>(i%8)&1 != 0 {
+					fi.slots = append(fi.slots, uint32(base+i*ptrSize))
+				}
+			}
+		}
+	}
+	// Arguments.
+	if nargs := f.args(); nargs > 0 {
+		m := (*stackmap)(f.funcdata(funcdataArgsPointerMaps))
+		if m == nil || m.n <= 0 {
+			return "aco: Yield across " + name + ", whose arguments have no stack map, is not supported"
+		}
+		if pcdata < 0 || pcdata >= m.n {
+			return "aco: Yield: bad argument map index in " + name
+		}
+		if m.nbit > 0 {
+			bits := m.bits(pcdata)
+			for i := uintptr(0); i < uintptr(m.nbit); i++ {
+				if bits[i/8]>>(i%8)&1 != 0 {
+					fi.slots = append(fi.slots, uint32(argp+i*ptrSize))
+				}
+			}
+		}
+	}
+	// Open-coded defers: their deferBits byte (runtime.(*_panic).nextFrame).
+	if p := f.funcdata(funcdataOpenCodedDefer); p != nil {
+		off, _ := readuvarint(p)
+		fi.openDefer = int32(varp - uintptr(off))
+	}
+	// Stack objects.
+	if p := f.funcdata(funcdataStackObjects); p != nil {
+		n := *(*uintptr)(p)
+		recs := unsafe.Slice((*stackObjectRecord)(unsafe.Add(p, ptrSize)), n)
+		for i := range recs {
+			r := &recs[i]
+			base := varp
+			if r.off >= 0 {
+				base = argp
+			}
+			addr := int64(base) + int64(r.off)
+			if addr < int64(sp) {
+				continue // not allocated in the frame yet
+			}
+			o := frameObj{off: uint32(addr), size: uint32(r.size)}
+			mask := ptrAt(f.rodata() + uintptr(r.gcdataoff))
+			for w := uintptr(0); w < uintptr(r.ptrBytes)/ptrSize; w++ {
+				if *(*byte)(unsafe.Add(mask, w/8))>>(w%8)&1 != 0 {
+					o.ptrs = append(o.ptrs, uint32(w*ptrSize))
+				}
+			}
+			fi.objs = append(fi.objs, o)
+		}
+		slices.SortFunc(fi.objs, func(a, b frameObj) int { return cmp.Compare(a.off, b.off) })
+	}
+	fi.adjust = append(slices.Clone(fi.slots), bp...)
+	fi.nptrs = len(fi.slots)
+	for _, o := range fi.objs {
+		for _, p := range o.ptrs {
+			fi.adjust = append(fi.adjust, o.off+p)
+		}
+		fi.nptrs += len(o.ptrs)
+	}
+	slices.Sort(fi.adjust)
+	fi.adjust = slices.Compact(fi.adjust)
+	return ""
+}
+
+// frameBuf reads the stack of the current goroutine at offsets from its top
+// (g.stack.hi), so a walk stays right even if the stack is moved under it.
+type frameBuf struct{ g uintptr }
+
+func (b frameBuf) word(off uintptr) uintptr { return load(gStackHi(b.g) - off) }
+
+// learnFrames walks the frames capture could not scan, from Yield's
+// (continuing at c.pc, its SP at c.n below the stack top: capture leaves
+// them there) to the co's bottom frame (whose caller's SP is c.hiOff below
+// the stack top), and puts every frame's layout in the frame cache. It
+// returns an aco: message for frames a co cannot yield across. It runs as
+// ordinary Go code, which may move the stack: it holds stack positions only
+// as distances from the stack top.
+func learnFrames(c *swctx) string {
+	b := frameBuf{g: getg()}
+	hiOff := c.hiOff
+	pc, spOff := c.pc, c.n
+	if spOff <= hiOff+ptrSize {
+		return "aco: Yield called outside the co (no frames between Yield and the co's start)"
+	}
+	for depth := 0; ; depth++ {
+		fi := lookupFrame(pc)
+		if fi == nil {
+			fi = addFrame(decodeFrame(pc))
+		}
+		if fi.bad {
+			return fi.why
+		}
+		if depth == 0 {
+			// Only Yield calls swapout, and it is never inlined: swapin
+			// returns from Yield for the co, which needs Yield's frame.
+			if f := findfunc(pc); !isYield(f) {
+				panic("aco: internal error: swapout called from " + funcName(pc))
+			}
+			if len(fi.objs) > 0 || fi.openDefer >= 0 {
+				panic("aco: internal error: Yield's frame has stack objects or defers")
+			}
+		}
+		if uintptr(fi.size) > spOff-hiOff {
+			return "aco: Yield called outside the co (its frames do not end at the co's start)"
+		}
+		callerOff := spOff - uintptr(fi.size) // the caller's SP
+		ret := b.word(callerOff + ptrSize)
+		if callerOff == hiOff {
+			if ret != tret {
+				return "aco: Yield called outside the co (its frames do not end at the co's start)"
+			}
+			return ""
+		}
+		if ret == tret {
+			return msgYieldOutside // the frames end at another co's start
+		}
+		if depth > 1<<20 {
+			return "aco: Yield: frame walk does not end"
+		}
+		pc, spOff = ret, callerOff
+	}
+}
+
+// objectAt returns the index of the frame's stack object holding the byte
+// at offset off from its SP, or -1. On capture's nosplit path: no calls
+// that can grow the stack (closures are not nosplit) and no bounds checks.
+//
+//go:nosplit
+func (fi *frameInfo) objectAt(off uintptr) int {
+	// The last object starting at or below off.
+	lo, hi := 0, len(fi.objs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if uintptr(fi.obj(m).off) <= off {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if i := lo - 1; i >= 0 && off < uintptr(fi.obj(i).off)+uintptr(fi.obj(i).size) {
+		return i
+	}
+	return -1
+}
+
+// obj is &fi.objs[i] without a bounds check.
+//
+//go:nosplit
+func (fi *frameInfo) obj(i int) *frameObj {
+	return (*frameObj)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(fi.objs)), uintptr(i)*unsafe.Sizeof(frameObj{})))
+}
+
+// adjusts reports whether relocation adjusts the frame's word at offset
+// off anyway.
+//
+//go:nosplit
+func (fi *frameInfo) adjusts(off uintptr) bool {
+	lo, hi := 0, len(fi.adjust)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if uintptr(u32at(fi.adjust, m)) < off {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo < len(fi.adjust) && uintptr(u32at(fi.adjust, lo)) == off
+}
+
+// u32at is s[i] without a bounds check.
+//
+//go:nosplit
+func u32at(s []uint32, i int) uint32 {
+	return *(*uint32)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(s)), uintptr(i)*4))
+}
+
+// isYield reports whether f is (*Co).Yield itself, not a function it was
+// inlined into.
+func isYield(f funcInfo) bool {
+	return hasSuffix(funcName(f.entry()), "/aco.(*Co).Yield")
+}
+
+// readuvarint mirrors runtime.readvarintUnsafe.
+func readuvarint(p unsafe.Pointer) (uint32, unsafe.Pointer) {
+	var r uint32
+	var shift int
+	for {
+		b := *(*uint8)(p)
+		p = unsafe.Add(p, 1)
+		if b < 128 {
+			return r + uint32(b)<<shift, p
+		}
+		r += uint32(b&0x7F) << (shift & 31)
+		shift += 7
+	}
+}
+
+func funcName(pc uintptr) string {
+	if f := runtime.FuncForPC(pc); f != nil {
+		return f.Name()
+	}
+	return "?"
+}

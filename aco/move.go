@@ -1,0 +1,65 @@
+//go:build linux && (amd64 || 386) && go1.26 && !go1.28 && !race
+
+package aco
+
+import "iter"
+
+// Moving a co off its share stack. A copy-stack round trip copies the live
+// image twice; past MoveThreshold bytes that costs more than the runtime's
+// coroutine switch, whose cost does not depend on depth. So when a yield
+// saves a larger image, capture marks the co (moveNext) and the next resume
+// runs the trampoline on a goroutine of the co's own, started through
+// iter.Pull, instead of on the resumer's stack: the trampoline's slow path
+// relocates the image to the new goroutine's stack, as it relocates any
+// image resumed at a new place, and the co continues there. Its bottom
+// frame still returns into a trampoline and a panic still unwinds into the
+// resumer (iter.Pull re-panics it from next), but from then on its Yield
+// takes the portable engine's path: its frames stay where they are and no
+// more copies are made.
+//
+// A moved co keeps everything else: its share stack (which it still owns
+// while it runs, so nothing a program can observe depends on the move but
+// speed), its FPU environment (handed over at each switch here, as swapin
+// and swapleave do), its statistics (which stop counting, as no copies are
+// made). An ended co that is Reset starts on its share stack again.
+
+// moveThreshold is MoveThreshold; tests change it to move cos of any size.
+var moveThreshold uintptr = MoveThreshold
+
+// move is Resume of a co whose trampoline said stMove: co is running, with
+// its image saved. It starts the co's goroutine, which resumes the image
+// below a trampoline of its own, and returns when the co yields or ends
+// there, or panics with its panic.
+func (co *Co) move() {
+	x := co.extra()
+	p := new(portable)
+	gp := getg()
+	if p.locks = gLocks(gp); p.locks != 0 {
+		p.m = gM(gp)
+	}
+	co.copyStack, co.moved, co.moveNext = false, true, false
+	x.port = p
+	p.next, p.stop = iter.Pull(func(yield func(struct{}) bool) {
+		p.yield = yield
+		p.g = getg()
+		co.resumeCopyStack()
+	})
+	p.next()
+}
+
+// fpuLeave and fpuEnter hand the FPU environment over when a moved co
+// switches on the portable path: the goroutines share the thread, so its
+// control words would leak between the co and its resumer.
+func (co *Co) fpuLeave() {
+	if co.moved && !sharedFPUEnv {
+		co.cwCo, co.mxcsrCo = fpuEnv()
+		fpuSetEnv(co.cwMain, co.mxcsrMain)
+	}
+}
+
+func (co *Co) fpuEnter() {
+	if co.moved && !sharedFPUEnv {
+		co.cwMain, co.mxcsrMain = fpuEnv()
+		fpuSetEnv(co.cwCo, co.mxcsrCo)
+	}
+}

@@ -1,0 +1,326 @@
+//go:build linux && (amd64 || 386) && go1.26 && !go1.28 && !race
+
+package aco
+
+import (
+	"sort"
+	"unsafe"
+)
+
+// Scanning a yield's frames. At every yield the engine walks the co's
+// frames from Yield's up to its bottom frame, composing their layouts from
+// the frame cache, and records every heap pointer they hold in co.roots, as
+// the runtime's scanstack would find them: live pointer slots per the stack
+// maps, then the stack objects (address-taken locals) that a live pointer
+// or a defer record reaches, transitively (an unreached stack object may
+// hold stale words, which must not become roots).
+//
+// The common case, frames whose stack objects nothing reaches and that
+// hold no defer records, is scanned by capture itself (walk, below), on the
+// nosplit switch path where nothing can move the stack. The rest is done by
+// collectRoots in ordinary Go code, which the runtime may move the stack
+// under at any call: it holds stack positions only as offsets below hi, and
+// reads every word through readWord, a nosplit leaf that classifies it
+// (heap pointer, position in the image, nothing) at the moment it is read.
+// It hands capture the roots with a ticket naming the frames they are of.
+
+// frameIter walks a co's frames from the innermost, Yield's, to the bottom
+// one, whose caller's SP is end: like runtime.unwinder over a goroutine
+// stack, but over frames whose layouts are cached.
+type frameIter struct {
+	sp  uintptr    // the current frame's SP
+	end uintptr    // the bottom frame's caller's SP
+	fi  *frameInfo // the current frame's layout
+}
+
+// A frameInfo pointer is stored into a frameIter, which may be anywhere,
+// without a write barrier (the nosplit chain has no room for one): that is
+// safe because the frame cache keeps every frameInfo alive.
+
+// next moves to the caller's frame; it returns false after the bottom
+// frame. The frames must have been walked by capture before (every info is
+// in the cache): this is for images capture saved.
+//
+//go:nosplit
+func (it *frameIter) next() bool {
+	sp := it.sp + uintptr(it.fi.size)
+	if sp >= it.end {
+		return false
+	}
+	it.sp = sp
+	*(*uintptr)(unsafe.Pointer(&it.fi)) = uintptr(unsafe.Pointer(lookupFrame(load(sp - ptrSize))))
+	return true
+}
+
+// imageFrames starts a walk over the image of a suspended co in its save
+// stack.
+//
+//go:nosplit
+func imageFrames(c *swctx) frameIter {
+	return frameIter{sp: c.buf, end: c.buf + c.n + ptrSize, fi: lookupFrame(c.pc)}
+}
+
+// scanState is capture's scan of one yield.
+type scanState struct {
+	lo, lim          uintptr // the image: [lo, lim), lim = hi - ptrSize
+	stackLo, stackHi uintptr // the goroutine's stack
+	self, fn, arg    uintptr // what the Co holds anyway: never roots
+
+	roots unsafe.Pointer // &co.roots[0]: room for cap roots
+	nr    int            // roots found (may exceed cap: then capture asks for more)
+	cap   int
+
+	inStack int // slots pointing into the image
+	objs    int // stack objects in the image's frames
+
+	yret uintptr // offset below hi of Yield's return address
+}
+
+// walk checks the frames between lo and hi against the frame cache, records
+// the heap pointers of their live slots and counts the stack objects and
+// the slots pointing into the image. It returns stNoFrame if a frame is not
+// in the cache or cannot be yielded across, or if the frames do not end at
+// the co's trampoline (learnFrames, in Go, decodes or explains); else it
+// sets yret. It writes the roots itself (no call: the nosplit chain has no
+// room for one in builds without inlining).
+//
+//go:nosplit
+func (s *scanState) walk(pc, hi uintptr) uintptr {
+	sp := s.lo
+	for {
+		fi := lookupFrame(pc)
+		if fi == nil || fi.bad {
+			return stNoFrame
+		}
+		if sp == s.lo {
+			s.yret = hi - (sp + uintptr(fi.size) - ptrSize)
+		}
+		for _, off := range fi.slots {
+			a := sp + uintptr(off)
+			if a >= s.lim {
+				break // the bottom frame's arguments, in the trampoline's frame
+			}
+			v := *(*uintptr)(ptrAt(a))
+			switch {
+			case v == 0:
+			case v >= s.stackLo && v < s.stackHi:
+				if v >= s.lo && v < s.lim {
+					s.inStack++
+				}
+			case v == s.self || v == s.fn || v == s.arg:
+				// To resume the co one must hold the Co.
+			default:
+				if s.nr < s.cap {
+					p := (*unsafe.Pointer)(unsafe.Add(s.roots, uintptr(s.nr)*ptrSize))
+					if uintptr(*p) != v { // a yield usually keeps what the last one kept
+						*p = ptrAt(v)
+					}
+				}
+				s.nr++
+			}
+		}
+		s.objs += len(fi.objs)
+		sp += uintptr(fi.size)
+		if sp >= hi {
+			if sp != hi || load(hi-ptrSize) != tret {
+				return stNoFrame // overshot the co's start
+			}
+			return stOK
+		}
+		if pc = load(sp - ptrSize); pc == tret {
+			return stNoFrame // another co's bottom frame: Yield outside the co
+		}
+	}
+}
+
+// rootsTicket names the frames collectRoots filled co.roots for: capture
+// takes the roots only for exactly these frames (nothing but Yield runs in
+// between, so frames named alike are the same frames, even if the runtime
+// moved the stack: hiOff and the sizes are distances from its top).
+type rootsTicket struct {
+	hiOff, n, pc uintptr
+	nd           int
+	ok           bool
+}
+
+// collectScratch is collectRoots' memory, kept by the co between yields.
+type collectScratch struct {
+	frames []collectFrame
+	seen   []bool
+	work   []int
+	defers []deferSnap
+}
+
+type collectFrame struct {
+	sp   uintptr // offset below hi of the frame's SP
+	fi   *frameInfo
+	obj0 int // index in seen of its first object
+}
+
+// Kinds of words readWord returns.
+const (
+	wordNone  = iota // zero, or a stack address outside the image
+	wordHeap         // anything else: a pointer the garbage collector may follow
+	wordImage        // an address in the image, returned as its offset below hi
+)
+
+// readWord reads the word off bytes below hi on gp's stack (hi is hiOff
+// below the stack's top, the image the n bytes below hi's word) and
+// classifies it at once, so that no stack address outlives the read.
+//
+//go:nosplit
+func readWord(gp, hiOff, n, off uintptr) (uintptr, int) {
+	top := gStackHi(gp)
+	hi := top - hiOff
+	v := load(hi - off)
+	switch {
+	case v == 0:
+		return 0, wordNone
+	case v >= gStackLo(gp) && v < top:
+		if v < hi-ptrSize && v >= hi-ptrSize-n {
+			return hi - v, wordImage
+		}
+		return 0, wordNone
+	}
+	return v, wordHeap
+}
+
+// deferSnap is a defer record of the co on the stack, as snapDefers reads
+// it: its offset below hi and its fn word, classified.
+type deferSnap struct {
+	off    uintptr
+	fn     uintptr
+	fnKind int
+}
+
+// snapDefers reads the co's defer records (those whose frame is in the
+// image) into dst and returns how many there are; heap records are left
+// out (the garbage collector scans them; detachDefers keeps them). dst may
+// be too short: then only the count is complete.
+//
+//go:nosplit
+func snapDefers(gp, hiOff, n uintptr, dst []deferSnap) (nd, nstack int) {
+	hi := gStackHi(gp) - hiOff
+	lo := hi - ptrSize - n
+	base := unsafe.Pointer(unsafe.SliceData(dst))
+	for d := gDefer(gp); d != 0 && load(d+rtDeferSp) >= lo && load(d+rtDeferSp) < hi; d = load(d + rtDeferLink) {
+		nd++
+		if *(*bool)(ptrAt(d + rtDeferHeap)) {
+			continue
+		}
+		if nstack < len(dst) {
+			p := (*deferSnap)(unsafe.Add(base, uintptr(nstack)*unsafe.Sizeof(deferSnap{})))
+			p.off = hi - d
+			p.fn, p.fnKind = readWord(gp, hiOff, n, hi-d-rtDeferFn)
+		}
+		nstack++
+	}
+	return nd, nstack
+}
+
+// collectRoots fills co.roots for the frames capture handed over with
+// stCollect (Yield's continuing at c.pc, at c.n below the stack top) and
+// leaves the ticket for them.
+func (co *Co) collectRoots() {
+	gp := getg()
+	hiOff, pc := co.hiOff, co.pc
+	n := co.n - hiOff - ptrSize
+	x := co.extra()
+	sc := &x.cs.collect
+	self, fn, arg := uintptr(unsafe.Pointer(co)), *(*uintptr)(unsafe.Pointer(&co.fn)), (*[2]uintptr)(unsafe.Pointer(&co.arg))[1]
+	roots := co.roots[:0]
+	keep := func(v uintptr) {
+		if v != self && v != fn && v != arg {
+			roots = append(roots, ptrAt(v))
+		}
+	}
+
+	// The frames, outermost last, each with its SP as an offset below hi.
+	frames := sc.frames[:0]
+	nobj := 0
+	for sp := n + ptrSize; ; {
+		fi := lookupFrame(pc)
+		frames = append(frames, collectFrame{sp: sp, fi: fi, obj0: nobj})
+		nobj += len(fi.objs)
+		sp -= uintptr(fi.size)
+		if sp == 0 {
+			break
+		}
+		pc = frameBuf{gp}.word(hiOff + sp + ptrSize)
+	}
+	sc.frames = frames
+	seen := append(sc.seen[:0], make([]bool, nobj)...)
+	work := sc.work[:0]
+	// mark queues the stack object holding the image byte off below hi.
+	mark := func(off uintptr) {
+		// The frame holding it: the last (innermost first) whose SP is at or
+		// below it.
+		i := sort.Search(len(frames), func(i int) bool { return frames[i].sp < off }) - 1
+		if i < 0 {
+			return
+		}
+		f := &frames[i]
+		j := f.fi.objectAt(f.sp - off)
+		if j < 0 {
+			return
+		}
+		if o := &f.fi.objs[j]; uintptr(o.off)+uintptr(o.size) > f.sp-ptrSize {
+			return // reaches into the trampoline's frame: the bottom frame's arguments
+		}
+		if g := f.obj0 + j; !seen[g] {
+			seen[g] = true
+			work = append(work, g)
+		}
+	}
+	word := func(off uintptr) {
+		switch v, kind := readWord(gp, hiOff, n, off); kind {
+		case wordHeap:
+			keep(v)
+		case wordImage:
+			mark(v)
+		}
+	}
+	for i := range frames {
+		f := &frames[i]
+		for _, s := range f.fi.slots {
+			if uintptr(s)+ptrSize >= f.sp {
+				break // the bottom frame's arguments
+			}
+			word(f.sp - uintptr(s))
+		}
+	}
+	nd, nstack := snapDefers(gp, hiOff, n, sc.defers[:cap(sc.defers)])
+	if nstack > cap(sc.defers) {
+		sc.defers = make([]deferSnap, nstack)
+		nd, nstack = snapDefers(gp, hiOff, n, sc.defers)
+	}
+	for _, d := range sc.defers[:nstack] {
+		// A record on the stack is a stack object; its fn may be a closure
+		// on the stack too (scanstack scans d.fn).
+		mark(d.off)
+		switch d.fnKind {
+		case wordHeap:
+			keep(d.fn)
+		case wordImage:
+			mark(d.fn)
+		}
+	}
+	for len(work) > 0 {
+		g := work[len(work)-1]
+		work = work[:len(work)-1]
+		f := &frames[sort.Search(len(frames), func(i int) bool { return frames[i].obj0 > g })-1]
+		o := &f.fi.objs[g-f.obj0]
+		for _, p := range o.ptrs {
+			word(f.sp - uintptr(o.off) - uintptr(p))
+		}
+	}
+	sc.seen, sc.work = seen, work
+	if old := co.roots; len(old) > len(roots) && unsafe.SliceData(old) == unsafe.SliceData(roots) {
+		clear(old[len(roots):]) // the roots of the last yield beyond the new ones
+	}
+	co.roots = roots
+	if cap(x.cs.defers) < nd {
+		x.cs.defers = make([]deferRef, 0, nd)
+	}
+	x.cs.ticket = rootsTicket{hiOff: hiOff, n: n, pc: co.pc, nd: nd, ok: true}
+}
