@@ -41,6 +41,7 @@ const (
 	stBufSmall
 	stRootsSmall
 	stCollect
+	stMemo
 	stRangefunc
 	stGrow
 	stCgo
@@ -60,6 +61,13 @@ type cs struct {
 	bufp  unsafe.Pointer   // a save stack outgrowing inline (noscan), keeping c.buf alive
 	roots []unsafe.Pointer // heap pointers the saved frames hold
 
+	// memo is the layout of the co's frames at its last yields (scan.go),
+	// shared with the other cos of its share stack that yield alike.
+	memo *yieldMemo
+	// shape is a hash of the frames of the last yield that memo did not
+	// match: a memo is built when two yields in a row have the same shape.
+	shape uint32
+
 	// inline is the save stack while the image fits: words the garbage
 	// collector does not scan, in the Co's own allocation.
 	inline [inlineSaveWords]uintptr
@@ -67,7 +75,7 @@ type cs struct {
 
 // inlineSaveWords is the size of the inline save stack, in words: enough for
 // a small generator (104 bytes on amd64) and a Co of 320 bytes in all.
-const inlineSaveWords = 14
+const inlineSaveWords = 13
 
 // csExtra is what only some copy-stack coroutines need, in Co.x.
 type csExtra struct {
@@ -117,7 +125,7 @@ func (co *Co) resetCopyStack() {
 
 // releaseCopyStack drops the save stack and roots of a destroyed co.
 func (co *Co) releaseCopyStack() {
-	co.bufp, co.roots, co.x = nil, nil, nil
+	co.bufp, co.roots, co.memo, co.x = nil, nil, nil, nil
 }
 
 // copyStackStats returns the save-stack statistics the switch keeps.
@@ -405,25 +413,127 @@ func (co *Co) attachDefers(gp, hi uintptr) {
 //
 //go:nosplit
 func capture(c *swctx, lo, gp uintptr) uintptr {
-	// Three steps, each returning before the next: in builds without
-	// inlining every local has a stack slot, and the nosplit chain must
-	// stay within the linker's bound.
-	if st := checkYield(c, lo, gp); st != stOK {
+	if captureFast(c, lo, gp) {
+		return stOK
+	}
+	return captureSlow(c, lo, gp)
+}
+
+// captureFast is capture for the common yield: a co yielding with the frames
+// its memo describes, no defer records among them, no stack object
+// reached. It does the whole yield in one function and returns false, with
+// nothing changed that matters, for anything else.
+//
+// The budget of the common yield is this function: a few loads and
+// compares for the checks, one compare per frame for the memo, one load
+// and compare per live slot for the roots, a dozen stores. Do not add to
+// it: every check a yield needs only sometimes belongs to captureSlow.
+//
+//go:nosplit
+func captureFast(c *swctx, lo, gp uintptr) bool {
+	co := (*Co)(unsafe.Pointer(c))
+	m := co.memo
+	if m == nil || co.st.Load() != uint32(stRunning) || co.unwind != nil || gp != c.g {
+		return false
+	}
+	stackLo, stackHi := gStackLo(gp), gStackHi(gp)
+	hi := stackHi - c.hiOff
+	pc := load(lo - ptrSize)
+	n := hi - ptrSize - lo
+	if lo+ptrSize > hi || !m.match(pc, hi, n) || n > uintptr(c.bufCap) || c.buf == 0 || n > moveThreshold && !co.moved {
+		return false
+	}
+	if p := gPanic(gp); p >= lo && p < hi || gLocks(gp) != c.locks {
+		return false
+	}
+	if d := gDefer(gp); d != 0 && load(d+rtDeferSp) >= lo && load(d+rtDeferSp) < hi {
+		return false
+	}
+	self, fn, arg := uintptr(unsafe.Pointer(co)), *(*uintptr)(unsafe.Pointer(&co.fn)), (*[2]uintptr)(unsafe.Pointer(&co.arg))[1]
+	roots, nr, cap := unsafe.Pointer(unsafe.SliceData(co.roots)), 0, cap(co.roots)
+	for _, off := range m.slots {
+		v := load(hi - uintptr(off))
+		switch {
+		case v == 0:
+		case v >= stackLo && v < stackHi:
+			if m.objs > 0 && v >= lo && v < hi-ptrSize {
+				return false // a stack object may be reached
+			}
+		case v == self || v == fn || v == arg:
+			// To resume the co one must hold the Co.
+		default:
+			if nr == cap {
+				return false
+			}
+			p := (*unsafe.Pointer)(unsafe.Add(roots, uintptr(nr)*ptrSize))
+			if uintptr(*p) != v { // a yield usually keeps what the last one kept
+				*p = ptrAt(v)
+			}
+			nr++
+		}
+	}
+	for i := nr; i < len(co.roots); i++ {
+		*(*unsafe.Pointer)(unsafe.Add(roots, uintptr(i)*ptrSize)) = nil
+	}
+	co.roots = co.roots[:nr]
+	c.n = n
+	c.hi = hi
+	c.pc = pc
+	c.yret = uint32(m.yret)
+	c.enter = 0
+	c.ctSave++
+	if uint32(n) > c.maxcpsz {
+		c.maxcpsz = uint32(n)
+	}
+	co.ss.owner = nil
+	co.setStateFast(stSuspended)
+	return true
+}
+
+// captureSlow is capture for every other yield, in steps, each returning
+// before the next: in builds without inlining every local and temporary
+// has a stack slot, and the nosplit chain, write barriers included, must
+// stay within the linker's bound. The scans that record roots are called
+// from here directly.
+//
+//go:nosplit
+func captureSlow(c *swctx, lo, gp uintptr) uintptr {
+	var y yieldState
+	y.lo, y.gp = lo, gp
+	st := checkYield(c, &y)
+	if st != stOK {
 		return st
 	}
-	if st := scanYield(c, lo, gp); st != stOK {
-		return st
+	if !takeTicket(c, &y) {
+		if m := pickMemo(c, &y); m != nil {
+			y.s.memo(m, y.hi)
+		} else {
+			st = y.s.walk(y.pc, y.hi)
+		}
+		if st = scanned(c, &y, st); st != stOK {
+			return st
+		}
 	}
-	commitYield(c, lo, gp)
+	commitYield(c, &y)
 	return stOK
+}
+
+// yieldState is what capture's steps find out about a yield.
+type yieldState struct {
+	lo, gp      uintptr
+	hi, n, pc   uintptr // the image is the n bytes below the word at hi; Yield continues at pc
+	nd          int     // the co's defer records
+	stackDefers bool    // some of them are on the stack
+	s           scanState
 }
 
 // checkYield is capture's first step: may the co yield here at all, and
 // does its image fit its save stack?
 //
 //go:nosplit
-func checkYield(c *swctx, lo, gp uintptr) uintptr {
+func checkYield(c *swctx, y *yieldState) uintptr {
 	co := (*Co)(unsafe.Pointer(c))
+	lo, gp := y.lo, y.gp
 	if co.st.Load() != uint32(stRunning) {
 		return stNotRunning
 	}
@@ -434,8 +544,9 @@ func checkYield(c *swctx, lo, gp uintptr) uintptr {
 		return stWrongG
 	}
 	hi := gStackHi(gp) - c.hiOff
+	y.pc = load(lo - ptrSize) // the return address into Yield
 	if lo+ptrSize > hi {
-		c.pc, c.n = load(lo-ptrSize), gStackHi(gp)-lo
+		c.pc, c.n = y.pc, gStackHi(gp)-lo
 		return stNoFrame // learnFrames explains
 	}
 	if p := gPanic(gp); p >= lo && p < hi {
@@ -447,50 +558,83 @@ func checkYield(c *swctx, lo, gp uintptr) uintptr {
 		}
 		return stCgo // m.lockedInt: a cgo callback
 	}
-	if n := hi - ptrSize - lo; n > uintptr(c.bufCap) || c.buf == 0 {
+	n := hi - ptrSize - lo
+	if n > uintptr(c.bufCap) || c.buf == 0 {
 		c.n = n
 		return stBufSmall
 	}
+	y.hi, y.n = hi, n
+	s := &y.s
+	s.lo, s.lim, s.stackLo, s.stackHi = lo, hi-ptrSize, gStackLo(gp), gStackHi(gp)
+	s.self, s.fn, s.arg = uintptr(unsafe.Pointer(co)), *(*uintptr)(unsafe.Pointer(&co.fn)), (*[2]uintptr)(unsafe.Pointer(&co.arg))[1]
+	s.roots, s.cap = unsafe.Pointer(unsafe.SliceData(co.roots)), cap(co.roots)
 	// The co's defer records are the innermost ones: those whose frame is
 	// in [lo, hi).
 	for d := gDefer(gp); d != 0 && load(d+rtDeferSp) >= lo && load(d+rtDeferSp) < hi; d = load(d + rtDeferLink) {
 		if *(*bool)(ptrAt(d + rtDeferRangefunc)) {
 			return stRangefunc
 		}
+		y.stackDefers = y.stackDefers || !*(*bool)(ptrAt(d + rtDeferHeap))
+		y.nd++
 	}
 	return stOK
 }
 
-// scanYield is capture's second step: it fills co.roots for the frames,
-// itself (walk) or by taking what collectRoots found for them, and sets
-// c.yret.
+// takeTicket reports whether collectRoots filled co.roots for exactly
+// these frames; then it sets c.yret.
 //
 //go:nosplit
-func scanYield(c *swctx, lo, gp uintptr) uintptr {
+func takeTicket(c *swctx, y *yieldState) bool {
+	x := (*Co)(unsafe.Pointer(c)).x
+	if x == nil || !x.cs.ticket.ok {
+		return false
+	}
+	x.cs.ticket.ok = false
+	if t := &x.cs.ticket; t.hiOff != c.hiOff || t.n != y.n || t.pc != y.pc || t.nd != y.nd {
+		return false
+	}
+	c.yret = uint32(y.hi - (y.lo + uintptr(lookupFrame(y.pc).size) - ptrSize))
+	return true
+}
+
+// pickMemo returns the co's memo if it matches the frames, or else its share
+// stack's last one if that does (a co of the share stack usually yields
+// like the last one did), or nil.
+//
+//go:nosplit
+func pickMemo(c *swctx, y *yieldState) *yieldMemo {
 	co := (*Co)(unsafe.Pointer(c))
-	pc := load(lo - ptrSize) // the return address into Yield
-	hi := gStackHi(gp) - c.hiOff
-	n := hi - ptrSize - lo
-	nd, stackDefers := 0, false
-	for d := gDefer(gp); d != 0 && load(d+rtDeferSp) >= lo && load(d+rtDeferSp) < hi; d = load(d + rtDeferLink) {
-		stackDefers = stackDefers || !*(*bool)(ptrAt(d + rtDeferHeap))
-		nd++
+	if m := co.memo; m != nil && m.match(y.pc, y.hi, y.n) {
+		return m
 	}
-	if x := co.x; x != nil && x.cs.ticket.ok && x.cs.ticket.hiOff == c.hiOff && x.cs.ticket.n == n && x.cs.ticket.pc == pc && x.cs.ticket.nd == nd {
-		x.cs.ticket.ok = false
-		c.yret = uint32(hi - (lo + uintptr(lookupFrame(pc).size) - ptrSize))
-		return stOK
+	if m := co.ss.lastMemo; m != nil && m.match(y.pc, y.hi, y.n) {
+		co.memo = m
+		return m
 	}
-	var s scanState // set field by field: a composite literal costs a temporary copy
-	s.lo, s.lim, s.stackLo, s.stackHi = lo, hi-ptrSize, gStackLo(gp), gStackHi(gp)
-	s.self, s.fn, s.arg = uintptr(unsafe.Pointer(co)), *(*uintptr)(unsafe.Pointer(&co.fn)), (*[2]uintptr)(unsafe.Pointer(&co.arg))[1]
-	s.roots, s.cap = unsafe.Pointer(unsafe.SliceData(co.roots)), cap(co.roots)
-	st := s.walk(pc, hi)
-	if st == stOK && (s.objs > 0 && (s.inStack > 0 || stackDefers) || nd > 0) {
+	return nil
+}
+
+// scanned finishes the scan capture made of the frames (st is walk's
+// status, or stOK after a memo): it decides what Go code must do first, or
+// settles the roots and c.yret.
+//
+//go:nosplit
+func scanned(c *swctx, y *yieldState, st uintptr) uintptr {
+	co := (*Co)(unsafe.Pointer(c))
+	s := &y.s
+	if st == stOK && s.shape != 0 {
+		// walk composed the layout: the same frames twice in a row are
+		// worth a memo.
+		if s.shape == co.shape {
+			st = stMemo
+		}
+		co.shape = s.shape
+	}
+	if st == stOK && (s.objs > 0 && (s.inStack > 0 || y.stackDefers) || y.nd > 0) {
 		st = stCollect // objects or defer records to scan
 	}
 	if st != stOK {
-		c.pc, c.n = pc, gStackHi(gp)-lo // for learnFrames or collectRoots
+		c.pc, c.n = y.pc, s.stackHi-y.lo // for learnFrames, buildMemo or collectRoots
 		return st
 	}
 	if s.nr > s.cap {
@@ -510,31 +654,25 @@ func scanYield(c *swctx, lo, gp uintptr) uintptr {
 // defers, fills in the context for swapout and marks the co suspended.
 //
 //go:nosplit
-func commitYield(c *swctx, lo, gp uintptr) {
+func commitYield(c *swctx, y *yieldState) {
 	co := (*Co)(unsafe.Pointer(c))
-	hi := gStackHi(gp) - c.hiOff
-	n := hi - ptrSize - lo
-	nd := 0
-	for d := gDefer(gp); d != 0 && load(d+rtDeferSp) >= lo && load(d+rtDeferSp) < hi; d = load(d + rtDeferLink) {
-		nd++
-	}
-	if nd > 0 {
-		co.detachDefers(gp, hi, nd)
+	if y.nd > 0 {
+		co.detachDefers(y.gp, y.hi, y.nd)
 		c.slow = 1
 	}
-	if n > moveThreshold && !co.moved {
+	if y.n > moveThreshold && !co.moved {
 		// A copy of this image costs more than a goroutine switch: the
 		// next resume moves the co onto a goroutine of its own.
 		co.moveNext = true
 		c.slow = 1
 	}
-	c.n = n
-	c.hi = hi
-	c.pc = load(lo - ptrSize)
+	c.n = y.n
+	c.hi = y.hi
+	c.pc = y.pc
 	c.enter = 0
 	c.ctSave++
-	if uint32(n) > c.maxcpsz {
-		c.maxcpsz = uint32(n)
+	if uint32(y.n) > c.maxcpsz {
+		c.maxcpsz = uint32(y.n)
 	}
 	co.ss.owner = nil
 	co.setStateFast(stSuspended)

@@ -100,6 +100,8 @@ func (co *Co) yieldFailed(st uintptr) {
 		}
 	case stCollect:
 		co.collectRoots()
+	case stMemo:
+		co.buildMemo()
 	case stBufSmall:
 		n := max(int(co.n), int(co.bufCap))
 		if co.bufp != nil {

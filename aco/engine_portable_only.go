@@ -24,6 +24,7 @@ type swctx struct {
 }
 type cs struct{ swctx }
 type csExtra struct{}
+type yieldMemo struct{}
 
 const stackMargin = 0
 

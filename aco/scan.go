@@ -16,8 +16,15 @@ import (
 // hold stale words, which must not become roots).
 //
 // The common case, frames whose stack objects nothing reaches and that
-// hold no defer records, is scanned by capture itself (walk, below), on the
-// nosplit switch path where nothing can move the stack. The rest is done by
+// hold no defer records, is scanned by capture itself, on the nosplit
+// switch path where nothing can move the stack. A co that yields with the
+// same frames again and again (a generator's loop, an actor's step) has
+// their whole layout as a yieldMemo: checking it costs a comparison per
+// frame, all independent of each other. Otherwise walk composes the layout
+// frame by frame from the frame cache, which is bounded by the code, never
+// by how many call paths lead to a yield; a memo is only built (by
+// buildMemo, in Go) when two yields in a row have the same frames, so a
+// recursion yielding along ever new paths does not allocate. The rest is done by
 // collectRoots in ordinary Go code, which the runtime may move the stack
 // under at any call: it holds stack positions only as offsets below hi, and
 // reads every word through readWord, a nosplit leaf that classifies it
@@ -73,8 +80,103 @@ type scanState struct {
 	inStack int // slots pointing into the image
 	objs    int // stack objects in the image's frames
 
-	yret uintptr // offset below hi of Yield's return address
+	yret  uintptr // offset below hi of Yield's return address
+	shape uint32  // hash of the frames' return PCs and the image size (walk)
 }
+
+// A yieldMemo is the layout of all the frames of a yield, composed from
+// their frame infos, with every offset below hi. It is immutable once
+// built, and shared by the cos of a share stack that yield alike.
+type yieldMemo struct {
+	n, pc0 uintptr
+	// links are the return addresses match checks: at offset off below
+	// hi, want (tret for the bottom frame's).
+	links []memoLink
+	slots []uint32 // live pointer slots, offsets below hi
+	objs  int      // stack objects of the frames
+	yret  uintptr
+}
+
+type memoLink struct{ off, want uintptr }
+
+// match reports whether the frames ending at hi, n bytes of them, whose
+// innermost returns to pc, have exactly m's layout. The return PCs decide
+// everything else.
+//
+//go:nosplit
+func (m *yieldMemo) match(pc, hi, n uintptr) bool {
+	if m.n != n || m.pc0 != pc {
+		return false
+	}
+	for _, l := range m.links {
+		if load(hi-l.off) != l.want {
+			return false
+		}
+	}
+	return true
+}
+
+// memo records the heap pointers of the slots m lists, as walk does.
+//
+//go:nosplit
+func (s *scanState) memo(m *yieldMemo, hi uintptr) {
+	for _, off := range m.slots {
+		v := load(hi - uintptr(off))
+		switch {
+		case v == 0:
+		case v >= s.stackLo && v < s.stackHi:
+			if v >= s.lo && v < s.lim {
+				s.inStack++
+			}
+		case v == s.self || v == s.fn || v == s.arg:
+		default:
+			if s.nr < s.cap {
+				p := (*unsafe.Pointer)(unsafe.Add(s.roots, uintptr(s.nr)*ptrSize))
+				if uintptr(*p) != v {
+					*p = ptrAt(v)
+				}
+			}
+			s.nr++
+		}
+	}
+	s.objs, s.yret = m.objs, m.yret
+}
+
+// buildMemo composes the memo of the frames capture handed over with
+// stMemo (Yield's continuing at c.pc, at c.n below the stack top), all in
+// the frame cache, and makes it the co's and its share stack's.
+func (co *Co) buildMemo() {
+	b := frameBuf{getg()}
+	hiOff, pc := co.hiOff, co.pc
+	n := co.n - hiOff - ptrSize
+	m := &yieldMemo{n: n, pc0: pc}
+	for sp := n + ptrSize; ; { // the frame's SP, as an offset below hi
+		fi := lookupFrame(pc)
+		if sp == n+ptrSize {
+			m.yret = sp - uintptr(fi.size) + ptrSize
+		}
+		for _, s := range fi.slots {
+			if uintptr(s)+ptrSize >= sp {
+				break // the bottom frame's arguments
+			}
+			m.slots = append(m.slots, uint32(sp-uintptr(s)))
+		}
+		m.objs += len(fi.objs)
+		sp -= uintptr(fi.size)
+		l := memoLink{off: sp + ptrSize}
+		if sp == 0 {
+			l.want = tret
+			m.links = append(m.links, l)
+			break
+		}
+		pc = b.word(hiOff + sp + ptrSize)
+		l.want = pc
+		m.links = append(m.links, l)
+	}
+	co.memo = m
+	co.ss.lastMemo = m
+}
+
 
 // walk checks the frames between lo and hi against the frame cache, records
 // the heap pointers of their live slots and counts the stack objects and
@@ -87,7 +189,9 @@ type scanState struct {
 //go:nosplit
 func (s *scanState) walk(pc, hi uintptr) uintptr {
 	sp := s.lo
+	shape := uint32(hi-sp) | 1 // never 0: scanned tells a walk from a memo by it
 	for {
+		shape = shape*31 + uint32(pc)
 		fi := lookupFrame(pc)
 		if fi == nil || fi.bad {
 			return stNoFrame
@@ -125,6 +229,7 @@ func (s *scanState) walk(pc, hi uintptr) uintptr {
 			if sp != hi || load(hi-ptrSize) != tret {
 				return stNoFrame // overshot the co's start
 			}
+			s.shape = shape
 			return stOK
 		}
 		if pc = load(sp - ptrSize); pc == tret {

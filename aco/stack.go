@@ -44,6 +44,10 @@ type ShareStack struct {
 	live int
 
 	destroyed bool
+
+	// lastMemo is the frame layout of the last co that yielded here with
+	// a new one: on the copy-stack engine, a hint for the next.
+	lastMemo *yieldMemo
 }
 
 // NewShareStack is libaco's aco_share_stack_new: NewShareStack2(size, true).
