@@ -177,7 +177,6 @@ func (co *Co) buildMemo() {
 	co.ss.lastMemo = m
 }
 
-
 // walk checks the frames between lo and hi against the frame cache, records
 // the heap pointers of their live slots and counts the stack objects and
 // the slots pointing into the image. It returns stNoFrame if a frame is not
