@@ -42,6 +42,7 @@ const (
 	stRootsSmall
 	stCollect
 	stMemo
+	stWalkRoom
 	stRangefunc
 	stGrow
 	stCgo
@@ -87,6 +88,9 @@ type csExtra struct {
 	// collect is its memory (scan.go).
 	ticket  rootsTicket
 	collect collectScratch
+	// walk are the co's walk buffers, once its yields keep changing
+	// frames.
+	walk *walkBufs
 }
 
 type deferRef struct {
@@ -507,12 +511,22 @@ func captureSlow(c *swctx, lo, gp uintptr) uintptr {
 	if !takeTicket(c, &y) {
 		if m := pickMemo(c, &y); m != nil {
 			y.s.memo(m, y.hi)
+		} else if x := (*Co)(unsafe.Pointer(c)).x; x != nil && x.cs.walk != nil {
+			if st = y.s.findFrames(y.pc, y.hi, x.cs.walk); st == stOK {
+				y.s.frameRoots(y.hi, x.cs.walk)
+			}
 		} else {
 			st = y.s.walk(y.pc, y.hi)
 		}
 		if st = scanned(c, &y, st); st != stOK {
 			return st
 		}
+	}
+	// From here on nothing fails. The defers are detached from here, not
+	// from commitYield: their write barriers need the room.
+	if y.nd > 0 {
+		(*Co)(unsafe.Pointer(c)).detachDefers(y.gp, y.hi, y.nd)
+		c.slow = 1
 	}
 	commitYield(c, &y)
 	return stOK
@@ -567,7 +581,7 @@ func checkYield(c *swctx, y *yieldState) uintptr {
 	s := &y.s
 	s.lo, s.lim, s.stackLo, s.stackHi = lo, hi-ptrSize, gStackLo(gp), gStackHi(gp)
 	s.self, s.fn, s.arg = uintptr(unsafe.Pointer(co)), *(*uintptr)(unsafe.Pointer(&co.fn)), (*[2]uintptr)(unsafe.Pointer(&co.arg))[1]
-	s.roots, s.cap = unsafe.Pointer(unsafe.SliceData(co.roots)), cap(co.roots)
+	s.found, s.cap = unsafe.Pointer(unsafe.SliceData(co.ss.found)), len(co.ss.found)
 	// The co's defer records are the innermost ones: those whose frame is
 	// in [lo, hi).
 	for d := gDefer(gp); d != 0 && load(d+rtDeferSp) >= lo && load(d+rtDeferSp) < hi; d = load(d + rtDeferLink) {
@@ -624,9 +638,11 @@ func scanned(c *swctx, y *yieldState, st uintptr) uintptr {
 	s := &y.s
 	if st == stOK && s.shape != 0 {
 		// walk composed the layout: the same frames twice in a row are
-		// worth a memo.
+		// worth a memo; other frames than last time, walk buffers.
 		if s.shape == co.shape {
 			st = stMemo
+		} else if co.shape != 0 && !s.recorded {
+			st = stWalkRoom
 		}
 		co.shape = s.shape
 	}
@@ -637,29 +653,33 @@ func scanned(c *swctx, y *yieldState, st uintptr) uintptr {
 		c.pc, c.n = y.pc, s.stackHi-y.lo // for learnFrames, buildMemo or collectRoots
 		return st
 	}
-	if s.nr > s.cap {
+	if s.nr > s.cap || s.nr > cap(co.roots) {
 		c.n = uintptr(s.nr)
 		return stRootsSmall
 	}
-	// Drop the roots of the last yield beyond this one's.
+	// The roots, from the share stack's scratch: a store only where they
+	// differ from the last yield's (write barriers), then nil beyond them.
+	roots := unsafe.Pointer(unsafe.SliceData(co.roots))
+	for i := 0; i < s.nr; i++ {
+		v := *(*uintptr)(unsafe.Add(s.found, uintptr(i)*ptrSize))
+		if p := (*unsafe.Pointer)(unsafe.Add(roots, uintptr(i)*ptrSize)); uintptr(*p) != v {
+			*p = ptrAt(v)
+		}
+	}
 	for i := s.nr; i < len(co.roots); i++ {
-		*(*unsafe.Pointer)(unsafe.Add(s.roots, uintptr(i)*ptrSize)) = nil
+		*(*unsafe.Pointer)(unsafe.Add(roots, uintptr(i)*ptrSize)) = nil
 	}
 	co.roots = co.roots[:s.nr]
 	c.yret = uint32(s.yret)
 	return stOK
 }
 
-// commitYield is capture's last step, which cannot fail: it detaches the
-// defers, fills in the context for swapout and marks the co suspended.
+// commitYield is capture's last step, which cannot fail: it fills in the
+// context for swapout and marks the co suspended.
 //
 //go:nosplit
 func commitYield(c *swctx, y *yieldState) {
 	co := (*Co)(unsafe.Pointer(c))
-	if y.nd > 0 {
-		co.detachDefers(y.gp, y.hi, y.nd)
-		c.slow = 1
-	}
 	if y.n > moveThreshold && !co.moved {
 		// A copy of this image costs more than a goroutine switch: the
 		// next resume moves the co onto a goroutine of its own.

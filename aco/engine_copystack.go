@@ -102,6 +102,14 @@ func (co *Co) yieldFailed(st uintptr) {
 		co.collectRoots()
 	case stMemo:
 		co.buildMemo()
+	case stWalkRoom:
+		x := co.extra()
+		n := 16
+		if w := x.cs.walk; w != nil {
+			n = 2 * w.room
+		}
+		// A new walk starts without a last one to compare with.
+		x.cs.walk = newWalkBufs(n)
 	case stBufSmall:
 		n := max(int(co.n), int(co.bufCap))
 		if co.bufp != nil {
@@ -112,9 +120,15 @@ func (co *Co) yieldFailed(st uintptr) {
 		co.buf = uintptr(co.bufp)
 		co.bufCap = uint32(n)
 	case stRootsSmall:
-		roots := make([]unsafe.Pointer, len(co.roots), max(int(co.n), 2*cap(co.roots)))
-		copy(roots, co.roots)
-		co.roots = roots
+		n := max(int(co.n), 2*cap(co.roots), 8)
+		if cap(co.roots) < int(co.n) {
+			roots := make([]unsafe.Pointer, len(co.roots), n)
+			copy(roots, co.roots)
+			co.roots = roots
+		}
+		if ss := co.ss; len(ss.found) < int(co.n) {
+			ss.found = make([]uintptr, n)
+		}
 	default:
 		panic("aco: internal error: unknown switch status")
 	}

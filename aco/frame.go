@@ -20,7 +20,18 @@ import (
 // Every offset is measured up from the frame's SP, so it holds wherever the
 // frame sits: on a goroutine stack or in a save stack.
 type frameInfo struct {
+	// The fields a yield reads come first, in one cache line.
+
 	pc uintptr // the continuation PC this frame info describes
+
+	// slots are the live pointer words at pc, ascending: locals, then
+	// arguments, which live in the caller's frame (offsets of size and
+	// more; for a co's bottom frame they are in the trampoline's frame,
+	// outside the image).
+	slots []uint32
+	// objs are the frame's stack objects (address-taken locals and
+	// arguments), ascending by offset.
+	objs []frameObj
 
 	// size is the distance from the frame's SP to its caller's SP: the
 	// frame (pcsp's spdelta) and the return address above it (at size -
@@ -36,14 +47,6 @@ type frameInfo struct {
 	bad bool
 	why string
 
-	// slots are the live pointer words at pc, ascending: locals, then
-	// arguments, which live in the caller's frame (offsets of size and
-	// more; for a co's bottom frame they are in the trampoline's frame,
-	// outside the image).
-	slots []uint32
-	// objs are the frame's stack objects (address-taken locals and
-	// arguments), ascending by offset.
-	objs []frameObj
 	// adjust lists, once each and ascending, the words relocation adjusts:
 	// slots, the saved frame pointer and the objects' pointer words. A word
 	// can be in more than one of those (the compiler may give an

@@ -49,17 +49,25 @@ func (co *Co) move() {
 
 // fpuLeave and fpuEnter hand the FPU environment over when a moved co
 // switches on the portable path: the goroutines share the thread, so its
-// control words would leak between the co and its resumer.
+// control words would leak between the co and its resumer. Loading a
+// control word costs far more than reading one, and environments rarely
+// differ, so each loads only what differs.
 func (co *Co) fpuLeave() {
 	if co.moved && !sharedFPUEnv {
-		co.cwCo, co.mxcsrCo = fpuEnv()
-		fpuSetEnv(co.cwMain, co.mxcsrMain)
+		cw, mx := fpuEnv()
+		co.cwCo, co.mxcsrCo = cw, mx
+		if cw != co.cwMain || mx != co.mxcsrMain {
+			fpuSetEnv(co.cwMain, co.mxcsrMain)
+		}
 	}
 }
 
 func (co *Co) fpuEnter() {
 	if co.moved && !sharedFPUEnv {
-		co.cwMain, co.mxcsrMain = fpuEnv()
-		fpuSetEnv(co.cwCo, co.mxcsrCo)
+		cw, mx := fpuEnv()
+		co.cwMain, co.mxcsrMain = cw, mx
+		if cw != co.cwCo || mx != co.mxcsrCo {
+			fpuSetEnv(co.cwCo, co.mxcsrCo)
+		}
 	}
 }

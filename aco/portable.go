@@ -23,32 +23,39 @@ type portable struct {
 	locks uint64
 }
 
-// resumePortable runs co until it yields or ends. co is already marked
-// running.
-func (co *Co) resumePortable() {
+// portableReady returns the portable-engine state of co, already running,
+// if it has been resumed before and may be resumed from this thread now;
+// nil for a first resume.
+func (co *Co) portableReady() *portable {
 	p := co.x.port
-	if p == nil {
-		p = new(portable)
-		if rtAvailable {
-			gp := getg()
-			if p.locks = gLocks(gp); p.locks != 0 {
-				p.m = gM(gp)
-			}
-		}
-		p.next, p.stop = iter.Pull(func(yield func(struct{}) bool) {
-			p.yield = yield
-			if rtAvailable {
-				p.g = getg()
-			}
-			co.run()
-		})
-		co.x.port = p
-	} else if rtAvailable {
+	if p != nil && rtAvailable {
 		if gp := getg(); gLocks(gp) != p.locks || p.m != 0 && gM(gp) != p.m {
 			co.stopRunning(stSuspended)
 			panic("aco: Resume of a standalone co from an OS thread whose LockOSThread state differs from that of its first resume")
 		}
 	}
+	return p
+}
+
+// resumePortable is the first resume of co on the portable engine: it
+// starts the co's goroutine and runs co until it yields or ends. co is
+// already marked running.
+func (co *Co) resumePortable() {
+	p := new(portable)
+	if rtAvailable {
+		gp := getg()
+		if p.locks = gLocks(gp); p.locks != 0 {
+			p.m = gM(gp)
+		}
+	}
+	p.next, p.stop = iter.Pull(func(yield func(struct{}) bool) {
+		p.yield = yield
+		if rtAvailable {
+			p.g = getg()
+		}
+		co.run()
+	})
+	co.x.port = p
 	p.next()
 }
 

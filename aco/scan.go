@@ -73,15 +73,22 @@ type scanState struct {
 	stackLo, stackHi uintptr // the goroutine's stack
 	self, fn, arg    uintptr // what the Co holds anyway: never roots
 
-	roots unsafe.Pointer // &co.roots[0]: room for cap roots
-	nr    int            // roots found (may exceed cap: then capture asks for more)
+	// found is the share stack's scratch (ShareStack.found), room for cap
+	// words: the slow path's scans put the roots there, without write
+	// barriers, and scanned copies them into co.roots from a shallow frame
+	// (the nosplit chain has no room for a barrier's calls under a scan's
+	// frame in builds without inlining). The values are still in the
+	// frames meanwhile, where the garbage collector sees them.
+	found unsafe.Pointer
+	nr    int // roots found (may exceed cap: then capture asks for more)
 	cap   int
 
 	inStack int // slots pointing into the image
 	objs    int // stack objects in the image's frames
 
-	yret  uintptr // offset below hi of Yield's return address
-	shape uint32  // hash of the frames' return PCs and the image size (walk)
+	yret     uintptr // offset below hi of Yield's return address
+	shape    uint32  // hash of the frames' return PCs and the image size (walk)
+	recorded bool    // walk recorded the frames in the co's walk buffers
 }
 
 // A yieldMemo is the layout of all the frames of a yield, composed from
@@ -131,10 +138,7 @@ func (s *scanState) memo(m *yieldMemo, hi uintptr) {
 		case v == s.self || v == s.fn || v == s.arg:
 		default:
 			if s.nr < s.cap {
-				p := (*unsafe.Pointer)(unsafe.Add(s.roots, uintptr(s.nr)*ptrSize))
-				if uintptr(*p) != v {
-					*p = ptrAt(v)
-				}
+				*(*uintptr)(unsafe.Add(s.found, uintptr(s.nr)*ptrSize)) = v
 			}
 			s.nr++
 		}
@@ -214,10 +218,7 @@ func (s *scanState) walk(pc, hi uintptr) uintptr {
 				// To resume the co one must hold the Co.
 			default:
 				if s.nr < s.cap {
-					p := (*unsafe.Pointer)(unsafe.Add(s.roots, uintptr(s.nr)*ptrSize))
-					if uintptr(*p) != v { // a yield usually keeps what the last one kept
-						*p = ptrAt(v)
-					}
+					*(*uintptr)(unsafe.Add(s.found, uintptr(s.nr)*ptrSize)) = v
 				}
 				s.nr++
 			}
@@ -235,6 +236,151 @@ func (s *scanState) walk(pc, hi uintptr) uintptr {
 			return stNoFrame // another co's bottom frame: Yield outside the co
 		}
 	}
+}
+
+// walkFrame is a frame found by a walk: its SP as an offset below hi, its
+// continuation PC and its layout.
+type walkFrame struct {
+	off, pc uintptr
+	fi      *frameInfo // stored without a write barrier: see frameIter
+}
+
+// walkBufs are the frames of a co's last walk and room for the next one's,
+// for cos whose yields keep changing frames (a recursive generator): a walk
+// that reaches a frame the last one found at the same place with the same
+// PC takes the rest from it, after checking the return addresses above it,
+// independent compares instead of a chain of lookups. Go code allocates
+// them (stWalkRoom); capture writes only their elements and lengths.
+type walkBufs struct {
+	mem [2][]walkFrame // of equal lengths: the memory of buf, for the garbage collector
+	// The nosplit path reads these, not mem: no bounds checks (builds
+	// without inlining keep them all, and the nosplit chain has no room).
+	buf   [2]unsafe.Pointer // &mem[i][0]
+	room  int               // len(mem[i])
+	n     [2]int
+	cur   int // buf[cur], n[cur] frames, is the last walk
+	other int // 1 - cur
+}
+
+func newWalkBufs(n int) *walkBufs {
+	w := &walkBufs{mem: [2][]walkFrame{make([]walkFrame, n), make([]walkFrame, n)}, room: n, other: 1}
+	w.buf[0], w.buf[1] = unsafe.Pointer(&w.mem[0][0]), unsafe.Pointer(&w.mem[1][0])
+	return w
+}
+
+//go:nosplit
+func walkAt(b unsafe.Pointer, i int) *walkFrame {
+	return (*walkFrame)(unsafe.Add(b, uintptr(i)*unsafe.Sizeof(walkFrame{})))
+}
+
+// findFrames is walk for a co with walk buffers, in two passes: it finds
+// the frames into the buffer that is not the last walk's (frameRoots then
+// scans them). It returns stWalkRoom if they do not fit.
+//
+//go:nosplit
+func (s *scanState) findFrames(pc, hi uintptr, w *walkBufs) uintptr {
+	cur, other := w.cur, w.other
+	last, k := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(&w.buf), cur*int(ptrSize))), *(*int)(unsafe.Add(unsafe.Pointer(&w.n), cur*int(ptrSize)))
+	next := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(&w.buf), other*int(ptrSize)))
+	nq, j := 0, 0
+	for sp := s.lo; ; {
+		off := hi - sp
+		for j < k && walkAt(last, j).off > off {
+			j++
+		}
+		if j < k && walkAt(last, j).off == off && walkAt(last, j).pc == pc {
+			// The frames last[j+1:] are still where the last walk found
+			// them if their return addresses, and the trampoline's below
+			// the bottom frame, are unchanged.
+			same := load(hi-ptrSize) == tret
+			for i := j + 1; same && i < k; i++ {
+				f := walkAt(last, i)
+				a := hi - f.off - ptrSize
+				same = *(*uintptr)(*(*unsafe.Pointer)(unsafe.Pointer(&a))) == f.pc
+			}
+			if same {
+				if nq+k-j > w.room {
+					return stWalkRoom
+				}
+				for ; j < k; j++ {
+					// Copied as words: fi needs no write barrier (see walkFrame).
+					from, to := walkAt(last, j), walkAt(next, nq)
+					to.off, to.pc = from.off, from.pc
+					*(*uintptr)(unsafe.Pointer(&to.fi)) = uintptr(unsafe.Pointer(from.fi))
+					nq++
+				}
+				break
+			}
+		}
+		fi := lookupFrame(pc)
+		if fi == nil || fi.bad {
+			return stNoFrame
+		}
+		if nq == w.room {
+			return stWalkRoom
+		}
+		f := walkAt(next, nq)
+		f.off, f.pc = off, pc
+		*(*uintptr)(unsafe.Pointer(&f.fi)) = uintptr(unsafe.Pointer(fi))
+		nq++
+		sp += uintptr(fi.size)
+		if sp >= hi {
+			if sp != hi || load(hi-ptrSize) != tret {
+				return stNoFrame // overshot the co's start
+			}
+			break
+		}
+		if pc = load(sp - ptrSize); pc == tret {
+			return stNoFrame // another co's bottom frame: Yield outside the co
+		}
+	}
+	*(*int)(unsafe.Add(unsafe.Pointer(&w.n), other*int(ptrSize))) = nq
+	w.cur, w.other = other, cur
+	return stOK
+}
+
+// frameRoots is walk's scan of the frames findFrames found. Its counters
+// are locals, not s's fields: the stores could alias those, which would
+// keep them in memory.
+//
+//go:nosplit
+func (s *scanState) frameRoots(hi uintptr, w *walkBufs) {
+	b := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(&w.buf), w.cur*int(ptrSize)))
+	nf := *(*int)(unsafe.Add(unsafe.Pointer(&w.n), w.cur*int(ptrSize)))
+	found, nr, cap, inStack, objs := s.found, s.nr, s.cap, 0, 0
+	shape := uint32(hi-s.lo) | 1
+	for i := 0; i < nf; i++ {
+		f := walkAt(b, i)
+		sp, fi := hi-f.off, f.fi
+		shape = shape*31 + uint32(f.pc)
+		if i == 0 {
+			s.yret = hi - (sp + uintptr(fi.size) - ptrSize)
+		}
+		for _, off := range fi.slots {
+			a := sp + uintptr(off)
+			if a >= s.lim {
+				break // the bottom frame's arguments, in the trampoline's frame
+			}
+			v := *(*uintptr)(ptrAt(a))
+			switch {
+			case v == 0:
+			case v >= s.stackLo && v < s.stackHi:
+				if v >= s.lo && v < s.lim {
+					inStack++
+				}
+			case v == s.self || v == s.fn || v == s.arg:
+			default:
+				if nr < cap {
+					*(*uintptr)(unsafe.Add(found, uintptr(nr)*ptrSize)) = v
+				}
+				nr++
+			}
+		}
+		objs += len(fi.objs)
+	}
+	s.nr, s.inStack, s.objs = nr, inStack, objs
+	s.shape = shape
+	s.recorded = true
 }
 
 // rootsTicket names the frames collectRoots filled co.roots for: capture

@@ -48,6 +48,9 @@ type ShareStack struct {
 	// lastMemo is the frame layout of the last co that yielded here with
 	// a new one: on the copy-stack engine, a hint for the next.
 	lastMemo *yieldMemo
+	// found is the copy-stack engine's scratch for the roots of a yield
+	// (scanState.found): the co running here has it to itself.
+	found []uintptr
 }
 
 // NewShareStack is libaco's aco_share_stack_new: NewShareStack2(size, true).
