@@ -18,6 +18,8 @@ import (
 // engine moves a co onto a goroutine of its own: CI runs the whole suite
 // again with 0, so every share-stack co that yields moves at its next
 // resume, and every behaviour is tested on both sides of the move.
+// (Setting it also moves a co at its first costly yield, not after
+// moveAfter of them.)
 func TestMain(m *testing.M) {
 	if v := os.Getenv("ACO_MOVE_THRESHOLD"); v != "" {
 		t, err := strconv.ParseUint(v, 10, 64)
@@ -26,6 +28,7 @@ func TestMain(m *testing.M) {
 			os.Exit(2)
 		}
 		moveThreshold = uintptr(t)
+		moveAfter = 1 // every costly yield moves its co at once
 	}
 	os.Exit(m.Run())
 }

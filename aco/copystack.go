@@ -68,6 +68,10 @@ type cs struct {
 	// shape is a hash of the frames of the last yield that memo did not
 	// match: a memo is built when two yields in a row have the same shape.
 	shape uint32
+	// costly counts the last yields in a row that cost more than the
+	// portable engine's switch (see MoveThreshold); walks counts the yields
+	// whose frames had to be walked, up to walkBufsAfter.
+	costly, walks uint16
 
 	// inline is the save stack while the image fits: words the garbage
 	// collector does not scan, in the Co's own allocation.
@@ -447,6 +451,7 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	if lo+ptrSize > hi || !m.match(pc, hi, n) || n > uintptr(c.bufCap) || c.buf == 0 || n > moveThreshold && !co.moved {
 		return false
 	}
+	co.costly = 0
 	if p := gPanic(gp); p >= lo && p < hi || gLocks(gp) != c.locks {
 		return false
 	}
@@ -581,7 +586,7 @@ func checkYield(c *swctx, y *yieldState) uintptr {
 	s := &y.s
 	s.lo, s.lim, s.stackLo, s.stackHi = lo, hi-ptrSize, gStackLo(gp), gStackHi(gp)
 	s.self, s.fn, s.arg = uintptr(unsafe.Pointer(co)), *(*uintptr)(unsafe.Pointer(&co.fn)), (*[2]uintptr)(unsafe.Pointer(&co.arg))[1]
-	s.found, s.cap = unsafe.Pointer(unsafe.SliceData(co.ss.found)), len(co.ss.found)
+	s.found, s.cap = uintptr(unsafe.Pointer(unsafe.SliceData(co.ss.found))), len(co.ss.found)
 	// The co's defer records are the innermost ones: those whose frame is
 	// in [lo, hi).
 	for d := gDefer(gp); d != 0 && load(d+rtDeferSp) >= lo && load(d+rtDeferSp) < hi; d = load(d + rtDeferLink) {
@@ -637,14 +642,15 @@ func scanned(c *swctx, y *yieldState, st uintptr) uintptr {
 	co := (*Co)(unsafe.Pointer(c))
 	s := &y.s
 	if st == stOK && s.shape != 0 {
-		// walk composed the layout: the same frames twice in a row are
-		// worth a memo; other frames than last time, walk buffers.
+		// walk composed the layout: the same frames as at the co's last
+		// yield are worth a memo; other frames than last time, after a
+		// few, walk buffers. (co.shape is set only when a yield succeeds:
+		// a retry after a status below sees the same frames again.)
 		if s.shape == co.shape {
 			st = stMemo
-		} else if co.shape != 0 && !s.recorded {
+		} else if !s.recorded && co.shape != 0 && co.walks >= walkBufsAfter {
 			st = stWalkRoom
 		}
-		co.shape = s.shape
 	}
 	if st == stOK && (s.objs > 0 && (s.inStack > 0 || y.stackDefers) || y.nd > 0) {
 		st = stCollect // objects or defer records to scan
@@ -661,7 +667,7 @@ func scanned(c *swctx, y *yieldState, st uintptr) uintptr {
 	// differ from the last yield's (write barriers), then nil beyond them.
 	roots := unsafe.Pointer(unsafe.SliceData(co.roots))
 	for i := 0; i < s.nr; i++ {
-		v := *(*uintptr)(unsafe.Add(s.found, uintptr(i)*ptrSize))
+		v := *(*uintptr)(unsafe.Add(ptrAt(s.found), uintptr(i)*ptrSize))
 		if p := (*unsafe.Pointer)(unsafe.Add(roots, uintptr(i)*ptrSize)); uintptr(*p) != v {
 			*p = ptrAt(v)
 		}
@@ -680,11 +686,23 @@ func scanned(c *swctx, y *yieldState, st uintptr) uintptr {
 //go:nosplit
 func commitYield(c *swctx, y *yieldState) {
 	co := (*Co)(unsafe.Pointer(c))
-	if y.n > moveThreshold && !co.moved {
-		// A copy of this image costs more than a goroutine switch: the
+	if y.n+uintptr(y.s.walked)*walkFrameBytes > moveThreshold && !co.moved {
+		// A copy of this image (and for frames that keep changing, their
+		// walk) costs more than a goroutine switch. Once that has held for
+		// moveAfter yields in a row, which pays for the move itself, the
 		// next resume moves the co onto a goroutine of its own.
-		co.moveNext = true
-		c.slow = 1
+		if co.costly++; uintptr(co.costly) >= moveAfter {
+			co.moveNext = true
+			c.slow = 1
+		}
+	} else {
+		co.costly = 0
+	}
+	if y.s.shape != 0 {
+		co.shape = y.s.shape
+		if co.walks < walkBufsAfter {
+			co.walks++
+		}
 	}
 	c.n = y.n
 	c.hi = y.hi

@@ -440,6 +440,54 @@ func (co *Co) Yield() {
 	}
 }
 
+// abandonYield is the end of an abandoned co that yielded from a Pull
+// iterator's yield function: the copy-stack yield of Yield, above.
+func (co *Co) abandonYield() {
+	co.copyStack = true
+	co.Yield()
+	panic("aco: internal error: an abandoned co was resumed")
+}
+
+// abandon ends a moved co, suspended on its goroutine, whose iterator the
+// garbage collector found unreachable: it runs on the runtime's cleanup
+// goroutine. The co's goroutine leaves the co's frames by a copy-stack
+// yield that nobody resumes (see Yield), and ends; none of the co's code
+// runs. A co moved while its resumer held an OS thread lock is left alone:
+// the runtime's coroutine switch could not reach it from another thread.
+func (co *Co) abandon() {
+	p := co.x.port
+	if p == nil || p.locks != 0 {
+		return
+	}
+	co.x.abandoned = true
+	// The copy-stack yield hands its share stack back: give it one of its
+	// own, not the iterator's, which another goroutine may be using.
+	co.ss = &ShareStack{}
+	co.setStateFast(stRunning)
+	p.stop()
+}
+
+// resumeOnG starts resuming a co that runs on a goroutine of its own and
+// was resumed before (it checks and marks it running) and returns its
+// portable-engine state, for the caller to switch with; or it returns nil
+// for Resume to do the whole resume.
+func (co *Co) resumeOnG() *portable {
+	if co.copyStack || co.x == nil || co.x.port == nil {
+		return nil
+	}
+	co.startRunning()
+	return co.portableReady()
+}
+
+// leaveOnG is leavePortable for a co on a goroutine of its own, or nil on
+// the copy-stack engine.
+func (co *Co) leaveOnG() *portable {
+	if co.copyStack {
+		return nil
+	}
+	return co.leavePortable()
+}
+
 // leavePortable is Yield on the portable engine up to the switch: it checks
 // that the co may yield and marks it suspended.
 func (co *Co) leavePortable() *portable {

@@ -36,8 +36,14 @@ func EngineNote() string {
 // MoveThreshold is the size, in bytes, of the frames live at a yield above
 // which the copy-stack engine moves a share-stack co onto a goroutine of its
 // own (see [Co.Moved]). A copy-stack switch copies those frames out at the
-// yield and back in at the resume; the portable engine's switch costs the
-// same whatever the depth. Measured on the machine the benchmarks run on
-// (see the README), the two cost the same at about this size: below it a
-// copy is cheaper, above it the goroutine switch is.
-const MoveThreshold = 1536
+// yield and back in at the resume, and scans them for pointers; the
+// portable engine's switch costs the same whatever the depth. Frames that
+// change from one yield to the next (a recursive generator) are scanned one
+// by one, which costs about as much as copying [MoveWalkFrameBytes] more
+// bytes each, and count so. Measured on the machine of the benchmark report
+// (see the README), the two switches cost the same at about this size.
+const MoveThreshold = 512
+
+// MoveWalkFrameBytes is what each frame of a yield whose frames changed
+// since the co's last yields adds to its size, for [MoveThreshold].
+const MoveWalkFrameBytes = 48

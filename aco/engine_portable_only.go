@@ -33,6 +33,8 @@ var resumeSkipPC uintptr
 // moveThreshold stands for the copy-stack engine's knob (move.go).
 var moveThreshold uintptr = MoveThreshold
 
+var moveAfter uintptr
+
 func trampoline(*swctx) uintptr          { return 0 }
 func growStack(int)                      {}
 func learnResumeSkip()                   {}

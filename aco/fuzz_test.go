@@ -409,8 +409,11 @@ func fzExecute(p *fzProg, useSS bool) fzResult {
 
 func fzExecuteCover(p *fzProg, useSS bool, cover map[string]bool) fzResult {
 	r := &fzRun{prog: p, useSS: useSS, copies: useSS && Engine() == CopyStack, cover: cover}
-	defer func(t uintptr) { moveThreshold = t }(moveThreshold)
+	defer func(t, a uintptr) { moveThreshold, moveAfter = t, a }(moveThreshold, moveAfter)
 	moveThreshold = fzMoveThresholds[p.move]
+	if p.move != 0 {
+		moveAfter = 1
+	}
 	// A hang is a finding too: crash with every goroutine's stack (the
 	// fuzzer then keeps the input).
 	watchdog := time.AfterFunc(2*time.Minute, func() {

@@ -1,6 +1,9 @@
 package aco
 
-import "iter"
+import (
+	"iter"
+	"runtime"
+)
 
 // pullMain is the main coroutine of the coroutines behind Pull. It is never
 // destroyed, so those coroutines are not counted as its children.
@@ -15,24 +18,31 @@ var pullMain = NewMain()
 // stop must not be called from several goroutines at once.
 //
 // The coroutine runs on a share stack of its own; use [PullOn] to choose one.
+//
+// An iterator that is dropped without stop is reclaimed by the garbage
+// collector, goroutine and all, where the copy-stack engine runs it: seq
+// does not run again and its pending deferred calls do not run (as for
+// a goroutine blocked forever). On the portable engine ([Engine]), and for
+// [PullOn] with a nil share stack, it keeps its goroutine, as iter.Pull's
+// does.
 func Pull[V any](seq iter.Seq[V]) (next func() (V, bool), stop func()) {
 	p := &puller[V]{}
 	p.init(&p.own, seq)
-	return p.next, p.stop
+	return p.funcs()
 }
 
 // PullOn is [Pull] with the coroutine on the share stack ss, or standalone if
 // ss is nil. Coroutines on one share stack run one at a time, so two
 // iterators on the same share stack must not be pulled from inside each
 // other. The coroutine counts as live on ss until seq has ended or stop has
-// been called.
+// been called (an abandoned iterator stays counted).
 func PullOn[V any](ss *ShareStack, seq iter.Seq[V]) (next func() (V, bool), stop func()) {
 	if ss != nil {
 		ss.addLive()
 	}
 	p := &puller[V]{counted: ss}
 	p.init(ss, seq)
-	return p.next, p.stop
+	return p.funcs()
 }
 
 // Pull2 is [iter.Pull2] on an aco coroutine; see [Pull].
@@ -71,11 +81,71 @@ type puller[V any] struct {
 	ok       bool // v holds a value from yield
 	done     bool // seq returned or stop was called
 	stopping bool // stop asked seq to return: yield returns false
+	// cleanup: a cleanup on the handle ends the co if the iterator is
+	// dropped (see abandon).
+	cleanup bool
 }
+
+// pullHandle is what the next and stop functions hold. The coroutine holds
+// the puller (its argument) but not this, so the garbage collector can find
+// the handle unreachable while a goroutine runs the coroutine.
+type pullHandle[V any] struct{ p *puller[V] }
 
 func (p *puller[V]) init(ss *ShareStack, seq iter.Seq[V]) {
 	p.seq = seq
 	p.co = newCo(pullMain, ss, 0, pullBody[V], p)
+}
+
+// funcs returns next and stop. Each is a closure that resumes the co
+// itself, with no frame of aco in between: the return after a switch is
+// mispredicted once per frame it passes (see Resume).
+func (p *puller[V]) funcs() (func() (V, bool), func()) {
+	h := &pullHandle[V]{p}
+	next := func() (V, bool) {
+		p := h.p
+		var zero V
+		if p.done {
+			return zero, false
+		}
+		p.ok = false
+		defer p.resumed(h)
+		if port := p.co.resumeOnG(); port != nil {
+			port.next()
+		} else {
+			p.co.Resume()
+		}
+		v, ok := p.v, p.ok
+		p.v = zero
+		return v, ok
+	}
+	stop := func() {
+		p := h.p
+		if p.done {
+			return
+		}
+		if p.co.state() == stInit {
+			p.finish()
+			return
+		}
+		p.stopping = true
+		defer p.resumed(h)
+		p.co.Resume()
+	}
+	return next, stop
+}
+
+// resumed runs, deferred, after the co was resumed, however it came back:
+// it notices the end, and gives a co that moved onto a goroutine of its own
+// a cleanup that ends it if the iterator is dropped.
+func (p *puller[V]) resumed(h *pullHandle[V]) {
+	if p.co.IsEnd() {
+		p.finish()
+		return
+	}
+	if p.co.moved && !p.cleanup {
+		p.cleanup = true
+		runtime.AddCleanup(h, (*puller[V]).abandon, p)
+	}
 }
 
 // pullBody is the coroutine function: it runs seq with a yield that hands
@@ -87,43 +157,16 @@ func pullBody[V any](co *Co) {
 			return false
 		}
 		p.v, p.ok = v, true
-		co.Yield()
+		if port := co.leaveOnG(); port != nil {
+			// On a goroutine: the switch is called from here, as in Yield.
+			if co.enterPortable(port.yield(struct{}{})) {
+				co.abandonYield()
+			}
+		} else {
+			co.Yield()
+		}
 		return !p.stopping
 	})
-}
-
-func (p *puller[V]) next() (V, bool) {
-	var zero V
-	if p.done {
-		return zero, false
-	}
-	p.ok = false
-	p.resume()
-	v, ok := p.v, p.ok
-	p.v = zero
-	return v, ok
-}
-
-func (p *puller[V]) stop() {
-	if p.done {
-		return
-	}
-	if p.co.state() == stInit {
-		p.finish()
-		return
-	}
-	p.stopping = true
-	p.resume()
-}
-
-// resume runs the coroutine and notices when it ends, however it ends.
-func (p *puller[V]) resume() {
-	defer func() {
-		if p.co.IsEnd() {
-			p.finish()
-		}
-	}()
-	p.co.Resume()
 }
 
 func (p *puller[V]) finish() {
@@ -133,13 +176,22 @@ func (p *puller[V]) finish() {
 	p.done = true
 	p.co.st.Store(uint32(stEnded))
 	p.co.fn, p.co.arg = nil, nil
-	if p.co.x != nil {
-		p.co.x.port = nil
-	}
-	if p.co.copyStack {
+	if p.co.copyStack || p.co.moved {
 		p.co.releaseCopyStack()
+	} else if p.co.x != nil {
+		p.co.x.port = nil
 	}
 	if p.counted != nil {
 		p.counted.releaseLive()
+	}
+}
+
+// abandon is the cleanup of a dropped iterator whose co moved onto a
+// goroutine of its own: it ends the co without running any more of seq.
+// The share stack's live count is left alone (another goroutine may be
+// using the share stack); the puller is garbage once this returns.
+func (p *puller[V]) abandon() {
+	if !p.done && p.co.state() == stSuspended {
+		p.co.abandon()
 	}
 }

@@ -79,12 +79,15 @@ type scanState struct {
 	// (the nosplit chain has no room for a barrier's calls under a scan's
 	// frame in builds without inlining). The values are still in the
 	// frames meanwhile, where the garbage collector sees them.
-	found unsafe.Pointer
+	// It is a uintptr, so that setting it (through a pointer to the
+	// scanState) needs no write barrier; the share stack keeps the memory.
+	found uintptr
 	nr    int // roots found (may exceed cap: then capture asks for more)
 	cap   int
 
 	inStack int // slots pointing into the image
 	objs    int // stack objects in the image's frames
+	walked  int // frames a walk (not a memo) composed
 
 	yret     uintptr // offset below hi of Yield's return address
 	shape    uint32  // hash of the frames' return PCs and the image size (walk)
@@ -138,7 +141,7 @@ func (s *scanState) memo(m *yieldMemo, hi uintptr) {
 		case v == s.self || v == s.fn || v == s.arg:
 		default:
 			if s.nr < s.cap {
-				*(*uintptr)(unsafe.Add(s.found, uintptr(s.nr)*ptrSize)) = v
+				*(*uintptr)(unsafe.Add(ptrAt(s.found), uintptr(s.nr)*ptrSize)) = v
 			}
 			s.nr++
 		}
@@ -218,12 +221,13 @@ func (s *scanState) walk(pc, hi uintptr) uintptr {
 				// To resume the co one must hold the Co.
 			default:
 				if s.nr < s.cap {
-					*(*uintptr)(unsafe.Add(s.found, uintptr(s.nr)*ptrSize)) = v
+					*(*uintptr)(unsafe.Add(ptrAt(s.found), uintptr(s.nr)*ptrSize)) = v
 				}
 				s.nr++
 			}
 		}
 		s.objs += len(fi.objs)
+		s.walked++
 		sp += uintptr(fi.size)
 		if sp >= hi {
 			if sp != hi || load(hi-ptrSize) != tret {
@@ -371,14 +375,14 @@ func (s *scanState) frameRoots(hi uintptr, w *walkBufs) {
 			case v == s.self || v == s.fn || v == s.arg:
 			default:
 				if nr < cap {
-					*(*uintptr)(unsafe.Add(found, uintptr(nr)*ptrSize)) = v
+					*(*uintptr)(unsafe.Add(ptrAt(found), uintptr(nr)*ptrSize)) = v
 				}
 				nr++
 			}
 		}
 		objs += len(fi.objs)
 	}
-	s.nr, s.inStack, s.objs = nr, inStack, objs
+	s.nr, s.inStack, s.objs, s.walked = nr, inStack, objs, nf
 	s.shape = shape
 	s.recorded = true
 }
