@@ -1,0 +1,275 @@
+//go:build linux && (amd64 || 386) && go1.26 && !go1.28 && !race
+
+package aco
+
+import (
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// withMove runs f with the move threshold and the run of costly yields
+// before a move set to threshold and after.
+func withMove(t *testing.T, threshold, after uintptr, f func()) {
+	t.Helper()
+	oldT, oldA := moveThreshold, moveAfter
+	moveThreshold, moveAfter = threshold, after
+	defer func() { moveThreshold, moveAfter = oldT, oldA }()
+	f()
+}
+
+// warmGoroutinePool starts n goroutines at once and lets them end: the
+// runtime keeps their descriptors for reuse, which a heap baseline taken
+// before must already hold.
+func warmGoroutinePool(n int) {
+	var wg sync.WaitGroup
+	release := make(chan struct{})
+	wg.Add(n)
+	for range n {
+		go func() {
+			<-release
+			wg.Done()
+		}()
+	}
+	close(release)
+	wg.Wait()
+}
+
+// binTree is a complete binary tree whose in-order walk is the recursive
+// generator a Go programmer writes: two recursive call sites.
+type binTree struct {
+	l, r *binTree
+	v    int
+}
+
+func newBinTree(depth int, next *int) *binTree {
+	if depth == 0 {
+		return nil
+	}
+	t := &binTree{l: newBinTree(depth-1, next)}
+	t.v = *next
+	*next++
+	t.r = newBinTree(depth-1, next)
+	return t
+}
+
+func (t *binTree) walk(yield func(int) bool) bool {
+	return t == nil || t.l.walk(yield) && yield(t.v) && t.r.walk(yield)
+}
+
+func (t *binTree) all(yield func(int) bool) { t.walk(yield) }
+
+// heapInUse returns the live heap after the collector has run and every
+// pending cleanup has had the chance to.
+func heapInUse() uint64 {
+	var ms runtime.MemStats
+	for range 3 {
+		runtime.GC()
+		time.Sleep(5 * time.Millisecond) // cleanups run on a goroutine of their own
+	}
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// TestFrameCacheBounded walks a binary tree of depth 16 through aco.Pull,
+// whose yields take 2^16 distinct call paths (two recursive call sites per
+// level), on both sides of the move threshold: the frame cache must hold a
+// handful of frame layouts (one per continuation PC), and after stop the
+// heap is back where it was before the walk. The old engine cached a layout
+// per call path and never freed it.
+func TestFrameCacheBounded(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	var count int
+	tree := newBinTree(16, &count)
+	walk := func(stopEarly bool) int {
+		next, stop := Pull(tree.all)
+		defer stop()
+		n := 0
+		for {
+			v, ok := next()
+			if !ok {
+				return n
+			}
+			require.Equal(t, n, v, "values in order")
+			n++
+			if stopEarly && n == 1000 {
+				return n
+			}
+		}
+	}
+	for _, side := range []struct {
+		name             string
+		threshold, after uintptr
+	}{{"share stack", ^uintptr(0), 1}, {"moved", 0, 1}, {"default", MoveThreshold, moveAfter}} {
+		t.Run(side.name, func(t *testing.T) {
+			withMove(t, side.threshold, side.after, func() {
+				walk(false) // learns the frame layouts
+				before, base := frameCacheLen(), heapInUse()
+				require.Equal(t, 1<<16-1, walk(false))
+				walk(true)
+				after, heap := frameCacheLen(), heapInUse()
+				assert.Equal(t, before, after, "the frame cache grew while the same code yielded along new call paths")
+				assert.Less(t, after, 64, "frame layouts cached: one per continuation PC")
+				assert.Less(t, int64(heap)-int64(base), int64(256<<10), "heap after the walks and stop: %d bytes more than before", int64(heap)-int64(base))
+			})
+		})
+	}
+}
+
+// TestAbandonedPullsFreed drops 10,000 aco.Pull iterators in the middle of
+// their sequence, on both sides of the move threshold: none may leave a
+// goroutine behind, and the heap must come back to where it was. On the
+// share stack an abandoned co is garbage like any object; a moved co has a
+// goroutine, which the handle's cleanup ends. Neither runs more of seq nor
+// its pending deferred calls.
+func TestAbandonedPullsFreed(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	const n = 10_000
+	for _, side := range []struct {
+		name             string
+		threshold, after uintptr
+		nexts            int
+		moved            bool
+	}{
+		{"share stack", ^uintptr(0), 1, 1, false},
+		// The first next's yield marks the co, the second moves it.
+		{"moved", 0, 1, 2, true},
+	} {
+		t.Run(side.name, func(t *testing.T) {
+			withMove(t, side.threshold, side.after, func() {
+				ran := 0
+				seq := func(yield func(int) bool) {
+					defer func() { ran++ }()
+					for i := 0; yield(i); i++ {
+					}
+				}
+				// Warm up what a first co learns (frame layouts) and the
+				// runtime's pool of goroutine descriptors, which it keeps.
+				func() {
+					next, _ := Pull(seq)
+					next()
+					next()
+				}()
+				warmGoroutinePool(n)
+				goroutines, base := runtime.NumGoroutine(), heapInUse()
+				ran = 0
+				// Without collections while they are made, so that all of
+				// them are alive at once.
+				gc := debug.SetGCPercent(-1)
+				func() {
+					for range n {
+						next, _ := Pull(seq)
+						for range side.nexts {
+							next()
+						}
+					}
+				}()
+				if side.moved {
+					assert.Greater(t, runtime.NumGoroutine(), goroutines+n*9/10, "the moved cos have goroutines of their own")
+				} else {
+					assert.Equal(t, goroutines, runtime.NumGoroutine(), "cos on the share stack have no goroutines")
+				}
+				debug.SetGCPercent(gc)
+				deadline := time.Now().Add(30 * time.Second)
+				for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
+					heapInUse()
+				}
+				assert.LessOrEqual(t, runtime.NumGoroutine(), goroutines, "goroutines left by abandoned iterators")
+				heap := heapInUse()
+				assert.Less(t, int64(heap)-int64(base), int64(n*64), "heap: %d bytes more after %d abandoned iterators", int64(heap)-int64(base), n)
+				assert.Zero(t, ran, "an abandoned iterator's deferred calls ran")
+			})
+		})
+	}
+}
+
+// TestMovedCoIntrospection moves a share-stack co and checks what it says
+// about itself, its statistics (copies stop at the move, which restores the
+// image once more), its values and defers, and that Reset puts it back on
+// its share stack.
+func TestMovedCoIntrospection(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	withMove(t, 0, 1, func() {
+		main, ss := NewMain(), NewShareStack(0)
+		defer main.Destroy()
+		defer ss.Destroy()
+		var trace []string
+		co := Create(main, ss, 0, func(co *Co) {
+			defer func() { trace = append(trace, "deferred") }()
+			for i := range 3 {
+				trace = append(trace, string(rune('a'+i)))
+				co.Yield()
+			}
+		}, nil)
+		assert.Equal(t, CopyStack, co.Engine())
+		assert.False(t, co.Moved())
+		co.Resume() // yields at "a", on the share stack: marked to move
+		assert.Equal(t, CopyStack, co.Engine())
+		st := co.SaveStack()
+		assert.EqualValues(t, 1, st.CtSave)
+		assert.EqualValues(t, 0, st.CtRestore)
+		co.Resume() // moves, yields at "b" on its own goroutine
+		assert.True(t, co.Moved())
+		assert.Equal(t, Portable, co.Engine())
+		assert.Same(t, ss, co.ShareStack())
+		assert.False(t, co.Standalone())
+		co.Resume()
+		st = co.SaveStack()
+		assert.EqualValues(t, 1, st.CtSave, "no copies after the move")
+		assert.EqualValues(t, 1, st.CtRestore, "the move restores the image once")
+		assert.Positive(t, st.MaxCopySize)
+		co.Resume()
+		assert.True(t, co.IsEnd())
+		assert.Equal(t, []string{"a", "b", "c", "deferred"}, trace)
+		assert.Nil(t, ss.Owner())
+
+		co.Reset(func(co *Co) { co.Yield() }, nil)
+		assert.False(t, co.Moved(), "Reset puts a moved co back on its share stack")
+		assert.Equal(t, CopyStack, co.Engine())
+		co.Resume()
+		co.Destroy()
+		assert.Equal(t, EngineName(""), main.Engine())
+	})
+}
+
+// TestMovedCoOwnsItsShareStack checks that a moved co still holds its share
+// stack while it runs: a sibling on the same share stack cannot be resumed
+// from inside it, as on the share stack itself.
+func TestMovedCoOwnsItsShareStack(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	withMove(t, 0, 1, func() {
+		main, ss := NewMain(), NewShareStack(0)
+		sib := Create(main, ss, 0, func(co *Co) { co.Yield() }, nil)
+		var got any
+		co := Create(main, ss, 0, func(co *Co) {
+			co.Yield()
+			func() {
+				defer func() { got = recover() }()
+				assert.Same(t, co, ss.Owner())
+				sib.Resume()
+			}()
+			co.Yield()
+		}, nil)
+		co.Resume()
+		co.Resume()
+		assert.True(t, co.Moved())
+		assert.Contains(t, got, "share stack is busy")
+		co.Destroy()
+		sib.Destroy()
+		ss.Destroy()
+		main.Destroy()
+	})
+}
