@@ -513,7 +513,11 @@ func captureSlow(c *swctx, lo, gp uintptr) uintptr {
 	if st != stOK {
 		return st
 	}
-	if !takeTicket(c, &y) {
+	if takeTicket(c, &y) {
+		// collectRoots scanned these frames in Go: far dearer than a
+		// goroutine switch.
+		y.collected = true
+	} else {
 		if m := pickMemo(c, &y); m != nil {
 			y.s.memo(m, y.hi)
 		} else if x := (*Co)(unsafe.Pointer(c)).x; x != nil && x.cs.walk != nil {
@@ -543,6 +547,7 @@ type yieldState struct {
 	hi, n, pc   uintptr // the image is the n bytes below the word at hi; Yield continues at pc
 	nd          int     // the co's defer records
 	stackDefers bool    // some of them are on the stack
+	collected   bool    // collectRoots found the roots
 	s           scanState
 }
 
@@ -686,7 +691,7 @@ func scanned(c *swctx, y *yieldState, st uintptr) uintptr {
 //go:nosplit
 func commitYield(c *swctx, y *yieldState) {
 	co := (*Co)(unsafe.Pointer(c))
-	if y.n+uintptr(y.s.walked)*walkFrameBytes > moveThreshold && !co.moved {
+	if (y.collected || y.n+uintptr(y.s.walked)*walkFrameBytes > moveThreshold) && moveThreshold != ^uintptr(0) && !co.moved {
 		// A copy of this image (and for frames that keep changing, their
 		// walk) costs more than a goroutine switch. Once that has held for
 		// moveAfter yields in a row, which pays for the move itself, the

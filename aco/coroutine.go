@@ -590,7 +590,9 @@ func (co *Co) endPanic(r any) {
 	if r == nil {
 		return // runtime.Goexit: let it continue
 	}
-	if lw := lastWord.Load(); lw != nil {
+	// The hook is for coroutines made with Create: a Pull iterator's panic
+	// reaches its caller as iter.Pull's does, without it.
+	if lw := lastWord.Load(); lw != nil && co.main != pullMain {
 		(*lw)(co, r)
 	}
 	panic(r)

@@ -25,7 +25,14 @@ var pullMain = NewMain()
 // a goroutine blocked forever). On the portable engine ([Engine]), and for
 // [PullOn] with a nil share stack, it keeps its goroutine, as iter.Pull's
 // does.
+//
+// Where the portable engine runs share-stack coroutines, Pull is iter.Pull:
+// a coroutine on a goroutine of its own is what iter.Pull makes, and a
+// wrapper would only add its cost.
 func Pull[V any](seq iter.Seq[V]) (next func() (V, bool), stop func()) {
+	if !copyStackOn {
+		return iter.Pull(seq)
+	}
 	p := &puller[V]{}
 	p.init(&p.own, seq)
 	return p.funcs()
@@ -36,10 +43,13 @@ func Pull[V any](seq iter.Seq[V]) (next func() (V, bool), stop func()) {
 // iterators on the same share stack must not be pulled from inside each
 // other. The coroutine counts as live on ss until seq has ended or stop has
 // been called (an abandoned iterator stays counted).
+//
+// With a nil share stack PullOn is iter.Pull (see Pull).
 func PullOn[V any](ss *ShareStack, seq iter.Seq[V]) (next func() (V, bool), stop func()) {
-	if ss != nil {
-		ss.addLive()
+	if ss == nil {
+		return iter.Pull(seq)
 	}
+	ss.addLive()
 	p := &puller[V]{counted: ss}
 	p.init(ss, seq)
 	return p.funcs()

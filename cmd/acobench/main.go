@@ -95,6 +95,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	quick := fs.Bool("quick", false, "a fast look: shorter rows, only the 100K block (under 30 s)")
 	jsonOut := fs.Bool("json", false, "print one JSON object per row instead of the table")
 	svgFile := fs.String("svg", "", "also write the live-stack chart to this `file` (SVG)")
+	depthFile := fs.String("depth-svg", "", "also write the tree-walk chart (ns per value against depth) to this `file` (SVG)")
+	noWork := fs.Bool("noworkloads", false, "leave the workloads section out")
 	noFPU := fs.Bool("nofpu", false, "do not build and run the other FPU-environment variant")
 	target := fs.Duration("target", 0, "time per calibrated row (default 200ms, 25ms with -quick)")
 	memBudget := fs.Float64("mem-budget", 5, "largest estimated memory of one round-robin block, in `GB`")
@@ -126,6 +128,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg.target = *target
 	}
 	cfg.memBudget = int64(*memBudget * 1e9)
+	cfg.noWorkloads = *noWork
 
 	if *child {
 		cfg.label = " (" + fpuVariant(sharedFPUEnv) + ")"
@@ -181,8 +184,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	p.clear()
 	finalize(rows)
 
+	m.Notes = cfg.workloadNotes
 	if *svgFile != "" {
-		if err := writeSVGFile(*svgFile, rows, &m); err != nil {
+		if err := writeChartFile(*svgFile, rows, &m, writeSVG); err != nil {
+			fmt.Fprintln(stderr, "acobench:", err)
+			return 1
+		}
+	}
+	if *depthFile != "" {
+		if err := writeChartFile(*depthFile, rows, &m, writeDepthSVG); err != nil {
 			fmt.Fprintln(stderr, "acobench:", err)
 			return 1
 		}
@@ -224,12 +234,12 @@ func runTasks(tasks []task, p *progress) []Row {
 	return rows
 }
 
-func writeSVGFile(name string, rows []Row, m *meta) error {
+func writeChartFile(name string, rows []Row, m *meta, write func(io.Writer, []Row, *meta) error) error {
 	f, err := os.Create(name)
 	if err != nil {
 		return err
 	}
-	if err := writeSVG(f, rows, m); err != nil {
+	if err := write(f, rows, m); err != nil {
 		f.Close()
 		return err
 	}

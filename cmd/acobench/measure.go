@@ -23,6 +23,7 @@ const (
 	kindRoundTrip                       // resume+yield round trip, N cos in round robin
 	kindDestroy                         // N suspended cos: destroy
 	kindLiveStack                       // round trip with a live array on the co's stack
+	kindWorkload                        // a real generator shape: ns per pulled value
 )
 
 // caseName is the text of the "case" column and of the JSON "case" field.
@@ -38,6 +39,8 @@ func caseName(k kind, stack int) string {
 		return "destroy"
 	case kindLiveStack:
 		return fmt.Sprintf("round trip, live stack %dB", stack)
+	case kindWorkload:
+		return "workload"
 	}
 	return "?"
 }
@@ -60,6 +63,8 @@ type Row struct {
 	// live-stack case: what the engine really copies per yield (0 when the
 	// engine copies nothing).
 	CopyBytes int
+	// Depth is the tree depth of a tree-walk workload row (0 otherwise).
+	Depth int
 
 	// Ordering: rows are shown sorted by (Block, Sub, Rank).
 	Block, Sub, Rank int
@@ -113,6 +118,12 @@ type config struct {
 	// probeCos is the number of coroutines used to estimate a block's
 	// memory and time before running it.
 	probeCos int
+	// quick: the -quick run (fewer and smaller workloads).
+	quick bool
+	// noWorkloads leaves the workloads section out.
+	noWorkloads bool
+	// workloadNotes say which workloads were left out, and why.
+	workloadNotes []string
 }
 
 func defaultConfig(quick bool) config {
@@ -130,6 +141,7 @@ func defaultConfig(quick bool) config {
 	c.caps[implGoroutine] = 100_000
 	c.caps[implIterPull] = 1_000_000
 	if quick {
+		c.quick = true
 		c.target = 25 * time.Millisecond
 		c.counts = []int{100_000}
 		c.stackCos = 200
@@ -192,6 +204,28 @@ func plan(c *config, keyOnly bool) []task {
 			ts = append(ts, task{fmt.Sprintf("live stack %dB, %d cos, %s", k, c.stackCos, id),
 				func() []Row { return []Row{c.measureLiveStack(id, k, si, block)} },
 				func(note string) []Row { return []Row{c.noted(id, kindLiveStack, c.stackCos, k, block, si, note)} },
+			})
+		}
+	}
+	if c.noWorkloads {
+		return ts
+	}
+	ws, depths, notes := c.workloads()
+	c.workloadNotes = notes
+	for wi, w := range ws {
+		depth := 0
+		if wi < len(depths) {
+			depth = depths[wi]
+		}
+		for _, id := range impls {
+			block := 2 + len(c.counts)
+			ts = append(ts, task{w.Name + ", " + id.String(),
+				func() []Row { return []Row{c.measureWorkload(id, w, depth, block, wi)} },
+				func(note string) []Row {
+					r := c.noted(id, kindWorkload, 1, 0, block, wi, note)
+					r.Case, r.Depth = workloadCase(w), depth
+					return []Row{r}
+				},
 			})
 		}
 	}
