@@ -451,7 +451,9 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	if lo+ptrSize > hi || !m.match(pc, hi, n) || n > uintptr(c.bufCap) || c.buf == 0 || n > moveThreshold && !co.moved {
 		return false
 	}
-	co.costly = 0
+	if co.costly != 0 {
+		co.costly = 0 // a cheap yield ends a run of costly ones
+	}
 	if p := gPanic(gp); p >= lo && p < hi || gLocks(gp) != c.locks {
 		return false
 	}

@@ -419,29 +419,26 @@ func (co *Co) Yield() {
 		}
 		return
 	}
-	// The portable engine: the switch is called from Yield itself, as in
-	// Resume, and the checks before it are calls that return first.
-	p := co.leavePortable()
-	ok := p.yield(struct{}{})
-	if co.enterPortable(ok) {
+	co.yieldPortable()
+}
+
+// yieldPortable is Yield on the portable engine, out of Yield: Yield's frame
+// is part of every image the copy-stack engine copies, so it stays small.
+// The switch is called from here, with the checks before it in calls that
+// return first (each frame between the co's code and the switch costs a
+// mispredicted return after it; see Resume).
+func (co *Co) yieldPortable() {
+	if co.enterPortable(co.leavePortable().yield(struct{}{})) {
 		// The co moved onto a goroutine of its own and was abandoned (see
-		// abandon): leave through its trampoline by a copy-stack yield,
-		// saving an image nobody resumes, so that none of its code runs
-		// and its goroutine ends.
-		co.copyStack = true
-		for {
-			st := swapout(&co.swctx)
-			if st == stOK {
-				break
-			}
-			co.yieldFailed(st)
-		}
-		panic("aco: internal error: an abandoned co was resumed")
+		// abandon): it leaves without running any more.
+		co.abandonYield()
 	}
 }
 
-// abandonYield is the end of an abandoned co that yielded from a Pull
-// iterator's yield function: the copy-stack yield of Yield, above.
+// abandonYield is the end of an abandoned co: it leaves through its
+// trampoline by a copy-stack yield (from Yield, called again), saving an
+// image nobody resumes, so that none of its code runs and its goroutine
+// ends.
 func (co *Co) abandonYield() {
 	co.copyStack = true
 	co.Yield()

@@ -997,6 +997,26 @@ var fzSeeds = map[string]*fzProg{
 		fzO(fzResume, 0), fzO(fzResumeGo, 0), fzO(fzGC, 0), fzOp{kind: fzResume, slot: 0, depth: 3}, fzO(fzResumeGo, 0),
 		fzO(fzProbe, 0), fzOp{kind: fzResume, slot: 0, depth: 1}, fzO(fzProbe, 0),
 	}},
+	// The move off the share stack: every co moves at its first resume
+	// after a yield, with defers pending, a panic on the goroutine, a
+	// Destroy that unwinds a moved co, a Reset back onto the share stack
+	// and nested resumes.
+	"move-everything": {nss: 2, move: 1, ops: []fzOp{
+		fzC(0, 0, 0, fzS(fzI(fiDefer, 1), fzBlk(fiStackDefer, 2, fzI(fiYield, 1), fzI(fiGC, 0), fzI(fiYield, 2)), fzI(fiYield, 3))),
+		fzC(1, 1, 2, fzS(fzBlk(fiDescend, 6*4, fzI(fiYield, 10), fzI(fiYield, 11)), fzI(fiPanic, 12))),
+		fzC(2, 0, 0, fzS(fzI(fiYield, 20), fzI(fiNested, 0), fzI(fiYield, 21), fzI(fiNestedDestroy, 1))),
+		fzO(fzResume, 0), fzO(fzResume, 1), fzO(fzResume, 2), fzO(fzProbe, 0),
+		fzO(fzResumeGo, 0), fzOp{kind: fzResume, slot: 1, depth: 2}, fzO(fzResume, 2), fzO(fzGC, 0),
+		fzO(fzDestroy, 0), fzO(fzResume, 1), fzO(fzResume, 1), fzO(fzResume, 2), fzO(fzProbe, 2),
+		fzO(fzReset, 1), fzO(fzResume, 1), fzO(fzResume, 2), fzO(fzResume, 2),
+	}},
+	// A 256-byte threshold: shallow cos stay, deep ones move.
+	"move-deep-only": {shared: true, nss: 2, move: 2, ops: []fzOp{
+		fzC(0, 0, 0, fzS(fzI(fiYield, 1), fzI(fiYield, 2), fzI(fiYield, 3))),
+		fzC(1, 1, 0, fzS(fzBlk(fiDescend, 20*4, fzI(fiOpenDefer, 1), fzI(fiYield, 4), fzI(fiYield, 5)), fzI(fiYield, 6))),
+		fzO(fzResume, 0), fzO(fzResume, 1), fzO(fzResume, 0), fzO(fzResume, 1), fzO(fzProbe, 0), fzO(fzProbe, 1),
+		fzO(fzResumeGo, 1), fzO(fzResume, 0), fzO(fzResume, 1), fzO(fzDestroy, 1), fzO(fzResume, 0),
+	}},
 	"exit": {nss: 2, ops: []fzOp{
 		fzC(0, 0, 0, fzS(fzI(fiDefer, 1), fzBlk(fiOpenDefer, 2, fzI(fiYield, 5), fzI(fiExit, 0)), fzI(fiYield, 99))),
 		fzO(fzResume, 0), fzO(fzResume, 0), fzO(fzProbe, 0), fzO(fzResume, 0),
