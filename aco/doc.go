@@ -50,6 +50,12 @@
 // ([Co.SaveStack]) count real copies, so they stay zero on the portable
 // engine.
 //
+// A copy-stack switch costs the frames it copies and scans. A share-stack
+// co whose yields keep costing more than a goroutine switch ([MoveThreshold])
+// is moved by the engine, at a resume, onto a goroutine of its own, where
+// it switches as on the portable engine without copying; nothing else about
+// it changes. [Co.Moved] and [Co.Engine] tell where a co runs.
+//
 // # Go semantics
 //
 // Where C had no counterpart, aco follows Go:
