@@ -174,17 +174,19 @@ func TestAbandonedPullsFreed(t *testing.T) {
 						}
 					}
 				}()
+				// The runtime's cleanup goroutine counts while it runs a
+				// cleanup: allow for it in every count below.
 				if side.moved {
 					assert.Greater(t, runtime.NumGoroutine(), goroutines+n*9/10, "the moved cos have goroutines of their own")
 				} else {
-					assert.Equal(t, goroutines, runtime.NumGoroutine(), "cos on the share stack have no goroutines")
+					assert.LessOrEqual(t, runtime.NumGoroutine(), goroutines+1, "cos on the share stack have no goroutines")
 				}
 				debug.SetGCPercent(gc)
 				deadline := time.Now().Add(30 * time.Second)
 				for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
 					heapInUse()
 				}
-				assert.LessOrEqual(t, runtime.NumGoroutine(), goroutines, "goroutines left by abandoned iterators")
+				assert.LessOrEqual(t, runtime.NumGoroutine(), goroutines+1, "goroutines left by abandoned iterators")
 				heap := heapInUse()
 				assert.Less(t, int64(heap)-int64(base), int64(n*64), "heap: %d bytes more after %d abandoned iterators", int64(heap)-int64(base), n)
 				assert.Zero(t, ran, "an abandoned iterator's deferred calls ran")
