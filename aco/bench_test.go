@@ -258,3 +258,27 @@ func benchHoldSeq[A benchArray](yield func(struct{}) bool) {
 		}
 	}
 }
+
+// BenchmarkWrappedIterPull measures what one frame between the caller and
+// the runtime's coroutine switch costs, on each side: iter.Pull's round
+// trip with next and yield called through a function of their own, against
+// the plain one (BenchmarkRoundTrip/iterpull). After a goroutine switch the
+// CPU's return predictor holds the other goroutine's returns, so each such
+// frame costs a mispredicted return; aco's Resume and Yield are such frames
+// on the portable engine.
+func BenchmarkWrappedIterPull(b *testing.B) {
+	next, stop := iter.Pull(func(yield func(struct{}) bool) {
+		for wrappedYield(yield) {
+		}
+	})
+	for b.Loop() {
+		wrappedNext(next)
+	}
+	stop()
+}
+
+//go:noinline
+func wrappedNext(next func() (struct{}, bool)) { next() }
+
+//go:noinline
+func wrappedYield(yield func(struct{}) bool) bool { return yield(struct{}{}) }

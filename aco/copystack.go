@@ -693,7 +693,11 @@ func scanned(c *swctx, y *yieldState, st uintptr) uintptr {
 //go:nosplit
 func commitYield(c *swctx, y *yieldState) {
 	co := (*Co)(unsafe.Pointer(c))
-	if (y.collected || y.n+uintptr(y.s.walked)*walkFrameBytes > moveThreshold) && moveThreshold != ^uintptr(0) && !co.moved {
+	cost := y.n + uintptr(y.s.walked)*walkFrameBytes
+	if y.collected {
+		cost += collectYieldBytes
+	}
+	if cost > moveThreshold && !co.moved {
 		// A copy of this image (and for frames that keep changing, their
 		// walk) costs more than a goroutine switch. Once that has held for
 		// moveAfter yields in a row, which pays for the move itself, the

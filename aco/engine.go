@@ -35,15 +35,18 @@ func EngineNote() string {
 
 // MoveThreshold is the size, in bytes, of the frames live at a yield above
 // which the copy-stack engine moves a share-stack co onto a goroutine of its
-// own (see [Co.Moved]). A copy-stack switch copies those frames out at the
-// yield and back in at the resume, and scans them for pointers; the
-// portable engine's switch costs the same whatever the depth. Frames that
-// change from one yield to the next (a recursive generator) are scanned one
-// by one, which costs about as much as copying [MoveWalkFrameBytes] more
-// bytes each, and count so. Measured on the machine of the benchmark report
-// (see the README), the two switches cost the same at about this size.
+// own (see [Co.Moved]), once its yields have stayed above it for a while. A
+// copy-stack switch copies those frames out at the yield and back in at the
+// resume, and scans them for pointers; the portable engine's switch costs
+// the same whatever the depth. On the machine of the README's benchmark
+// report the two cost about the same for an image of 500-700 bytes
+// (BenchmarkMoveCrossover).
 const MoveThreshold = 512
 
 // MoveWalkFrameBytes is what each frame of a yield whose frames changed
-// since the co's last yields adds to its size, for [MoveThreshold].
+// since the co's last yields (a recursive generator) adds to its size, for
+// [MoveThreshold]: such frames are scanned one by one from the frame cache,
+// which costs more than checking a known layout. The value is set so that
+// a recursive walk a few levels deep counts as costly and a loop yielding
+// from a few fixed frames does not.
 const MoveWalkFrameBytes = 48

@@ -55,9 +55,6 @@ type frameInfo struct {
 	// harmlessly, because its old and new stacks never overlap, but a
 	// relocation by a few bytes would move it twice.
 	adjust []uint32
-	// nptrs is the most roots the frame can give: its slots and its
-	// objects' pointer words.
-	nptrs int
 }
 
 // frameObj is a stack object of a frame.
@@ -189,12 +186,10 @@ func (fi *frameInfo) decode(pc uintptr) string {
 		slices.SortFunc(fi.objs, func(a, b frameObj) int { return cmp.Compare(a.off, b.off) })
 	}
 	fi.adjust = append(slices.Clone(fi.slots), bp...)
-	fi.nptrs = len(fi.slots)
 	for _, o := range fi.objs {
 		for _, p := range o.ptrs {
 			fi.adjust = append(fi.adjust, o.off+p)
 		}
-		fi.nptrs += len(o.ptrs)
 	}
 	slices.Sort(fi.adjust)
 	fi.adjust = slices.Compact(fi.adjust)

@@ -28,9 +28,15 @@ var moveThreshold uintptr = MoveThreshold
 
 const walkFrameBytes = MoveWalkFrameBytes
 
+// collectYieldBytes is what a yield whose roots collectRoots had to find,
+// in Go code, adds to its size: a scan in Go is far dearer than a goroutine
+// switch, so such a yield is costly whatever its size.
+const collectYieldBytes = MoveThreshold
+
 // moveAfter is how many yields in a row must cost more than the threshold
-// before a co moves: a move costs a goroutine, a cleanup and a copy, about
-// as much as 32 yields save (measured: 1-1.5 us against 20-50 ns).
+// before a co moves: a move costs a goroutine, a cleanup and a copy, which
+// a short generator never earns back (BenchmarkMoveCrossover's "short"
+// rows: a 15-value tree walk, moving at once or never).
 var moveAfter uintptr = 32
 
 // walkBufsAfter is how many walked yields a co makes before its walks get

@@ -3,6 +3,7 @@
 package aco
 
 import (
+	"fmt"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -15,7 +16,7 @@ import (
 
 // withMove runs f with the move threshold and the run of costly yields
 // before a move set to threshold and after.
-func withMove(t *testing.T, threshold, after uintptr, f func()) {
+func withMove(t testing.TB, threshold, after uintptr, f func()) {
 	t.Helper()
 	oldT, oldA := moveThreshold, moveAfter
 	moveThreshold, moveAfter = threshold, after
@@ -275,4 +276,80 @@ func TestMovedCoOwnsItsShareStack(t *testing.T) {
 		ss.Destroy()
 		main.Destroy()
 	})
+}
+
+// BenchmarkMoveCrossover is where MoveThreshold, MoveWalkFrameBytes and
+// moveAfter come from: aco.Pull round trips that stay on the share stack
+// (move=false) or move at once (move=true), for an image of one frame
+// holding an array of n bytes ("array") and for a chain of d recursive
+// frames ("frames"), and a whole pass over a 15-value tree walk ("short").
+// Compare each pair in one run.
+func BenchmarkMoveCrossover(b *testing.B) {
+	pair := func(b *testing.B, name string, seq func(yield func(int) bool)) {
+		for _, move := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/move=%v", name, move), func(b *testing.B) {
+				threshold := ^uintptr(0)
+				if move {
+					threshold = 0
+				}
+				withMove(b, threshold, 1, func() {
+					next, stop := Pull(seq)
+					next()
+					next()
+					for b.Loop() {
+						next()
+					}
+					stop()
+				})
+			})
+		}
+	}
+	pair(b, "array24", holdArray[[24]byte])
+	pair(b, "array232", holdArray[[232]byte])
+	pair(b, "array488", holdArray[[488]byte])
+	pair(b, "array1000", holdArray[[1000]byte])
+	pair(b, "array2024", holdArray[[2024]byte])
+	for _, d := range []int{2, 4, 8, 12} {
+		pair(b, fmt.Sprintf("frames%d", d), func(yield func(int) bool) { recurseThenYield(yield, d) })
+	}
+	var count int
+	tree := newBinTree(4, &count)
+	for _, move := range []bool{false, true} {
+		b.Run(fmt.Sprintf("short/move=%v", move), func(b *testing.B) {
+			threshold := ^uintptr(0)
+			if move {
+				threshold = 0
+			}
+			withMove(b, threshold, 1, func() {
+				for b.Loop() {
+					next, stop := Pull(tree.all)
+					for _, ok := next(); ok; _, ok = next() {
+					}
+					stop()
+				}
+			})
+		})
+	}
+}
+
+// holdArray yields in a loop with an array of A's size live in its frame.
+//
+//go:noinline
+func holdArray[A ~[24]byte | ~[232]byte | ~[488]byte | ~[1000]byte | ~[2024]byte](yield func(int) bool) {
+	var a A
+	for i := range len(a) {
+		a[i] = byte(i)
+	}
+	for i := 0; yield(int(a[i%len(a)])); i++ {
+	}
+}
+
+//go:noinline
+func recurseThenYield(yield func(int) bool, d int) bool {
+	if d > 0 {
+		return recurseThenYield(yield, d-1)
+	}
+	for yield(d) {
+	}
+	return false
 }

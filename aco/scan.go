@@ -131,20 +131,7 @@ func (m *yieldMemo) match(pc, hi, n uintptr) bool {
 //go:nosplit
 func (s *scanState) memo(m *yieldMemo, hi uintptr) {
 	for _, off := range m.slots {
-		v := load(hi - uintptr(off))
-		switch {
-		case v == 0:
-		case v >= s.stackLo && v < s.stackHi:
-			if v >= s.lo && v < s.lim {
-				s.inStack++
-			}
-		case v == s.self || v == s.fn || v == s.arg:
-		default:
-			if s.nr < s.cap {
-				*(*uintptr)(unsafe.Add(ptrAt(s.found), uintptr(s.nr)*ptrSize)) = v
-			}
-			s.nr++
-		}
+		s.slot(load(hi - uintptr(off)))
 	}
 	s.objs, s.yret = m.objs, m.yret
 }
@@ -189,8 +176,7 @@ func (co *Co) buildMemo() {
 // the slots pointing into the image. It returns stNoFrame if a frame is not
 // in the cache or cannot be yielded across, or if the frames do not end at
 // the co's trampoline (learnFrames, in Go, decodes or explains); else it
-// sets yret. It writes the roots itself (no call: the nosplit chain has no
-// room for one in builds without inlining).
+// sets yret. The roots go into the share stack's scratch (see found).
 //
 //go:nosplit
 func (s *scanState) walk(pc, hi uintptr) uintptr {
@@ -210,21 +196,7 @@ func (s *scanState) walk(pc, hi uintptr) uintptr {
 			if a >= s.lim {
 				break // the bottom frame's arguments, in the trampoline's frame
 			}
-			v := *(*uintptr)(ptrAt(a))
-			switch {
-			case v == 0:
-			case v >= s.stackLo && v < s.stackHi:
-				if v >= s.lo && v < s.lim {
-					s.inStack++
-				}
-			case v == s.self || v == s.fn || v == s.arg:
-				// To resume the co one must hold the Co.
-			default:
-				if s.nr < s.cap {
-					*(*uintptr)(unsafe.Add(ptrAt(s.found), uintptr(s.nr)*ptrSize)) = v
-				}
-				s.nr++
-			}
+			s.slot(load(a))
 		}
 		s.objs += len(fi.objs)
 		s.walked++
@@ -343,15 +315,12 @@ func (s *scanState) findFrames(pc, hi uintptr, w *walkBufs) uintptr {
 	return stOK
 }
 
-// frameRoots is walk's scan of the frames findFrames found. Its counters
-// are locals, not s's fields: the stores could alias those, which would
-// keep them in memory.
+// frameRoots is walk's scan of the frames findFrames found.
 //
 //go:nosplit
 func (s *scanState) frameRoots(hi uintptr, w *walkBufs) {
 	b := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(&w.buf), w.cur*int(ptrSize)))
 	nf := *(*int)(unsafe.Add(unsafe.Pointer(&w.n), w.cur*int(ptrSize)))
-	found, nr, cap, inStack, objs := s.found, s.nr, s.cap, 0, 0
 	shape := uint32(hi-s.lo) | 1
 	for i := 0; i < nf; i++ {
 		f := walkAt(b, i)
@@ -365,26 +334,36 @@ func (s *scanState) frameRoots(hi uintptr, w *walkBufs) {
 			if a >= s.lim {
 				break // the bottom frame's arguments, in the trampoline's frame
 			}
-			v := *(*uintptr)(ptrAt(a))
-			switch {
-			case v == 0:
-			case v >= s.stackLo && v < s.stackHi:
-				if v >= s.lo && v < s.lim {
-					inStack++
-				}
-			case v == s.self || v == s.fn || v == s.arg:
-			default:
-				if nr < cap {
-					*(*uintptr)(unsafe.Add(ptrAt(found), uintptr(nr)*ptrSize)) = v
-				}
-				nr++
-			}
+			s.slot(load(a))
 		}
-		objs += len(fi.objs)
+		s.objs += len(fi.objs)
 	}
-	s.nr, s.inStack, s.objs, s.walked = nr, inStack, objs, nf
+	s.walked = nf
 	s.shape = shape
 	s.recorded = true
+}
+
+// slot takes the word v read from a live pointer slot of the image: a heap
+// pointer goes into the scratch, a pointer into the image is counted (it
+// may reach a stack object), anything else is dropped. The Co, its
+// function and its argument are never roots: to resume the co one must
+// hold the Co.
+//
+//go:nosplit
+func (s *scanState) slot(v uintptr) {
+	switch {
+	case v == 0:
+	case v >= s.stackLo && v < s.stackHi:
+		if v >= s.lo && v < s.lim {
+			s.inStack++
+		}
+	case v == s.self || v == s.fn || v == s.arg:
+	default:
+		if s.nr < s.cap {
+			*(*uintptr)(unsafe.Add(ptrAt(s.found), uintptr(s.nr)*ptrSize)) = v
+		}
+		s.nr++
+	}
 }
 
 // rootsTicket names the frames collectRoots filled co.roots for: capture
