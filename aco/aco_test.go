@@ -523,7 +523,7 @@ func TestResumeFromAnotherGoroutine(t *testing.T) {
 // copy-stack engine is on wherever the package has its runtime tables.
 func TestEngineReport(t *testing.T) {
 	t.Logf("engine: %s (%s %s/%s) %s", Engine(), runtime.Version(), runtime.GOOS, runtime.GOARCH, EngineNote())
-	if copyStackSupported && os.Getenv("ACO_ENGINE") == "" && inliningOn() {
+	if copyStackSupported && os.Getenv("ACO_ENGINE") == "" {
 		assert.Equal(t, CopyStack, Engine(), EngineNote())
 	}
 }

@@ -43,7 +43,6 @@ const (
 	stCollect
 	stMemo
 	stWalkRoom
-	stRangefunc
 	stGrow
 	stCgo
 	stMove
@@ -597,9 +596,6 @@ func checkYield(c *swctx, y *yieldState) uintptr {
 	// The co's defer records are the innermost ones: those whose frame is
 	// in [lo, hi).
 	for d := gDefer(gp); d != 0 && load(d+rtDeferSp) >= lo && load(d+rtDeferSp) < hi; d = load(d + rtDeferLink) {
-		if *(*bool)(ptrAt(d + rtDeferRangefunc)) {
-			return stRangefunc
-		}
 		y.stackDefers = y.stackDefers || !*(*bool)(ptrAt(d + rtDeferHeap))
 		y.nd++
 	}

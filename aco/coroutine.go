@@ -108,6 +108,9 @@ type Co struct {
 	// moveNext: the image saved at the last yield is larger than
 	// MoveThreshold, and the next resume moves the co.
 	moveNext bool
+	// offStack: Destroy is unwinding the co while its share stack runs
+	// another co (see destroySuspended).
+	offStack bool
 
 	main *Co         // the main co this co belongs to (nil for a main co)
 	ss   *ShareStack // nil for standalone and main coroutines
@@ -369,7 +372,7 @@ func (co *Co) startRunning() {
 //
 //go:nosplit
 func (co *Co) stopRunning(s state) {
-	if ss := co.ss; ss != nil {
+	if ss := co.ss; ss != nil && !co.offStack {
 		ss.owner = nil
 	}
 	co.st.Store(uint32(s))
@@ -619,8 +622,10 @@ func (co *Co) finish() {
 //
 // For a non-main coroutine: a suspended one is first unwound, so its deferred
 // calls run (a panic raised by one of them continues from Destroy, and the
-// coroutine is destroyed anyway); then its save stack is released. Destroying
-// a running coroutine panics.
+// coroutine is destroyed anyway); then its save stack is released. The
+// unwinding does not need the share stack to itself: a supervisor may destroy
+// a suspended sibling of its own share stack. Destroying a running coroutine
+// panics.
 //
 // For a main coroutine: all its coroutines must have been destroyed first.
 //
@@ -645,13 +650,42 @@ func (co *Co) Destroy() {
 			co.release()
 			return
 		}
-		// A panic from a deferred call of the coroutine continues from
-		// here; the coroutine is destroyed all the same.
-		defer co.markDestroyed()
 		co.destroySuspended()
 		return
 	}
 	co.markDestroyed()
+}
+
+// destroySuspended unwinds a suspended coroutine so its deferred calls run,
+// then marks it destroyed. Its share stack may be busy with another co (a
+// supervisor destroying a sibling, perhaps from a co nested in it, or from
+// another goroutine): nothing the unwinding runs needs the share stack to
+// itself (it cannot yield, and on either engine its frames have a stack
+// of their own: the destroying goroutine's or its goroutine's), so it
+// runs without owning it, and the share stack stays with its owner.
+func (co *Co) destroySuspended() {
+	for !co.st.CompareAndSwap(uint32(stSuspended), uint32(stRunning)) {
+		if co.state() != stSuspended {
+			panic("aco: Destroy raced with another use of the co (it was resumed or destroyed meanwhile)")
+		}
+	}
+	if ss := co.ss; ss != nil {
+		if ss.owner == nil {
+			ss.owner = co
+		} else {
+			co.offStack = true
+		}
+	}
+	// A panic from a deferred call of the coroutine continues from
+	// Destroy; the coroutine is destroyed all the same.
+	defer co.markDestroyed()
+	co.unwind = &Unwind{co: co, reason: "Destroy"}
+	if co.copyStack {
+		co.enter = 1         // resume into Yield itself, which unwinds
+		co.resumeCopyStack() // its Yield panics with co.unwind
+		return
+	}
+	co.unwindPortable()
 }
 
 // markDestroyed moves an ended, init or main coroutine to "destroyed" and
@@ -679,18 +713,6 @@ func (co *Co) release() {
 	} else {
 		co.x.port = nil
 	}
-}
-
-// destroySuspended unwinds a suspended coroutine so its deferred calls run.
-func (co *Co) destroySuspended() {
-	co.startRunning()
-	co.unwind = &Unwind{co: co, reason: "Destroy"}
-	if co.copyStack {
-		co.enter = 1         // resume into Yield itself, which unwinds
-		co.resumeCopyStack() // its Yield panics with co.unwind
-		return
-	}
-	co.unwindPortable()
 }
 
 // Reset reuses an ended coroutine object (libaco's planned aco_reset): it

@@ -4,8 +4,6 @@ package aco
 
 import (
 	"os"
-	"runtime"
-	"strings"
 	"sync/atomic"
 	"unsafe"
 )
@@ -40,39 +38,11 @@ func selectEngine() {
 		engineReason = "ACO_ENGINE=portable"
 		return
 	}
-	if !inliningOn() {
-		// A liveness failure (an object held by a suspended co finalized,
-		// in some runs of the GC torture tests) shows in builds without
-		// inlining (-gcflags=-N -l, as debuggers build), and only there;
-		// it is not understood yet. Until it is, such builds do not use
-		// the engine.
-		engineReason = "build without inlining (-gcflags=-l): the copy-stack engine is off there for now"
-		return
-	}
 	if err := selfTest(); err != "" {
 		engineReason = "self-test failed: " + err
 		return
 	}
 	copyStackOn = true
-}
-
-// inliningOn reports whether this package was compiled with inlining: then
-// the tiny inlineProbe is inlined into it, and the function that contains
-// the return address callerPC sees is inliningOn, not inlineProbe.
-func inliningOn() bool {
-	f := runtime.FuncForPC(inlineProbe())
-	return f != nil && !strings.HasSuffix(runtime.FuncForPC(f.Entry()).Name(), ".inlineProbe")
-}
-
-func inlineProbe() uintptr { return callerPC() }
-
-// callerPC returns the return address into its caller.
-//
-//go:noinline
-func callerPC() uintptr {
-	var pcs [1]uintptr
-	runtime.Callers(2, pcs[:])
-	return pcs[0] - 1
 }
 
 // yieldFailed acts on a status from swapout: it makes room, learns the
@@ -92,8 +62,6 @@ func (co *Co) yieldFailed(st uintptr) {
 		panic(msgYieldLocked)
 	case stCgo:
 		panic(msgYieldCgo)
-	case stRangefunc:
-		panic("aco: Yield with a pending defer inside a range-over-func loop body is not supported")
 	case stNoFrame:
 		if msg := learnFrames(&co.swctx); msg != "" {
 			panic(msg)

@@ -47,7 +47,6 @@ func (co *Co) initCopyStack(int)         {}
 func (co *Co) resetCopyStack()           {}
 func (co *Co) releaseCopyStack()         {}
 func (co *Co) copyStackStats() SaveStack { return SaveStack{} }
-func inliningOn() bool                   { return true }
 func (co *Co) hasPendingDefers() bool    { return true }
 func (co *Co) move()                     {}
 func (co *Co) fpuLeave()                 {}

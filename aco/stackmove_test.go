@@ -1218,11 +1218,11 @@ func runTestBinary(bin, run string, env ...string) (string, error) {
 }
 
 // TestUnoptimizedBuild builds the package without optimizations or
-// inlining (-gcflags=-N -l, as debuggers build it; for now such builds run
-// share-stack coroutines on the portable engine, see README's known limits,
-// and the test checks that they say so: every variable then
-// lives in the frame, which changes every frame layout at a yield) and runs
-// a selection of the engine's tests in that binary.
+// inlining (-gcflags=-N -l, as debuggers build it: every variable then lives
+// in the frame, which changes every frame layout at a yield, and every
+// helper is a real call that can move the stack) and runs a selection of
+// the engine's tests in that binary, TestEngineReport among them: the
+// copy-stack engine runs there as in optimized builds.
 func TestUnoptimizedBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the test binary again")
@@ -1231,13 +1231,14 @@ func TestUnoptimizedBuild(t *testing.T) {
 	bin, _ := buildTestBinary(t, "-gcflags="+pkg+"=-N -l")
 	run := "^(TestEngineReport|TestResumeSmallDeltas|TestResumeAtDifferentDepths|TestStackObjectReachedOnlyThroughPointer|TestStackMapAcrossRelocation|" +
 		"TestDeferThreeFramesEveryStop|TestYieldInsideDeferredCalls|TestPanicWithPendingDefersReachesResumer|" +
-		"TestTortureGCLiveness|TestTortureGCLivenessNested|TestTortureSharedRoots|TestRecursiveGenerators|TestHugeImage)$"
+		"TestTortureGCLiveness|TestTortureGCLivenessNested|TestTortureSharedRoots|TestRecursiveGenerators|TestHugeImage|" +
+		"TestRootsOfFirstDeepYieldFromFreshGoroutine|TestDeferInsideRangeFuncBodyThenYield|TestDestroySiblingWithDefersOnSameShareStack)$"
 	out, err := runTestBinary(bin, run)
 	if err != nil || !strings.Contains(out, "\nPASS") {
 		t.Fatalf("tests of the unoptimized build failed: %v\n%s", err, tail(out, 8000))
 	}
-	if !strings.Contains(out, "build without inlining") {
-		t.Errorf("the unoptimized build does not report its engine choice:\n%s", tail(out, 2000))
+	if !strings.Contains(out, "engine: copystack") {
+		t.Errorf("the unoptimized build does not run the copy-stack engine:\n%s", tail(out, 2000))
 	}
 }
 
@@ -1274,8 +1275,7 @@ func addrParams(co *Co, tc *tortureCo, objs [4]*tobj, s selfRef, yields int) (re
 // and results whose addresses are taken.
 func TestAddressTakenParams(t *testing.T) {
 	forKinds(t, func(t *testing.T, e *env) {
-		tortureReset()
-		l := &ledger{}
+		l := newLedger(t)
 		const n = 50
 		tcs := make([]*tortureCo, n)
 		cos := make([]*Co, n)
@@ -1302,7 +1302,7 @@ func TestAddressTakenParams(t *testing.T) {
 				}
 			}
 			runtime.GC()
-			requireNoTortureFailures(t, fmt.Sprint("after pass ", k))
+			l.requireNoFailures(t, fmt.Sprint("after pass ", k))
 		}
 		for i, co := range cos {
 			require.True(t, co.IsEnd())

@@ -26,37 +26,28 @@ import (
 // are counted, never reported from inside a coroutine (t.FailNow would
 // Goexit the co), and checked by the driver.
 
-var (
-	tortureFailures atomic.Int64
-	tortureMu       sync.Mutex
-	tortureMsgs     []string
-)
+// ledgerMsgs bounds the failure messages a ledger keeps.
+const ledgerMsgs = 30
 
-// tortureFail records a failure seen by a coroutine or a finalizer.
-func tortureFail(format string, args ...any) {
-	tortureFailures.Add(1)
-	tortureMu.Lock()
-	if len(tortureMsgs) < 30 {
-		tortureMsgs = append(tortureMsgs, fmt.Sprintf(format, args...))
+// fail records a failure seen by a coroutine or a finalizer in the ledger
+// of the test that made the object: a finalizer that runs after its test
+// ended counts there, never in the next test's record.
+func (l *ledger) fail(format string, args ...any) {
+	l.failures.Add(1)
+	l.mu.Lock()
+	if len(l.msgs) < ledgerMsgs {
+		l.msgs = append(l.msgs, l.test+": "+fmt.Sprintf(format, args...))
 	}
-	tortureMu.Unlock()
+	l.mu.Unlock()
 }
 
-// tortureReset clears the failure record before a test.
-func tortureReset() {
-	tortureFailures.Store(0)
-	tortureMu.Lock()
-	tortureMsgs = nil
-	tortureMu.Unlock()
-}
-
-// requireNoTortureFailures stops the test if any failure was recorded.
-func requireNoTortureFailures(t testing.TB, when string) {
+// requireNoFailures stops the test if its ledger recorded any failure.
+func (l *ledger) requireNoFailures(t testing.TB, when string) {
 	t.Helper()
-	if n := tortureFailures.Load(); n != 0 {
-		tortureMu.Lock()
-		msgs := strings.Join(tortureMsgs, "\n\t")
-		tortureMu.Unlock()
+	if n := l.failures.Load(); n != 0 {
+		l.mu.Lock()
+		msgs := strings.Join(l.msgs, "\n\t")
+		l.mu.Unlock()
 		require.FailNowf(t, "torture failures", "%d failures %s; first ones:\n\t%s", n, when, msgs)
 	}
 }
@@ -64,6 +55,7 @@ func requireNoTortureFailures(t testing.TB, when string) {
 // tracker follows one tracked heap object. held is true while some
 // coroutine frame still holds the object: its finalizer must not run then.
 type tracker struct {
+	l         *ledger
 	what      string // a constant: what kind of object
 	co, k     int
 	held      atomic.Bool
@@ -73,21 +65,28 @@ type tracker struct {
 func (tr *tracker) release() { tr.held.Store(false) }
 
 // ledger holds every tracker of one torture run (trackers never point to
-// the objects they track).
+// the objects they track) and the failures seen, in the run's own
+// sentinels: a failure names the test and the object that failed.
 type ledger struct {
-	mu  sync.Mutex
-	all []*tracker
+	test     string
+	mu       sync.Mutex
+	all      []*tracker
+	failures atomic.Int64
+	msgs     []string
 }
+
+// newLedger returns the ledger of one run of test t.
+func newLedger(t testing.TB) *ledger { return &ledger{test: t.Name()} }
 
 // trackPtr sets a finalizer on p, which must point to the start of a heap
 // allocation, and returns its tracker.
 func trackPtr[T any](l *ledger, p *T, co, k int, what string) *tracker {
-	tr := &tracker{what: what, co: co, k: k}
+	tr := &tracker{l: l, what: what, co: co, k: k}
 	tr.held.Store(true)
 	runtime.SetFinalizer(p, func(*T) {
 		tr.finalized.Store(true)
 		if tr.held.Load() {
-			tortureFail("co %d: object %d (%s) was finalized while a suspended coroutine held it", tr.co, tr.k, tr.what)
+			tr.l.fail("co %d: object %d (%s) was finalized while a suspended coroutine held it", tr.co, tr.k, tr.what)
 		}
 	})
 	l.mu.Lock()
@@ -213,13 +212,13 @@ func (tc *tortureCo) str(k int) string {
 	return s
 }
 
-// check counts a failure unless ok. Not inlined: its call of tortureFail
+// check counts a failure unless ok. Not inlined: its call of fail
 // would add a stack object (the variadic array) to the caller's frame.
 //
 //go:noinline
 func (tc *tortureCo) check(ok bool, what string, r int) {
 	if !ok {
-		tortureFail("co %d: %s is wrong after resume %d", tc.idx, what, r)
+		tc.l.fail("co %d: %s is wrong after resume %d", tc.idx, what, r)
 	}
 }
 
@@ -636,8 +635,7 @@ func defaultTortureConfig(nested bool) tortureConfig {
 // random order at random depths, with garbage and GCs between resumes; even
 // ones run to their end, odd ones are destroyed while suspended.
 func runTorture(t *testing.T, e *env, cfg tortureConfig, body Func, nested bool) {
-	tortureReset()
-	l := &ledger{}
+	l := newLedger(t)
 	tcs := make([]*tortureCo, cfg.n)
 	cos := make([]*Co, cfg.n)
 	for i := range tcs {
@@ -693,7 +691,7 @@ func runTorture(t *testing.T, e *env, cfg tortureConfig, body Func, nested bool)
 		churn(cfg.churnGC)
 		runtime.GC()
 		runtime.GC()
-		requireNoTortureFailures(t, fmt.Sprintf("after pass %d", pass))
+		l.requireNoFailures(t, fmt.Sprintf("after pass %d", pass))
 	}
 	for i, tc := range tcs {
 		require.Equal(t, max(resumes[i]-1, 0), tc.checks, "co %d verified its objects on every resume", i)
@@ -718,7 +716,7 @@ func runTorture(t *testing.T, e *env, cfg tortureConfig, body Func, nested bool)
 		require.Failf(t, "objects not collected", "%d of %d objects were not collected after their coroutines ended; first: co %d object %d (%s)",
 			len(left), len(l.all), left[0].co, left[0].k, left[0].what)
 	}
-	requireNoTortureFailures(t, "at the end")
+	l.requireNoFailures(t, "at the end")
 	runtime.KeepAlive(cos)
 }
 
@@ -808,8 +806,7 @@ func tail(s string, n int) string {
 // their yields (nil pointers are not roots).
 func TestTortureSharedRoots(t *testing.T) {
 	forKinds(t, func(t *testing.T, e *env) {
-		tortureReset()
-		l := &ledger{}
+			l := newLedger(t)
 		const n = 200
 		cos := make([]*Co, n)
 		for i := range cos {
@@ -851,7 +848,7 @@ func TestTortureSharedRoots(t *testing.T) {
 			}
 			churn(1 << 20)
 			runtime.GC()
-			requireNoTortureFailures(t, fmt.Sprintf("after step %d", step))
+			l.requireNoFailures(t, fmt.Sprintf("after step %d", step))
 		}
 		for _, co := range cos {
 			require.True(t, co.IsEnd())
@@ -860,7 +857,7 @@ func TestTortureSharedRoots(t *testing.T) {
 		assert.Empty(t, l.stillHeld())
 		left := l.waitAllCollected(20 * time.Second)
 		assert.Empty(t, left, "objects not collected after their coroutines ended")
-		requireNoTortureFailures(t, "at the end")
+		l.requireNoFailures(t, "at the end")
 	})
 }
 
@@ -871,12 +868,11 @@ func TestTortureSharedRoots(t *testing.T) {
 // its own, so any two may run at the same time.
 func TestTortureConcurrentGoroutines(t *testing.T) {
 	forKinds(t, func(t *testing.T, e *env) {
-		tortureReset()
-		n, rounds, workers := 600, 5, 4
+			n, rounds, workers := 600, 5, 4
 		if testing.Short() {
 			n = 100
 		}
-		l := &ledger{}
+		l := newLedger(t)
 		type item struct {
 			co      *Co
 			tc      *tortureCo
@@ -925,7 +921,7 @@ func TestTortureConcurrentGoroutines(t *testing.T) {
 							destroy(it.co)
 						}
 					}); msg != "" {
-						tortureFail("co %d: resume %d panicked: %s", it.tc.idx, it.resumes, msg)
+						l.fail("co %d: resume %d panicked: %s", it.tc.idx, it.resumes, msg)
 						panics.Add(1)
 						left.Done()
 						continue
@@ -945,7 +941,7 @@ func TestTortureConcurrentGoroutines(t *testing.T) {
 		left.Wait()
 		close(queue)
 		wg.Wait()
-		requireNoTortureFailures(t, "after the run")
+		l.requireNoFailures(t, "after the run")
 		for _, it := range items {
 			require.Equal(t, max(it.resumes-1, 0), it.tc.checks, "co %d verified its objects on every resume", it.tc.idx)
 			require.Equal(t, tortureDeferOrder, it.tc.order, "co %d: deferred checks ran once each, in order", it.tc.idx)
@@ -958,7 +954,7 @@ func TestTortureConcurrentGoroutines(t *testing.T) {
 		if rest := l.waitAllCollected(20 * time.Second); len(rest) > 0 {
 			require.Failf(t, "objects not collected", "%d of %d objects were not collected", len(rest), len(l.all))
 		}
-		requireNoTortureFailures(t, "at the end")
+		l.requireNoFailures(t, "at the end")
 	})
 }
 
