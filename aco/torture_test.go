@@ -806,7 +806,7 @@ func tail(s string, n int) string {
 // their yields (nil pointers are not roots).
 func TestTortureSharedRoots(t *testing.T) {
 	forKinds(t, func(t *testing.T, e *env) {
-			l := newLedger(t)
+		l := newLedger(t)
 		const n = 200
 		cos := make([]*Co, n)
 		for i := range cos {
@@ -868,7 +868,7 @@ func TestTortureSharedRoots(t *testing.T) {
 // its own, so any two may run at the same time.
 func TestTortureConcurrentGoroutines(t *testing.T) {
 	forKinds(t, func(t *testing.T, e *env) {
-			n, rounds, workers := 600, 5, 4
+		n, rounds, workers := 600, 5, 4
 		if testing.Short() {
 			n = 100
 		}
