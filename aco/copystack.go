@@ -35,7 +35,6 @@ const (
 	stNotRunning
 	stUnwinding
 	stWrongG
-	stPanicking
 	stLocked
 	stNoFrame
 	stBufSmall
@@ -87,6 +86,11 @@ type csExtra struct {
 	// first: a heap record by pointer, a record in the image by its offset
 	// below hi.
 	defers []deferRef
+	// panics is the offset below hi of the innermost of the npanic panic
+	// records in the image, while the co is suspended in a deferred call
+	// run by a panic (see detachPanics).
+	panics uintptr
+	npanic int
 	// ticket names the frames collectRoots last filled roots for, and
 	// collect is its memory (scan.go).
 	ticket  rootsTicket
@@ -127,6 +131,7 @@ func (co *Co) resetCopyStack() {
 	if x := co.x; x != nil {
 		clear(x.cs.defers)
 		x.cs.defers = x.cs.defers[:0]
+		x.cs.npanic = 0
 	}
 }
 
@@ -294,13 +299,13 @@ func prepareResume(c *swctx, hi, gp uintptr) uintptr {
 			co.relocate(hi)
 		}
 		c.hi = hi
-		if x := co.x; x != nil && len(x.cs.defers) > 0 {
+		if x := co.x; x != nil && (len(x.cs.defers) > 0 || x.cs.npanic > 0) {
 			// Last, with no call after it: from here until swapin has
-			// copied the image in, g._defer points at records that are
-			// not on the stack yet, and a goroutine preempted at the
-			// entry of a Go function (nosplit ones included) could be
-			// scanned.
-			co.attachDefers(gp, hi)
+			// copied the image in, g._defer and g._panic point at
+			// records that are not on the stack yet, and a goroutine
+			// preempted at the entry of a Go function (nosplit ones
+			// included) could be scanned.
+			co.attachRecords(gp, hi)
 		}
 		return stOK
 	}
@@ -376,6 +381,18 @@ type relocator struct {
 func (r *relocator) adj(a uintptr) {
 	if v := load(a); v >= r.oldLo && v < r.oldHi {
 		store(a, v+r.delta)
+	}
+}
+
+// attachRecords re-attaches the co's defer and panic records.
+//
+//go:nosplit
+func (co *Co) attachRecords(gp, hi uintptr) {
+	if co.x.cs.npanic > 0 {
+		co.attachPanics(gp, hi)
+	}
+	if len(co.x.cs.defers) > 0 {
+		co.attachDefers(gp, hi)
 	}
 }
 
@@ -538,6 +555,10 @@ func captureSlow(c *swctx, lo, gp uintptr) uintptr {
 		(*Co)(unsafe.Pointer(c)).detachDefers(y.gp, y.hi, y.nd)
 		c.slow = 1
 	}
+	if y.np > 0 {
+		(*Co)(unsafe.Pointer(c)).detachPanics(y.gp, y.hi, y.np)
+		c.slow = 1
+	}
 	commitYield(c, &y)
 	return stOK
 }
@@ -547,6 +568,7 @@ type yieldState struct {
 	lo, gp      uintptr
 	hi, n, pc   uintptr // the image is the n bytes below the word at hi; Yield continues at pc
 	nd          int     // the co's defer records
+	np          int     // the co's panic records (a deferred call yields during a panic)
 	stackDefers bool    // some of them are on the stack
 	collected   bool    // collectRoots found the roots
 	s           scanState
@@ -574,8 +596,10 @@ func checkYield(c *swctx, y *yieldState) uintptr {
 		c.pc, c.n = y.pc, gStackHi(gp)-lo
 		return stNoFrame // learnFrames explains
 	}
-	if p := gPanic(gp); p >= lo && p < hi {
-		return stPanicking
+	// A panic unwinding through the co, whose deferred call yields: its
+	// records (in gopanic's frames) are the innermost ones in the image.
+	for p := gPanic(gp); p >= lo && p < hi; p = load(p + rtPanicLink) {
+		y.np++
 	}
 	if l := gLocks(gp); l != c.locks {
 		if uint32(l) != uint32(c.locks) {
@@ -612,7 +636,7 @@ func takeTicket(c *swctx, y *yieldState) bool {
 		return false
 	}
 	x.cs.ticket.ok = false
-	if t := &x.cs.ticket; t.hiOff != c.hiOff || t.n != y.n || t.pc != y.pc || t.nd != y.nd {
+	if t := &x.cs.ticket; t.hiOff != c.hiOff || t.n != y.n || t.pc != y.pc || t.nd != y.nd || t.np != y.np {
 		return false
 	}
 	c.yret = uint32(y.hi - (y.lo + uintptr(lookupFrame(y.pc).size) - ptrSize))
@@ -655,8 +679,8 @@ func scanned(c *swctx, y *yieldState, st uintptr) uintptr {
 			st = stWalkRoom
 		}
 	}
-	if st == stOK && (s.objs > 0 && (s.inStack > 0 || y.stackDefers) || y.nd > 0) {
-		st = stCollect // objects or defer records to scan
+	if st == stOK && (s.objs > 0 && (s.inStack > 0 || y.stackDefers) || y.nd > 0 || y.np > 0) {
+		st = stCollect // objects, defer or panic records to scan
 	}
 	if st != stOK {
 		c.pc, c.n = y.pc, s.stackHi-y.lo // for learnFrames, buildMemo or collectRoots
@@ -747,4 +771,41 @@ func (co *Co) detachDefers(gp, hi uintptr, nd int) {
 		d = next
 	}
 	store(gp+rtGDefer, d)
+}
+
+// detachPanics takes the co's np panic records (stack objects in the
+// image: a deferred call yields while a panic unwinds through the co) off
+// the goroutine's panic chain, which goes on with the resumer's panics, as
+// the runtime's own chain would if the co ran on a goroutine of its own.
+// The records keep their links into the image (relocate adjusts them, as
+// copystack does); attachPanics links the outermost one to the resumer's
+// chain again. Plain stores, as the runtime's: the chain holds only stack
+// addresses, which write barriers ignore.
+//
+//go:nosplit
+func (co *Co) detachPanics(gp, hi uintptr, np int) {
+	p := gPanic(gp)
+	co.x.cs.panics = hi - p
+	co.x.cs.npanic = np
+	for i := 0; i < np; i++ {
+		p = load(p + rtPanicLink)
+	}
+	store(gp+rtGPanic, p)
+}
+
+// attachPanics puts the co's saved panic records, at their places below hi,
+// back on top of the goroutine's panic chain; like attachDefers it writes
+// the image still in the save stack, before swapin copies it in.
+//
+//go:nosplit
+func (co *Co) attachPanics(gp, hi uintptr) {
+	x := &co.x.cs
+	img := co.buf + co.n + ptrSize
+	p := img - x.panics // the innermost record, in the save stack
+	for i := 1; i < x.npanic; i++ {
+		p = img - (hi - load(p+rtPanicLink))
+	}
+	store(p+rtPanicLink, gPanic(gp))
+	x.npanic = 0
+	store(gp+rtGPanic, hi-x.panics)
 }

@@ -345,7 +345,10 @@ func (co *Co) startRunning() {
 		case stMain:
 			panic("aco: Resume of a main co")
 		case stRunning:
-			panic("aco: Resume of a running co (it is running on some goroutine, or two goroutines resume it at once)")
+			if rtAvailable && co.goroutine() == getg() {
+				panic(msgResumeSelf)
+			}
+			panic("aco: Resume of a running co (it is running on another goroutine, or two goroutines resume it at once)")
 		case stEnded:
 			panic("aco: Resume of an ended co")
 		case stDestroyed:
@@ -540,11 +543,11 @@ func (co *Co) Exit() {
 
 // Messages of misuse the engines share.
 const (
-	msgYieldOutside   = "aco: Yield called outside the co (from another goroutine, or from inside another co it resumed)"
-	msgExitOutside    = "aco: Exit called outside the co (from another goroutine)"
-	msgYieldPanicking = "aco: Yield while a panic is unwinding through the co (Yield from a deferred call during a panic)"
-	msgYieldLocked    = "aco: Yield while the co holds an OS thread lock (runtime.LockOSThread without UnlockOSThread)"
-	msgYieldCgo       = "aco: Yield inside a cgo callback is not supported"
+	msgResumeSelf   = "aco: Resume of a running co from inside it (a co cannot resume itself, nor a co that is resuming it)"
+	msgYieldOutside = "aco: Yield called outside the co (from another goroutine, or from inside another co it resumed)"
+	msgExitOutside  = "aco: Exit called outside the co (from another goroutine)"
+	msgYieldLocked  = "aco: Yield while the co holds an OS thread lock (runtime.LockOSThread without UnlockOSThread)"
+	msgYieldCgo     = "aco: Yield inside a cgo callback is not supported"
 )
 
 // Unwind is the panic value with which Exit and Destroy unwind a coroutine's

@@ -56,8 +56,6 @@ func (co *Co) yieldFailed(st uintptr) {
 		panic(co.unwind)
 	case stWrongG:
 		panic(msgYieldOutside)
-	case stPanicking:
-		panic(msgYieldPanicking)
 	case stLocked:
 		panic(msgYieldLocked)
 	case stCgo:

@@ -42,6 +42,11 @@ type frameInfo struct {
 	// the function has no open-coded defers.
 	openDefer int32
 
+	// callerKey is ORed into the return address above this frame to look
+	// up its caller's layout: sigpanicKey for runtime.sigpanic, whose
+	// "return address" is the faulting PC (see decodeFrame), else 0.
+	callerKey uintptr
+
 	// bad marks a frame no co may yield across; why says why, in an aco:
 	// message.
 	bad bool
@@ -64,17 +69,24 @@ type frameObj struct {
 	ptrs []uint32 // byte offsets of its pointer words, from its first byte
 }
 
-// decodeFrame decodes the frame that continues at pc. A frame no co can
-// yield across comes back bad, with the reason.
+// sigpanicKey marks, in a frame cache key, the frame of a function that
+// faulted: the signal handler made it "call" runtime.sigpanic at the
+// faulting instruction, which is no call site (and could be one's return
+// address). No code address has the top bit set.
+const sigpanicKey = uintptr(1) << (8*ptrSize - 1)
+
+// decodeFrame decodes the frame that continues at pc (with sigpanicKey: the
+// frame of a function that faulted at pc). A frame no co can yield across
+// comes back bad, with the reason.
 func decodeFrame(pc uintptr) *frameInfo {
 	fi := &frameInfo{pc: pc, openDefer: -1}
-	if msg := fi.decode(pc); msg != "" {
+	if msg := fi.decode(pc&^sigpanicKey, pc&sigpanicKey != 0); msg != "" {
 		*fi = frameInfo{pc: pc, openDefer: -1, bad: true, why: msg}
 	}
 	return fi
 }
 
-func (fi *frameInfo) decode(pc uintptr) string {
+func (fi *frameInfo) decode(pc uintptr, faulted bool) string {
 	f := findfunc(pc)
 	if !f.valid() {
 		return "aco: Yield: a frame between Yield and the co's start has no runtime metadata"
@@ -83,7 +95,12 @@ func (fi *frameInfo) decode(pc uintptr) string {
 	switch id := f.funcID(); {
 	case id == funcIDCgocallback:
 		return msgYieldCgo
-	case id != funcIDNormal && id != funcIDWrapper:
+	case id == funcIDSigpanic:
+		fi.callerKey = sigpanicKey
+	case id != funcIDNormal && id != funcIDWrapper && id != funcIDGopanic:
+		// gopanic's frame is an ordinary one while it runs a deferred
+		// call: a yield there saves it, its panic record (a stack object)
+		// with it (see detachPanics); sigpanic's likewise.
 		return "aco: Yield across runtime frame " + name + " is not supported"
 	}
 	if f.flag()&funcFlagSPWrite != 0 {
@@ -111,7 +128,17 @@ func (fi *frameInfo) decode(pc uintptr) string {
 	argp := fp // no minimum frame on x86
 
 	pcdata := int32(-1)
-	if targetpc := pc; targetpc != f.entry() {
+	if faulted {
+		// runtime.(*unwinder).next: a frame that faulted continues, if
+		// at all, at its deferreturn call, when a deferred call
+		// recovers; without one it is dead: nothing in it is scanned or
+		// adjusted (its saved frame pointer neither), as getStackMap and
+		// adjustframe do.
+		if f.deferreturn() == 0 {
+			return ""
+		}
+		pcdata = f.pcdatavalue(pcdataStackMapIndex, f.entry()+uintptr(f.deferreturn()))
+	} else if targetpc := pc; targetpc != f.entry() {
 		targetpc--
 		pcdata = f.pcdatavalue(pcdataStackMapIndex, targetpc)
 	}
@@ -251,7 +278,7 @@ func learnFrames(c *swctx) string {
 		if depth > 1<<20 {
 			return "aco: Yield: frame walk does not end"
 		}
-		pc, spOff = ret, callerOff
+		pc, spOff = ret|fi.callerKey, callerOff
 	}
 }
 

@@ -56,11 +56,11 @@ import (
 //
 // ACO_FUZZ_DUMP=1 logs the program and both runs' logs for every input.
 //
-// Two known engine gaps are kept out of the random programs because they are
-// misuse that the misuse catalogue (misuse_table_test.go) reports on its own:
-// a deferred call that yields while a panic unwinds the co (fiDeferYield
-// does not yield while the co is panicking), and yielding an outer co from
-// inside a co it resumed (fiMisuse only yields cos that are not running).
+// One misuse is kept out of the random programs because the misuse
+// catalogue (misuse_table_test.go) reports it on its own: yielding an outer
+// co from inside a co it resumed (fiMisuse only yields cos that are not
+// running). Deferred calls that yield while a panic (raised by the script,
+// or a runtime error) unwinds the co are in: both engines run them.
 func FuzzDifferential(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := fzDecode(data)
@@ -123,14 +123,15 @@ const (
 	fiGC                   // runtime.GC() inside the co
 	fiNested               // resume slot a%8 from inside the co; from a new goroutine if a&8 != 0
 	fiNestedDestroy        // destroy slot a%8 from inside the co
-	fiDeferYield           // defer a call that yields (unless a panic is unwinding the co)
+	fiDeferYield           // defer a call that yields (also while a panic unwinds the co)
 	fiDeferPanic           // defer a call that panics
 	fiMisuse               // misuse a%6 from inside the co (see fzMisuseNames), on slot a/6%8 for the last two
+	fiRangeDefer           // block: run it inside a range-over-func loop body that defers a call logging a
 	fiNum
 )
 
 var fzInstrNames = [...]string{"Y", "Descend", "Protect", "Defer", "OpenDefer", "StackDefer", "Exit", "Return",
-	"Panic", "RuntimeErr", "GC", "Nested", "NestedDestroy", "DeferYield", "DeferPanic", "Misuse"}
+	"Panic", "RuntimeErr", "GC", "Nested", "NestedDestroy", "DeferYield", "DeferPanic", "Misuse", "RangeDefer"}
 
 var fzMisuseNames = [...]string{"resume-self", "destroy-self", "reset-self", "create-nil-fn", "yield-other", "exit-other"}
 
@@ -138,7 +139,7 @@ var fzHints = [...]int{0, 1, 64, 4096}
 
 // fzBlock reports whether op takes the next a%4+1 instructions as its block.
 func fzBlock(op int) bool {
-	return op == fiDescend || op == fiProtect || op == fiOpenDefer || op == fiStackDefer
+	return op == fiDescend || op == fiProtect || op == fiOpenDefer || op == fiStackDefer || op == fiRangeDefer
 }
 
 type fzInstr struct{ op, a int }
@@ -672,6 +673,8 @@ func (r *fzRun) exec(co *Co, c *fzCo, ins []fzInstr) (stop bool) {
 				stop = r.openDefer(co, c, in.a, body)
 			case fiStackDefer:
 				stop = r.stackDefer(co, c, in.a, body)
+			case fiRangeDefer:
+				stop = r.rangeDefer(co, c, in.a, body)
 			}
 			if stop {
 				return true
@@ -705,11 +708,7 @@ func (r *fzRun) exec(co *Co, c *fzCo, ins []fzInstr) (stop bool) {
 		case fiDeferYield:
 			v := in.a
 			defer func() {
-				if c.panicking {
-					r.logf("%s deferred yield %d skipped: panicking", c.name, v)
-					return
-				}
-				r.logf("%s deferred yield %d", c.name, v)
+				r.logf("%s deferred yield %d (panicking: %v)", c.name, v, c.panicking)
 				r.yield(co, c, v)
 			}()
 		case fiDeferPanic:
@@ -842,6 +841,21 @@ func (r *fzRun) stackDefer(co *Co, c *fzCo, v int, body []fzInstr) bool {
 	}
 	return r.exec(co, c, body)
 }
+
+// rangeDefer runs body inside the body of a range-over-func loop that
+// defers a call logging v: the deferred call belongs to rangeDefer's frame
+// (a range-over-func defer record on the goroutine's chain) and runs when
+// rangeDefer returns, or when its frames unwind.
+func (r *fzRun) rangeDefer(co *Co, c *fzCo, v int, body []fzInstr) (stop bool) {
+	for i := range fzOnce {
+		defer r.logf("%s range defer %d.%d", c.name, v, i)
+		stop = r.exec(co, c, body)
+	}
+	return stop
+}
+
+// fzOnce is a push iterator of one value.
+func fzOnce(yield func(int) bool) { yield(0) }
 
 // nested resumes slot from inside c.
 func (r *fzRun) nested(c *fzCo, slot int, onGoroutine bool) {
@@ -1110,6 +1124,25 @@ var fzSeeds = map[string]*fzProg{
 	"defer-yield-relocated": {nss: 2, ops: []fzOp{
 		fzC(0, 0, 0, fzS(fzBlk(fiDescend, 12*4, fzI(fiDefer, 1), fzI(fiDeferYield, 2), fzI(fiDefer, 3), fzI(fiDeferYield, 4)))),
 		fzO(fzResume, 0), fzOp{kind: fzResume, slot: 0, depth: 2}, fzOp{kind: fzResumeGo, slot: 0, depth: 1}, fzO(fzProbe, 0),
+	}},
+	// Deferred calls that yield while a panic unwinds the co: one the
+	// script raises, a nil dereference (a signal), an index out of range;
+	// resumed at other depths and goroutines, and destroyed there.
+	"defer-yield-panicking": {nss: 2, ops: []fzOp{
+		fzC(0, 0, 0, fzS(fzBlk(fiProtect, 1, fzI(fiDeferYield, 1), fzI(fiDeferYield, 2), fzI(fiPanic, 3)), fzI(fiYield, 4))),
+		fzO(fzResume, 0), fzOp{kind: fzResume, slot: 0, depth: 2}, fzO(fzGC, 0), fzOp{kind: fzResumeGo, slot: 0, depth: 1}, fzO(fzResume, 0), fzO(fzProbe, 0),
+		fzC(1, 0, 0, fzS(fzI(fiDeferYield, 1), fzI(fiRuntimeErr, 0))),
+		fzO(fzResume, 1), fzO(fzResumeGo, 1), fzO(fzResume, 1),
+		fzC(2, 0, 0, fzS(fzI(fiDeferYield, 1), fzI(fiDeferYield, 2), fzI(fiRuntimeErr, 1))),
+		fzO(fzResume, 2), fzO(fzDestroy, 2),
+	}},
+	// A defer inside a range-over-func loop body, then yields: resumed
+	// elsewhere, run to the end; and destroyed while suspended there.
+	"range-defer": {nss: 2, ops: []fzOp{
+		fzC(0, 0, 0, fzS(fzBlk(fiRangeDefer, 4*1+1, fzI(fiYield, 1), fzBlk(fiRangeDefer, 2, fzI(fiYield, 2))), fzI(fiYield, 3))),
+		fzO(fzResume, 0), fzOp{kind: fzResume, slot: 0, depth: 3}, fzO(fzGC, 0), fzOp{kind: fzResumeGo, slot: 0, depth: 1}, fzO(fzResume, 0), fzO(fzResume, 0),
+		fzC(1, 0, 0, fzS(fzBlk(fiRangeDefer, 7, fzI(fiYield, 1)))),
+		fzO(fzResume, 1), fzO(fzDestroy, 1),
 	}},
 	"defer-panic": {nss: 2, ops: []fzOp{
 		fzC(0, 0, 0, fzS(fzI(fiDeferPanic, 1), fzI(fiYield, 2))),

@@ -463,36 +463,6 @@ var mcRows = []mcRow{
 	}},
 
 	// Yields the copy-stack engine refuses.
-	{"yield during a panic inside the co", "aco: Yield while a panic is unwinding through the co", false, func(t *testing.T, e *env) mcOut {
-		var out mcOut
-		deferDone := false
-		co := e.create(func(co *Co) {
-			defer func() {
-				out = mc(co.Yield)
-				deferDone = true
-			}()
-			panic("boom")
-		}, nil)
-		first := mc(co.Resume)
-		var notes []string
-		if !co.IsEnd() {
-			notes = append(notes, "the co yielded from a deferred call while its panic was unwinding (Resume returned normally)")
-			first = mc(co.Resume) // let the panic go on
-		}
-		if !first.panicked || first.v != "boom" {
-			notes = append(notes, fmt.Sprintf("the co's own panic did not reach the resumer: %v", first.v))
-		}
-		if !deferDone {
-			notes = append(notes, "the deferred call did not finish")
-		}
-		if !co.IsEnd() {
-			notes = append(notes, "the co has not ended")
-		} else {
-			co.Destroy()
-		}
-		out.note = strings.Join(notes, "; ")
-		return out
-	}},
 	{"yield while the thread is locked", "aco: Yield while the co holds an OS thread lock", true, func(t *testing.T, e *env) mcOut {
 		var out mcOut
 		co := e.create(func(co *Co) {

@@ -60,7 +60,7 @@ func (co *Co) resumePortable() {
 }
 
 // checkYieldPortable panics if the co may not yield now: from another
-// goroutine than its own, during a panic, or with a thread lock taken inside
+// goroutine than its own, or with a thread lock taken inside
 // it, which the runtime's coroutine switch could not handle.
 func (co *Co) checkYieldPortable() {
 	if !rtAvailable {
@@ -70,8 +70,6 @@ func (co *Co) checkYieldPortable() {
 	switch l := gLocks(gp); {
 	case gp != p.g:
 		panic(msgYieldOutside)
-	case gPanic(gp) != 0:
-		panic(msgYieldPanicking) // the co's goroutine runs only the co
 	case uint32(l) != uint32(p.locks):
 		panic(msgYieldLocked)
 	case l != p.locks:

@@ -118,6 +118,7 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 			return zero, false
 		}
 		p.ok = false
+		p.checkNext()
 		defer p.resumed(h)
 		if port := p.co.resumeOnG(); port != nil {
 			port.next()
@@ -142,6 +143,25 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 		p.co.Resume()
 	}
 	return next, stop
+}
+
+// Messages of Pull's misuse, in iter.Pull's words where the situation is
+// the same.
+const (
+	msgNextAgain = "aco: Pull: next called again before yield (next of an iterator called from inside its own generator)"
+	msgNextBusy  = "aco: PullOn: next called while another coroutine of the same share stack runs (iterators on one share stack cannot be pulled from inside each other: give the inner one a share stack of its own, or use Pull)"
+)
+
+// checkNext panics, changing nothing, if next cannot resume the co now:
+// the two misuses whose Resume messages would name aco's internals.
+func (p *puller[V]) checkNext() {
+	co := p.co
+	if co.state() == stRunning && (!rtAvailable || co.goroutine() == getg()) {
+		panic(msgNextAgain)
+	}
+	if ss := co.ss; ss != nil && ss.owner != nil && ss.owner != co {
+		panic(msgNextBusy)
+	}
 }
 
 // resumed runs, deferred, after the co was resumed, however it came back:

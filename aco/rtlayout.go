@@ -29,6 +29,8 @@ const (
 	funcdataOpenCodedDefer   = 4
 	funcIDNormal             = 0
 	funcIDCgocallback        = 4  // abi.FuncID_cgocallback
+	funcIDGopanic            = 10 // abi.FuncID_gopanic
+	funcIDSigpanic           = 20 // abi.FuncID_sigpanic
 	funcIDWrapper            = 23 // abi.FuncIDWrapper
 	funcFlagSPWrite          = 1 << 1
 	argsSizeUnknown          = -0x80000000
@@ -76,6 +78,7 @@ func (f funcInfo) u32(off uintptr) uint32 { return *(*uint32)(unsafe.Add(f.fn, o
 func (f funcInfo) u8(off uintptr) uint8   { return *(*uint8)(unsafe.Add(f.fn, off)) }
 func (f funcInfo) args() int32            { return int32(f.u32(rtFuncArgs)) }
 func (f funcInfo) funcID() uint8          { return f.u8(rtFuncFuncID) }
+func (f funcInfo) deferreturn() uint32    { return f.u32(rtFuncDeferreturn) }
 func (f funcInfo) flag() uint8            { return f.u8(rtFuncFlag) }
 
 // entry mirrors funcInfo.entry for single-text-section modules.

@@ -34,8 +34,9 @@ func TestRuntimeLayoutDWARF(t *testing.T) {
 		"runtime.g":      {"stack": rtGStack, "_panic": rtGPanic, "_defer": rtGDefer, "m": rtGM},
 		"runtime.stack":  {"lo": rtStackLo, "hi": rtStackHi},
 		"runtime.m":      {"lockedExt": rtMLockedExt, "lockedInt": rtMLockedInt},
+		"runtime._panic": {"link": rtPanicLink},
 		"runtime._defer": {"heap": rtDeferHeap, "rangefunc": rtDeferRangefunc, "sp": rtDeferSp, "pc": rtDeferPc, "fn": rtDeferFn, "link": rtDeferLink, "head": rtDeferHead},
-		"runtime._func": {"entryOff": rtFuncEntryOff, "args": rtFuncArgs, "pcsp": rtFuncPcsp, "npcdata": rtFuncNpcdata,
+		"runtime._func": {"entryOff": rtFuncEntryOff, "args": rtFuncArgs, "deferreturn": rtFuncDeferreturn, "pcsp": rtFuncPcsp, "npcdata": rtFuncNpcdata,
 			"funcID": rtFuncFuncID, "flag": rtFuncFlag, "nfuncdata": rtFuncNfuncdata},
 		"runtime.moduledata": {"pctab": rtModuledataPctab, "text": rtModuledataText, "rodata": rtModuledataRodata, "gofunc": rtModuledataGofunc},
 	}

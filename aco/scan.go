@@ -55,7 +55,7 @@ func (it *frameIter) next() bool {
 		return false
 	}
 	it.sp = sp
-	*(*uintptr)(unsafe.Pointer(&it.fi)) = uintptr(unsafe.Pointer(lookupFrame(load(sp - ptrSize))))
+	*(*uintptr)(unsafe.Pointer(&it.fi)) = uintptr(unsafe.Pointer(lookupFrame(load(sp-ptrSize) | it.fi.callerKey)))
 	return true
 }
 
@@ -166,6 +166,7 @@ func (co *Co) buildMemo() {
 		pc = b.word(hiOff + sp + ptrSize)
 		l.want = pc
 		m.links = append(m.links, l)
+		pc |= fi.callerKey
 	}
 	co.memo = m
 	co.ss.lastMemo = m
@@ -211,6 +212,7 @@ func (s *scanState) walk(pc, hi uintptr) uintptr {
 		if pc = load(sp - ptrSize); pc == tret {
 			return stNoFrame // another co's bottom frame: Yield outside the co
 		}
+		pc |= fi.callerKey
 	}
 }
 
@@ -309,6 +311,7 @@ func (s *scanState) findFrames(pc, hi uintptr, w *walkBufs) uintptr {
 		if pc = load(sp - ptrSize); pc == tret {
 			return stNoFrame // another co's bottom frame: Yield outside the co
 		}
+		pc |= fi.callerKey
 	}
 	*(*int)(unsafe.Add(unsafe.Pointer(&w.n), other*int(ptrSize))) = nq
 	w.cur, w.other = other, cur
@@ -372,7 +375,7 @@ func (s *scanState) slot(v uintptr) {
 // moved the stack: hiOff and the sizes are distances from its top).
 type rootsTicket struct {
 	hiOff, n, pc uintptr
-	nd           int
+	nd, np       int
 	ok           bool
 }
 
@@ -451,6 +454,30 @@ func snapDefers(gp, hiOff, n uintptr, dst []deferSnap) (nd, nstack int) {
 	return nd, nstack
 }
 
+// firstPanic returns the offset below hi of the goroutine's innermost panic
+// record if it is in the image, or 0; nextPanic the record its link names,
+// if that is in the image too.
+//
+//go:nosplit
+func firstPanic(gp, hiOff, n uintptr) uintptr {
+	return panicOff(gp, hiOff, n, gPanic(gp))
+}
+
+//go:nosplit
+func nextPanic(gp, hiOff, n, off uintptr) uintptr {
+	hi := gStackHi(gp) - hiOff
+	return panicOff(gp, hiOff, n, load(hi-off+rtPanicLink))
+}
+
+//go:nosplit
+func panicOff(gp, hiOff, n, p uintptr) uintptr {
+	hi := gStackHi(gp) - hiOff
+	if p < hi-ptrSize-n || p >= hi-ptrSize {
+		return 0
+	}
+	return hi - p
+}
+
 // collectRoots fills co.roots for the frames capture handed over with
 // stCollect (Yield's continuing at c.pc, at c.n below the stack top) and
 // leaves the ticket for them.
@@ -479,7 +506,7 @@ func (co *Co) collectRoots() {
 		if sp == 0 {
 			break
 		}
-		pc = frameBuf{gp}.word(hiOff + sp + ptrSize)
+		pc = frameBuf{gp}.word(hiOff+sp+ptrSize) | fi.callerKey
 	}
 	sc.frames = frames
 	seen := append(sc.seen[:0], make([]bool, nobj)...)
@@ -538,6 +565,13 @@ func (co *Co) collectRoots() {
 			mark(d.fn)
 		}
 	}
+	// The co's panic records are stack objects nothing else may point to
+	// (scanstack marks g._panic itself).
+	np := 0
+	for off := firstPanic(gp, hiOff, n); off != 0; off = nextPanic(gp, hiOff, n, off) {
+		mark(off)
+		np++
+	}
 	for len(work) > 0 {
 		g := work[len(work)-1]
 		work = work[:len(work)-1]
@@ -555,5 +589,5 @@ func (co *Co) collectRoots() {
 	if cap(x.cs.defers) < nd {
 		x.cs.defers = make([]deferRef, 0, nd)
 	}
-	x.cs.ticket = rootsTicket{hiOff: hiOff, n: n, pc: co.pc, nd: nd, ok: true}
+	x.cs.ticket = rootsTicket{hiOff: hiOff, n: n, pc: co.pc, nd: nd, np: np, ok: true}
 }

@@ -18,6 +18,7 @@ const (
 	rtDeferSize           = 48
 	rtDeferSp             = 8
 	rtFuncArgs            = 8
+	rtFuncDeferreturn     = 12
 	rtFuncEntryOff        = 0
 	rtFuncFlag            = 41
 	rtFuncFuncID          = 40
@@ -41,6 +42,8 @@ const (
 	rtModuledataRodata    = 312
 	rtModuledataSize      = 592
 	rtModuledataText      = 176
+	rtPanicLink           = 16
+	rtPanicSize           = 104
 	rtStackHi             = 8
 	rtStackLo             = 0
 	rtStackSize           = 16

@@ -18,6 +18,7 @@ const (
 	rtDeferSize           = 24
 	rtDeferSp             = 4
 	rtFuncArgs            = 8
+	rtFuncDeferreturn     = 12
 	rtFuncEntryOff        = 0
 	rtFuncFlag            = 41
 	rtFuncFuncID          = 40
@@ -41,6 +42,8 @@ const (
 	rtModuledataRodata    = 168
 	rtModuledataSize      = 284
 	rtModuledataText      = 88
+	rtPanicLink           = 8
+	rtPanicSize           = 48
 	rtStackHi             = 4
 	rtStackLo             = 0
 	rtStackSize           = 8

@@ -28,7 +28,8 @@ var fields = map[string][]string{
 	"runtime.stack":      {"lo", "hi"},
 	"runtime.m":          {"lockedExt", "lockedInt"},
 	"runtime._defer":     {"heap", "rangefunc", "sp", "pc", "fn", "link", "head"},
-	"runtime._func":      {"entryOff", "args", "pcsp", "npcdata", "funcID", "flag", "nfuncdata"},
+	"runtime._panic":     {"link"},
+	"runtime._func":      {"entryOff", "args", "deferreturn", "pcsp", "npcdata", "funcID", "flag", "nfuncdata"},
 	"runtime.moduledata": {"pctab", "text", "noptrbss", "enoptrbss", "rodata", "gofunc", "epclntab"},
 }
 
