@@ -75,13 +75,28 @@ type frameObj struct {
 // address). No code address has the top bit set.
 const sigpanicKey = uintptr(1) << (8*ptrSize - 1)
 
+// reflectKey marks, in a frame cache key, the frame that called a function
+// made by reflect.MakeFunc or a reflect method value: the arguments of the
+// stub (reflect.makeFuncStub, methodValueCall) have no map of their own,
+// and are the caller's pointer words its call site passes
+// (runtime.argMapInternal), which the caller's layout includes.
+const reflectKey = uintptr(1) << (8*ptrSize - 2)
+
 // decodeFrame decodes the frame that continues at pc (with sigpanicKey: the
-// frame of a function that faulted at pc). A frame no co can yield across
-// comes back bad, with the reason.
-func decodeFrame(pc uintptr) *frameInfo {
+// frame of a function that faulted at pc; with reflectKey: a frame that
+// called a reflect stub, whose argument words at offsets stubArgs it
+// holds). A frame no co can yield across comes back bad, with the reason.
+func decodeFrame(pc uintptr, stubArgs []uint32) *frameInfo {
 	fi := &frameInfo{pc: pc, openDefer: -1}
-	if msg := fi.decode(pc&^sigpanicKey, pc&sigpanicKey != 0); msg != "" {
+	if msg := fi.decode(pc&^(sigpanicKey|reflectKey), pc&sigpanicKey != 0); msg != "" {
 		*fi = frameInfo{pc: pc, openDefer: -1, bad: true, why: msg}
+		return fi
+	}
+	if pc&reflectKey != 0 {
+		fi.slots = append(stubArgs, fi.slots...) // below the locals: the outgoing arguments
+		fi.adjust = append(slices.Clone(stubArgs), fi.adjust...)
+		slices.Sort(fi.adjust)
+		fi.adjust = slices.Compact(fi.adjust)
 	}
 	return fi
 }
@@ -106,8 +121,13 @@ func (fi *frameInfo) decode(pc uintptr, faulted bool) string {
 	if f.flag()&funcFlagSPWrite != 0 {
 		return "aco: Yield across " + name + ", which switches stacks, is not supported"
 	}
+	stub := false
 	if f.args() == argsSizeUnknown {
-		return "aco: Yield across reflect call frame " + name + " is not supported"
+		if name != "reflect.makeFuncStub" && name != "reflect.methodValueCall" {
+			return "aco: Yield across reflect call frame " + name + " is not supported"
+		}
+		stub = true // no arguments map: see reflectKey
+		fi.callerKey = reflectKey
 	}
 	d := f.spdelta(pc)
 	if d < 0 {
@@ -212,6 +232,17 @@ func (fi *frameInfo) decode(pc uintptr, faulted bool) string {
 		}
 		slices.SortFunc(fi.objs, func(a, b frameObj) int { return cmp.Compare(a.off, b.off) })
 	}
+	if stub && rtRegArgsSize > 0 {
+		// The stub's spilled argument registers, an abi.RegArgs at a
+		// place the runtime knows (getStackMap's methodValueCallFrameObjs):
+		// its Ptrs words are pointers.
+		o := frameObj{off: uint32(varp - (rtRegArgsSize+7)&^7), size: rtRegArgsSize}
+		for w := uint32(rtRegArgsPtrs); w < rtRegArgsReturnIsPtr; w += uint32(ptrSize) {
+			o.ptrs = append(o.ptrs, w)
+		}
+		fi.objs = append(fi.objs, o)
+		slices.SortFunc(fi.objs, func(a, b frameObj) int { return cmp.Compare(a.off, b.off) })
+	}
 	fi.adjust = append(slices.Clone(fi.slots), bp...)
 	for _, o := range fi.objs {
 		for _, p := range o.ptrs {
@@ -243,10 +274,11 @@ func learnFrames(c *swctx) string {
 	if spOff <= hiOff+ptrSize {
 		return "aco: Yield called outside the co (no frames between Yield and the co's start)"
 	}
+	var stubArgs []uint32 // the pointer arguments of a reflect stub below
 	for depth := 0; ; depth++ {
 		fi := lookupFrame(pc)
 		if fi == nil {
-			fi = addFrame(decodeFrame(pc))
+			fi = addFrame(decodeFrame(pc, stubArgs))
 		}
 		if fi.bad {
 			return fi.why
@@ -278,8 +310,44 @@ func learnFrames(c *swctx) string {
 		if depth > 1<<20 {
 			return "aco: Yield: frame walk does not end"
 		}
+		stubArgs = nil
+		if fi.callerKey == reflectKey {
+			var msg string
+			if stubArgs, msg = reflectStubArgs(b, spOff, pc&^(sigpanicKey|reflectKey)); msg != "" {
+				return msg
+			}
+		}
 		pc, spOff = ret|fi.callerKey, callerOff
 	}
+}
+
+// reflectStubArgs returns the offsets, from its caller's SP, of the pointer
+// words among the arguments of the reflect stub whose frame's SP is spOff
+// below the stack top and which continues at pc, as
+// runtime.argMapInternal reads them: the stub's first word is its context,
+// whose leading fields are a runtime.reflectMethodValue; the fourth a bool
+// telling whether the results are written yet.
+func reflectStubArgs(b frameBuf, spOff, pc uintptr) ([]uint32, string) {
+	mv := b.word(spOff)
+	retValid := uint8(b.word(spOff - 4*ptrSize))
+	if mv == 0 || load(mv+rtReflectMethodValueFn) != findfunc(pc).entry() {
+		return nil, "aco: Yield: a reflect stub's frame is not as the runtime describes it"
+	}
+	if retValid != 0 {
+		// The stub has its results: it calls nothing more that yields.
+		return nil, "aco: Yield: a reflect stub's frame is not as the runtime describes it"
+	}
+	bv := load(mv + rtReflectMethodValueStack)
+	n := uintptr(*(*int32)(ptrAt(bv + rtBitvectorN)))
+	n = min(n, load(mv+rtReflectMethodValueArgLen)/ptrSize) // the results are not valid yet
+	bytes := load(bv + rtBitvectorBytedata)
+	var args []uint32
+	for i := uintptr(0); i < n; i++ {
+		if *(*uint8)(ptrAt(bytes + i/8))>>(i%8)&1 != 0 {
+			args = append(args, uint32(i*ptrSize))
+		}
+	}
+	return args, ""
 }
 
 // objectAt returns the index of the frame's stack object holding the byte

@@ -31,16 +31,19 @@ func TestRuntimeLayoutDWARF(t *testing.T) {
 	d, err := f.DWARF()
 	require.NoError(t, err)
 	want := map[string]map[string]uintptr{
-		"runtime.g":      {"stack": rtGStack, "_panic": rtGPanic, "_defer": rtGDefer, "m": rtGM},
-		"runtime.stack":  {"lo": rtStackLo, "hi": rtStackHi},
-		"runtime.m":      {"lockedExt": rtMLockedExt, "lockedInt": rtMLockedInt},
-		"runtime._panic": {"link": rtPanicLink},
-		"runtime._defer": {"heap": rtDeferHeap, "rangefunc": rtDeferRangefunc, "sp": rtDeferSp, "pc": rtDeferPc, "fn": rtDeferFn, "link": rtDeferLink, "head": rtDeferHead},
+		"runtime.g":                  {"stack": rtGStack, "_panic": rtGPanic, "_defer": rtGDefer, "m": rtGM},
+		"runtime.stack":              {"lo": rtStackLo, "hi": rtStackHi},
+		"runtime.m":                  {"lockedExt": rtMLockedExt, "lockedInt": rtMLockedInt},
+		"runtime._panic":             {"link": rtPanicLink},
+		"runtime.reflectMethodValue": {"fn": rtReflectMethodValueFn, "stack": rtReflectMethodValueStack, "argLen": rtReflectMethodValueArgLen},
+		"runtime.bitvector":          {"n": rtBitvectorN, "bytedata": rtBitvectorBytedata},
+		"internal/abi.RegArgs":       {"Ptrs": rtRegArgsPtrs, "ReturnIsPtr": rtRegArgsReturnIsPtr},
+		"runtime._defer":             {"heap": rtDeferHeap, "rangefunc": rtDeferRangefunc, "sp": rtDeferSp, "pc": rtDeferPc, "fn": rtDeferFn, "link": rtDeferLink, "head": rtDeferHead},
 		"runtime._func": {"entryOff": rtFuncEntryOff, "args": rtFuncArgs, "deferreturn": rtFuncDeferreturn, "pcsp": rtFuncPcsp, "npcdata": rtFuncNpcdata,
 			"funcID": rtFuncFuncID, "flag": rtFuncFlag, "nfuncdata": rtFuncNfuncdata},
 		"runtime.moduledata": {"pctab": rtModuledataPctab, "text": rtModuledataText, "rodata": rtModuledataRodata, "gofunc": rtModuledataGofunc},
 	}
-	sizes := map[string]uintptr{"runtime._func": rtFuncSize, "runtime._defer": rtDeferSize}
+	sizes := map[string]uintptr{"runtime._func": rtFuncSize, "runtime._defer": rtDeferSize, "internal/abi.RegArgs": rtRegArgsSize}
 	found := map[string]bool{}
 	r := d.Reader()
 	for {

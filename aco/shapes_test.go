@@ -1,11 +1,15 @@
 package aco
 
 import (
+	"encoding/json"
 	"fmt"
 	"iter"
+	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
+	"text/template"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -558,4 +562,104 @@ func TestMisuseMessagesInUsersTerms(t *testing.T) {
 		require.Equal(t, msgResumeSelf, got)
 		co.Destroy()
 	})
+}
+
+// makeYielder returns, made by reflect.MakeFunc, a function of many
+// arguments (some passed in registers, some on the stack, pointers among
+// both) that yields co twice and then returns what its arguments point to.
+func makeYielder(co *Co) func(a, b *tobj, n int, s string, c, d, e, f, g, h, i, j *tobj) int {
+	var fn func(a, b *tobj, n int, s string, c, d, e, f, g, h, i, j *tobj) int
+	v := reflect.MakeFunc(reflect.TypeOf(fn), func(args []reflect.Value) []reflect.Value {
+		co.Yield()
+		runtime.GC()
+		co.Yield()
+		sum := 0
+		for _, a := range args {
+			if o, ok := a.Interface().(*tobj); ok {
+				sum += o.k
+			}
+		}
+		return []reflect.Value{reflect.ValueOf(sum + int(args[2].Int()) + len(args[3].String()))}
+	})
+	reflect.ValueOf(&fn).Elem().Set(v)
+	return fn
+}
+
+// methodYielder has a method that yields, called through a method value
+// made by reflect (reflect.methodValueCall).
+type methodYielder struct{ co *Co }
+
+func (m methodYielder) Sum(a, b *tobj) int {
+	m.co.Yield()
+	return a.k + b.k
+}
+
+// TestYieldThroughReflectFrames: yields inside functions made by
+// reflect.MakeFunc, inside method values made by reflect, under
+// reflect.Value.Call, and inside text/template and encoding/json callbacks,
+// with the co resumed at other depths and goroutines in between and GCs,
+// on both engines.
+func TestYieldThroughReflectFrames(t *testing.T) {
+	forKinds(t, func(t *testing.T, e *env) {
+		l := newLedger(t)
+		tc := &tortureCo{idx: 1, l: l}
+		results := map[string]int{}
+		co := e.create(func(co *Co) {
+			f := makeYielder(co)
+			os := make([]*tobj, 10)
+			for i := range os {
+				os[i] = tc.obj(i+1, "reflect argument")
+			}
+			results["MakeFunc"] = f(os[0], os[1], 100, "abc", os[2], os[3], os[4], os[5], os[6], os[7], os[8], os[9])
+			results["MakeFunc again"] = makeYielder(co)(os[9], os[8], 1, "", os[7], os[6], os[5], os[4], os[3], os[2], os[1], os[0])
+			m := reflect.ValueOf(methodYielder{co}).MethodByName("Sum").Interface().(func(a, b *tobj) int)
+			results["method value"] = m(os[0], os[1])
+			out := reflect.ValueOf(methodYielder{co}.Sum).Call([]reflect.Value{reflect.ValueOf(os[2]), reflect.ValueOf(os[3])})
+			results["Value.Call"] = int(out[0].Int())
+			var b strings.Builder
+			tmpl := template.Must(template.New("t").Funcs(template.FuncMap{"y": func(o *tobj) int { co.Yield(); return o.k }}).Parse(`{{y .}}`))
+			if err := tmpl.Execute(&b, os[4]); err == nil {
+				results["template"], _ = strconv.Atoi(b.String())
+			}
+			var jv jsonYielder
+			jv.co = co
+			if err := json.Unmarshal([]byte(`{"n": 42}`), &jv); err == nil {
+				results["json"] = jv.n
+			}
+			for i, o := range os {
+				tc.check(o.ok(1, i+1), "a reflect argument's object", 0)
+			}
+			tc.releaseAll()
+		}, nil)
+		for i := 0; !co.IsEnd(); i++ {
+			if i%2 == 1 {
+				done := make(chan struct{})
+				go func() { defer close(done); resumeAt(co, i) }()
+				<-done
+			} else {
+				resumeAt(co, i)
+			}
+			runtime.GC()
+			l.requireNoFailures(t, fmt.Sprint("resume ", i))
+		}
+		co.Destroy()
+		require.Equal(t, map[string]int{"MakeFunc": 55 + 100 + 3, "MakeFunc again": 55 + 1, "method value": 3, "Value.Call": 7,
+			"template": 5, "json": 42}, results)
+	})
+}
+
+// jsonYielder yields from its UnmarshalJSON.
+type jsonYielder struct {
+	co *Co
+	n  int
+}
+
+func (j *jsonYielder) UnmarshalJSON(b []byte) error {
+	j.co.Yield()
+	var v struct{ N int }
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	j.n = v.N
+	return nil
 }

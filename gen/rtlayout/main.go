@@ -24,13 +24,17 @@ import (
 
 // fields lists, per runtime type, the fields whose offsets aco needs.
 var fields = map[string][]string{
-	"runtime.g":          {"stack", "_panic", "_defer", "m"},
-	"runtime.stack":      {"lo", "hi"},
-	"runtime.m":          {"lockedExt", "lockedInt"},
-	"runtime._defer":     {"heap", "rangefunc", "sp", "pc", "fn", "link", "head"},
-	"runtime._panic":     {"link"},
-	"runtime._func":      {"entryOff", "args", "deferreturn", "pcsp", "npcdata", "funcID", "flag", "nfuncdata"},
-	"runtime.moduledata": {"pctab", "text", "noptrbss", "enoptrbss", "rodata", "gofunc", "epclntab"},
+	"runtime.g":      {"stack", "_panic", "_defer", "m"},
+	"runtime.stack":  {"lo", "hi"},
+	"runtime.m":      {"lockedExt", "lockedInt"},
+	"runtime._defer": {"heap", "rangefunc", "sp", "pc", "fn", "link", "head"},
+	"runtime._panic": {"link"},
+	// reflect.makeFuncStub and methodValueCall frames (runtime.argMapInternal).
+	"runtime.reflectMethodValue": {"fn", "stack", "argLen"},
+	"runtime.bitvector":          {"n", "bytedata"},
+	"internal/abi.RegArgs":       {"Ptrs", "ReturnIsPtr"},
+	"runtime._func":              {"entryOff", "args", "deferreturn", "pcsp", "npcdata", "funcID", "flag", "nfuncdata"},
+	"runtime.moduledata":         {"pctab", "text", "noptrbss", "enoptrbss", "rodata", "gofunc", "epclntab"},
 }
 
 func main() {
@@ -86,7 +90,7 @@ func main() {
 			continue
 		}
 		size, _ := e.Val(dwarf.AttrByteSize).(int64)
-		short := strings.TrimPrefix(strings.TrimPrefix(name, "runtime."), "_")
+		short := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(name, "internal/abi."), "runtime."), "_")
 		consts[short+"Size"] = size
 		have := map[string]int64{}
 		for {
