@@ -26,7 +26,8 @@
 // share-stack coroutine; one created with a nil share stack is standalone.
 // Coroutines on one share stack run one at a time: resuming a coroutine whose
 // share stack is busy with another running coroutine panics, as it would
-// corrupt libaco's single execution stack.
+// corrupt libaco's single execution stack. Destroying a suspended coroutine
+// works whatever its share stack runs: a supervisor may destroy a sibling.
 //
 // # Engines
 //
@@ -68,7 +69,9 @@
 //     the coroutine sees it and must re-panic values it does not own.
 //   - A panic inside a coroutine marks it ended, calls the last-word hook set
 //     with [ThreadInit] (libaco's protector hook), and continues in the
-//     resumer, from the [Co.Resume] call.
+//     resumer, from the [Co.Resume] call. A deferred call run by the panic
+//     may yield; the panic goes on when the coroutine is resumed, as in a
+//     goroutine.
 //
 // Misuse panics with a message that starts with "aco: " and names the mistake;
 // the package stays usable after the panic is recovered.
