@@ -108,9 +108,6 @@ type Co struct {
 	// moveNext: the image saved at the last yield is larger than
 	// MoveThreshold, and the next resume moves the co.
 	moveNext bool
-	// offStack: Destroy is unwinding the co while its share stack runs
-	// another co (see destroySuspended).
-	offStack bool
 
 	main *Co         // the main co this co belongs to (nil for a main co)
 	ss   *ShareStack // nil for standalone and main coroutines
@@ -127,15 +124,19 @@ type Co struct {
 // coExtra holds the fields that only main coroutines or the portable
 // engine need, out of the line of share-stack coroutines.
 type coExtra struct {
-	// children counts the non-destroyed coroutines of a main coroutine:
-	// a plain counter, since a main co belongs to one goroutine at a time.
-	children int
+	// kids are the live (not destroyed) coroutines of a main coroutine,
+	// in the order they were created (see teardown.go). Plain fields, since
+	// a main co belongs to one goroutine at a time.
+	kids kidList
 
 	port *portable // portable-engine state; nil until first resumed
 	hint int       // save stack size asked for, on the portable engine
 	// abandoned: the garbage collector found the handle of this moved co
 	// unreachable (see abandon); its goroutine is to end.
 	abandoned bool
+	// offStack: Destroy is unwinding the co while its share stack runs
+	// another co (see destroySuspended).
+	offStack bool
 
 	cs csExtra // copy-stack engine: defer records and scratch
 }
@@ -157,7 +158,8 @@ func NewMain() *Co {
 // needed); arg is returned by [Co.Arg].
 //
 // The new coroutine is in the "init" state: its function starts at the first
-// [Co.Resume].
+// [Co.Resume]. The main co keeps it reachable until it is destroyed, so that
+// [Co.DestroyAll] can end it.
 func Create(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any) *Co {
 	if main == nil {
 		if fn == nil && ss == nil && saveStackSize == 0 && arg == nil {
@@ -183,8 +185,9 @@ func Create(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any) *Co {
 	if ss != nil {
 		ss.addLive()
 	}
-	main.x.children++
-	return newCo(main, ss, saveStackSize, fn, arg)
+	co := newCo(main, ss, saveStackSize, fn, arg)
+	main.x.kids.add(co)
+	return co
 }
 
 // extra returns co.x, made if needed.
@@ -375,7 +378,7 @@ func (co *Co) startRunning() {
 //
 //go:nosplit
 func (co *Co) stopRunning(s state) {
-	if ss := co.ss; ss != nil && !co.offStack {
+	if ss := co.ss; ss != nil && (co.x == nil || !co.x.offStack) {
 		ss.owner = nil
 	}
 	co.st.Store(uint32(s))
@@ -636,7 +639,7 @@ func (co *Co) finish() {
 func (co *Co) Destroy() {
 	switch co.state() {
 	case stMain:
-		if co.x.children != 0 {
+		if co.x.kids.n != 0 {
 			panic("aco: Destroy of a main co that still has live coroutines (destroy them first)")
 		}
 	case stRunning:
@@ -676,7 +679,7 @@ func (co *Co) destroySuspended() {
 		if ss.owner == nil {
 			ss.owner = co
 		} else {
-			co.offStack = true
+			co.extra().offStack = true
 		}
 	}
 	// A panic from a deferred call of the coroutine continues from
@@ -706,7 +709,7 @@ func (co *Co) release() {
 	if co.main == nil {
 		return
 	}
-	co.main.x.children--
+	co.main.x.kids.drop(co)
 	if co.ss != nil {
 		co.ss.releaseLive()
 	}

@@ -1,0 +1,216 @@
+package aco
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/require"
+)
+
+// teardownCos creates, on e's main co, suspended coroutines holding every
+// kind of pending deferred call, one ended, one never started; each
+// deferred call logs to tr.
+func teardownCos(e *env, tr *[]string) {
+	log := func(s string) { *tr = append(*tr, s) }
+	c1 := e.create(func(co *Co) {
+		defer log("c1 open-coded")
+		co.Yield()
+	}, nil)
+	c2 := e.create(func(co *Co) {
+		for i := range 2 {
+			defer log(fmt.Sprint("c2 heap ", i)) // in a loop: heap records
+		}
+		co.Yield()
+	}, nil)
+	e.create(func(co *Co) { log("c3 never started") }, nil)
+	c4 := e.create(func(co *Co) { log("c4 ran to its end") }, nil)
+	c5 := e.create(func(co *Co) {
+		for v := range count3 {
+			defer log(fmt.Sprint("c5 range-over-func ", v))
+			co.Yield()
+		}
+	}, nil)
+	c1.Resume()
+	c2.Resume()
+	c4.Resume()
+	c5.Resume()
+	c5.Resume()
+}
+
+// TestDestroyAll: DestroyAll destroys a main co's coroutines, newest first,
+// running their pending deferred calls, then the main co; the share stack
+// can be destroyed after it.
+func TestDestroyAll(t *testing.T) {
+	forKinds(t, func(t *testing.T, e *env) {
+		var tr []string
+		teardownCos(e, &tr)
+		tr = append(tr, "teardown")
+		require.NoError(t, e.main.DestroyAll())
+		require.Equal(t, []string{"c4 ran to its end", "teardown",
+			"c5 range-over-func 1", "c5 range-over-func 0", "c2 heap 1", "c2 heap 0", "c1 open-coded"}, tr)
+		require.PanicsWithValue(t, "aco: Create: main co has been destroyed", func() { e.create(func(*Co) {}, nil) })
+		if e.ss != nil {
+			e.ss.Destroy()
+		}
+		e.main, e.ss = NewMain(), nil // for e.close
+	})
+}
+
+// TestDestroyAllCollectsPanics: a deferred call that panics does not stop
+// the teardown; DestroyAll returns it, with the co, as a *PanicError.
+// Coroutines that deferred calls create are destroyed too.
+func TestDestroyAllCollectsPanics(t *testing.T) {
+	forKinds(t, func(t *testing.T, e *env) {
+		var tr []string
+		boom := errors.New("boom")
+		ss2 := e.newStack()
+		e.create(func(co *Co) {
+			defer func() { tr = append(tr, "first") }()
+			co.Yield()
+		}, nil).Resume()
+		bad := e.create(func(co *Co) {
+			defer func() {
+				tr = append(tr, "bad")
+				late := Create(e.main, ss2, 0, func(co *Co) {
+					defer func() { tr = append(tr, "created during teardown") }()
+					co.Yield()
+				}, nil)
+				late.Resume()
+				panic(boom)
+			}()
+			co.Yield()
+		}, nil)
+		bad.Resume()
+		err := e.main.DestroyAll()
+		require.Equal(t, []string{"bad", "created during teardown", "first"}, tr)
+		var pe *PanicError
+		require.ErrorAs(t, err, &pe)
+		require.Same(t, bad, pe.Co)
+		require.ErrorIs(t, err, boom)
+		require.Contains(t, err.Error(), "aco: DestroyAll: a deferred call of")
+		if e.ss != nil {
+			e.ss.Destroy()
+			ss2.Destroy()
+			e.extra = nil
+		}
+		e.main, e.ss = NewMain(), nil
+	})
+}
+
+// TestDestroyAllMisuse: DestroyAll of a running co's main panics before
+// changing anything, as it does for a co that is not a live main co.
+func TestDestroyAllMisuse(t *testing.T) {
+	forKinds(t, func(t *testing.T, e *env) {
+		var got any
+		var tr []string
+		other := e.create(func(co *Co) {
+			defer func() { tr = append(tr, "other") }()
+			co.Yield()
+		}, nil)
+		other.Resume()
+		co := e.create(func(co *Co) {
+			defer func() { got = recover() }()
+			e.main.DestroyAll()
+		}, nil)
+		co.Resume()
+		require.Contains(t, fmt.Sprint(got), "aco: DestroyAll while one of the main co's coroutines runs")
+		require.Empty(t, tr, "nothing was destroyed")
+		require.PanicsWithValue(t, "aco: DestroyAll of a co that is not a main co (DestroyAll ends a main co and its coroutines)", func() { other.DestroyAll() })
+		require.NoError(t, e.main.DestroyAll())
+		require.Equal(t, []string{"other"}, tr)
+		require.PanicsWithValue(t, "aco: DestroyAll of a destroyed co", func() { e.main.DestroyAll() })
+		if e.ss != nil {
+			e.ss.Destroy()
+		}
+		e.main, e.ss = NewMain(), nil
+	})
+}
+
+// TestDestroyAllManyKeepsTheList: the main co's list of coroutines stays
+// within twice the live ones while many are created and destroyed.
+func TestDestroyAllManyKeepsTheList(t *testing.T) {
+	m := NewMain()
+	ss := NewShareStack(0)
+	var keep []*Co
+	for i := range 10000 {
+		co := Create(m, ss, 0, func(co *Co) { co.Yield() }, nil)
+		co.Resume()
+		if i%10 == 0 {
+			keep = append(keep, co)
+		} else {
+			co.Destroy()
+		}
+		require.LessOrEqual(t, len(m.x.kids.cos), 2*m.x.kids.n+16)
+	}
+	require.Equal(t, len(keep), m.x.kids.n)
+	require.NoError(t, m.DestroyAll())
+	for _, co := range keep {
+		require.Equal(t, stDestroyed, co.state())
+	}
+	ss.Destroy()
+}
+
+// teardownChildEnv makes TestDestroyAllInFailingTestCleanup's child run the
+// failing test.
+const teardownChildEnv = "ACO_TEST_TEARDOWN_CHILD"
+
+// TestDestroyAllInFailingTestCleanup: a test that fails half-way (t.Fatal,
+// or a panic) with suspended coroutines holding deferred calls, and tears
+// them down in t.Cleanup: the output shows the test's own failure, the
+// deferred calls ran, and no second panic hides the first. It runs in a
+// child process, where the test really fails.
+func TestDestroyAllInFailingTestCleanup(t *testing.T) {
+	if mode := os.Getenv(teardownChildEnv); mode != "" {
+		failingTestWithCos(t, mode)
+		return
+	}
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	for _, mode := range []string{"fatal", "panic"} {
+		for _, k := range kinds {
+			out, err := runTestBinary(exe, "^TestDestroyAllInFailingTestCleanup$", teardownChildEnv+"="+mode, "ACO_TEST_TEARDOWN_KIND="+k.name)
+			require.Error(t, err, "the child test fails")
+			want := "the test's own failure"
+			if mode == "panic" {
+				want = "panic: the test's own panic"
+			}
+			require.Contains(t, out, want, "%s/%s:\n%s", mode, k.name, out)
+			require.Contains(t, out, "cleanup: deferred calls ran: [c5 range-over-func 1 c5 range-over-func 0 c2 heap 1 c2 heap 0 c1 open-coded]", "%s/%s:\n%s", mode, k.name, out)
+			require.NotContains(t, out, "aco: Destroy of a main co that still has live coroutines", "%s/%s", mode, k.name)
+		}
+	}
+}
+
+func failingTestWithCos(t *testing.T, mode string) {
+	k := kinds[0]
+	for _, kk := range kinds {
+		if kk.name == os.Getenv("ACO_TEST_TEARDOWN_KIND") {
+			k = kk
+		}
+	}
+	e := newEnv(t, k)
+	var tr []string
+	t.Cleanup(func() {
+		tr = tr[:0:0]
+		err := e.main.DestroyAll()
+		fmt.Printf("cleanup: deferred calls ran: %v (err %v)\n", tr, err)
+	})
+	teardownCos(e, &tr)
+	if mode == "panic" {
+		panic("the test's own panic")
+	}
+	t.Fatal("the test's own failure")
+}
+
+// TestCoSize guards the size of a share-stack Co on amd64 (a size class
+// of the allocator: a field more costs a larger class for every co).
+func TestCoSize(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the budget is for amd64")
+	}
+	require.EqualValues(t, 320, unsafe.Sizeof(Co{}), "a Co is one 320-byte allocation")
+}
