@@ -348,10 +348,7 @@ func (co *Co) startRunning() {
 		case stMain:
 			panic("aco: Resume of a main co")
 		case stRunning:
-			if rtAvailable && co.goroutine() == getg() {
-				panic(msgResumeSelf)
-			}
-			panic("aco: Resume of a running co (it is running on another goroutine, or two goroutines resume it at once)")
+			panic(msgResumeRunning)
 		case stEnded:
 			panic("aco: Resume of an ended co")
 		case stDestroyed:
@@ -546,11 +543,14 @@ func (co *Co) Exit() {
 
 // Messages of misuse the engines share.
 const (
-	msgResumeSelf   = "aco: Resume of a running co from inside it (a co cannot resume itself, nor a co that is resuming it)"
-	msgYieldOutside = "aco: Yield called outside the co (from another goroutine, or from inside another co it resumed)"
-	msgExitOutside  = "aco: Exit called outside the co (from another goroutine)"
-	msgYieldLocked  = "aco: Yield while the co holds an OS thread lock (runtime.LockOSThread without UnlockOSThread)"
-	msgYieldCgo     = "aco: Yield inside a cgo callback is not supported"
+	// One message for every way: the portable engine cannot tell a co
+	// resumed from inside a co it resumed from one resumed on another
+	// goroutine (each co has a goroutine of its own there).
+	msgResumeRunning = "aco: Resume of a running co (from inside itself or a co it resumed, which cannot be, or while another goroutine runs it)"
+	msgYieldOutside  = "aco: Yield called outside the co (from another goroutine, or from inside another co it resumed)"
+	msgExitOutside   = "aco: Exit called outside the co (from another goroutine)"
+	msgYieldLocked   = "aco: Yield while the co holds an OS thread lock (runtime.LockOSThread without UnlockOSThread)"
+	msgYieldCgo      = "aco: Yield inside a cgo callback is not supported"
 )
 
 // Unwind is the panic value with which Exit and Destroy unwind a coroutine's

@@ -148,7 +148,7 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 // Messages of Pull's misuse, in iter.Pull's words where the situation is
 // the same.
 const (
-	msgNextAgain = "aco: Pull: next called again before yield (next of an iterator called from inside its own generator)"
+	msgNextAgain = "aco: Pull: next called again before yield (next of an iterator called while its generator runs: from inside it, or from two goroutines at once)"
 	msgNextBusy  = "aco: PullOn: next called while another coroutine of the same share stack runs (iterators on one share stack cannot be pulled from inside each other: give the inner one a share stack of its own, or use Pull)"
 )
 
@@ -156,7 +156,7 @@ const (
 // the two misuses whose Resume messages would name aco's internals.
 func (p *puller[V]) checkNext() {
 	co := p.co
-	if co.state() == stRunning && (!rtAvailable || co.goroutine() == getg()) {
+	if co.state() == stRunning {
 		panic(msgNextAgain)
 	}
 	if ss := co.ss; ss != nil && ss.owner != nil && ss.owner != co {

@@ -559,7 +559,7 @@ func TestMisuseMessagesInUsersTerms(t *testing.T) {
 			co.Resume()
 		}, nil)
 		co.Resume()
-		require.Equal(t, msgResumeSelf, got)
+		require.Equal(t, msgResumeRunning, got)
 		co.Destroy()
 	})
 }
