@@ -167,11 +167,16 @@ func Create(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any) *Co {
 		}
 		panic("aco: Create: main co is nil (create one with NewMain)")
 	}
-	if !main.IsMain() {
-		panic("aco: Create: main argument is not a main co")
-	}
-	if main.state() == stDestroyed {
-		panic("aco: Create: main co has been destroyed")
+	switch main.state() {
+	case stMain:
+	case stDestroyed:
+		if main.main == nil {
+			panic("aco: Create: main co has been destroyed")
+		}
+		panic("aco: Create: main argument is not a main co (make one with NewMain)")
+	default:
+		// A non-main co, or a zero Co value, which NewMain did not make.
+		panic("aco: Create: main argument is not a main co (make one with NewMain)")
 	}
 	if fn == nil {
 		panic("aco: Create: nil function")
@@ -344,7 +349,11 @@ func (co *Co) startRunning() {
 	for {
 		s = co.state()
 		switch s {
-		case stInit, stSuspended:
+		case stInit:
+			if co.fn == nil {
+				panic(msgZeroCo) // Create and Reset never leave fn nil
+			}
+		case stSuspended:
 		case stMain:
 			panic("aco: Resume of a main co")
 		case stRunning:
@@ -354,7 +363,7 @@ func (co *Co) startRunning() {
 		case stDestroyed:
 			panic("aco: Resume of a destroyed co")
 		default:
-			panic("aco: Resume of a corrupted co")
+			panic("aco: Resume of a Co in no known state (its memory was overwritten, or it was copied while in use)")
 		}
 		if co.st.CompareAndSwap(uint32(s), uint32(stRunning)) {
 			break
@@ -543,6 +552,7 @@ func (co *Co) Exit() {
 
 // Messages of misuse the engines share.
 const (
+	msgZeroCo = "aco: use of a Co that Create did not make (a zero Co value: make coroutines with Create, main coroutines with NewMain)"
 	// One message for every way: the portable engine cannot tell a co
 	// resumed from inside a co it resumed from one resumed on another
 	// goroutine (each co has a goroutine of its own there).
@@ -646,12 +656,16 @@ func (co *Co) Destroy() {
 		panic("aco: Destroy of a running co")
 	case stDestroyed:
 		panic("aco: Destroy of a destroyed co")
+	case stInit:
+		if co.fn == nil {
+			panic(msgZeroCo)
+		}
 	case stSuspended:
 		if co.copyStack && !co.hasPendingDefers() {
 			// Nothing would observe an unwinding: just drop the frames
 			// (which does not need the share stack either).
 			if !co.st.CompareAndSwap(uint32(stSuspended), uint32(stDestroyed)) {
-				panic("aco: Destroy raced with another use of the co")
+				panic("aco: Destroy of a co that another goroutine resumed or destroyed at the same time")
 			}
 			co.release()
 			return
@@ -672,7 +686,7 @@ func (co *Co) Destroy() {
 func (co *Co) destroySuspended() {
 	for !co.st.CompareAndSwap(uint32(stSuspended), uint32(stRunning)) {
 		if co.state() != stSuspended {
-			panic("aco: Destroy raced with another use of the co (it was resumed or destroyed meanwhile)")
+			panic("aco: Destroy of a co that another goroutine resumed or destroyed at the same time")
 		}
 	}
 	if ss := co.ss; ss != nil {
@@ -699,7 +713,7 @@ func (co *Co) destroySuspended() {
 func (co *Co) markDestroyed() {
 	s := co.state()
 	if s != stEnded && s != stInit && s != stMain || !co.st.CompareAndSwap(uint32(s), uint32(stDestroyed)) {
-		panic("aco: Destroy raced with another use of the co")
+		panic("aco: Destroy of a co that another goroutine resumed or destroyed at the same time")
 	}
 	co.release()
 }

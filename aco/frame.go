@@ -104,7 +104,7 @@ func decodeFrame(pc uintptr, stubArgs []uint32) *frameInfo {
 func (fi *frameInfo) decode(pc uintptr, faulted bool) string {
 	f := findfunc(pc)
 	if !f.valid() {
-		return "aco: Yield: a frame between Yield and the co's start has no runtime metadata"
+		return "aco: Yield across a function without Go metadata (foreign code between the co's start and Yield)"
 	}
 	name := funcName(pc)
 	switch id := f.funcID(); {

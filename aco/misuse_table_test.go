@@ -434,12 +434,21 @@ var mcRows = []mcRow{
 		co.Destroy()
 		return out
 	}},
+	{"create with a zero Co value as main", "aco: Create: main argument is not a main co", false, func(t *testing.T, e *env) mcOut {
+		return mc(func() { Create(new(Co), e.ss, 0, func(*Co) {}, nil) })
+	}},
+	{"resume a zero Co value", "aco: use of a Co that Create did not make", false, func(t *testing.T, e *env) mcOut {
+		return mc(func() { new(Co).Resume() })
+	}},
+	{"destroy a zero Co value", "aco: use of a Co that Create did not make", false, func(t *testing.T, e *env) mcOut {
+		return mc(func() { new(Co).Destroy() })
+	}},
 	{"create on a destroyed main co", "aco: Create: main co has been destroyed", false, func(t *testing.T, e *env) mcOut {
 		m := NewMain()
 		m.Destroy()
 		return mc(func() { Create(m, e.ss, 0, func(*Co) {}, nil) })
 	}},
-	{"create on a destroyed share stack", "aco: Create on a destroyed share stack", false, func(t *testing.T, e *env) mcOut {
+	{"create on a destroyed share stack", "aco: Create: share stack has been destroyed", false, func(t *testing.T, e *env) mcOut {
 		ss := NewShareStack(0)
 		ss.Destroy()
 		return mc(func() { Create(e.main, ss, 0, func(*Co) {}, nil) })

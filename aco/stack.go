@@ -127,7 +127,7 @@ func (s *ShareStack) Destroy() {
 
 func (s *ShareStack) addLive() {
 	if s.destroyed {
-		panic("aco: Create on a destroyed share stack")
+		panic("aco: Create: share stack has been destroyed")
 	}
 	s.live++
 }

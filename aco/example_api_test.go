@@ -1,0 +1,380 @@
+package aco_test
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+
+	"github.com/arkenstone-go/arkenstone/aco"
+)
+
+// tree is a binary tree for the generator examples.
+type tree struct {
+	left, right *tree
+	v           int
+}
+
+// all is a recursive push iterator: an in-order walk that yields from every
+// depth of the recursion.
+func (t *tree) all(yield func(int) bool) bool {
+	return t == nil || t.left.all(yield) && yield(t.v) && t.right.all(yield)
+}
+
+func (t *tree) All() func(yield func(int) bool) {
+	return func(yield func(int) bool) { t.all(yield) }
+}
+
+// sample is the tree 1 2 3 4 5 6 7, in order.
+var sample = &tree{
+	left:  &tree{left: &tree{v: 1}, v: 2, right: &tree{v: 3}},
+	v:     4,
+	right: &tree{left: &tree{v: 5}, v: 6, right: &tree{v: 7}},
+}
+
+// Pull over a recursive generator: each value comes from another depth of
+// the walk, and stop ends it early (the walk's yield returns false, so it
+// returns through all its frames).
+func ExamplePull_recursive() {
+	next, stop := aco.Pull(sample.All())
+	defer stop()
+	var got []int
+	for {
+		v, ok := next()
+		if !ok || v > 4 {
+			break
+		}
+		got = append(got, v)
+	}
+	stop() // early: 6 and 7 are never walked
+	fmt.Println(got)
+	fmt.Println(next())
+	// Output:
+	// [1 2 3 4]
+	// 0 false
+}
+
+// Merging two sorted generators is the classic case for pull iterators: two
+// walks advance in turn, each suspended in its own recursion.
+func ExamplePull_merge() {
+	odd := &tree{left: &tree{v: 1}, v: 3, right: &tree{v: 5}}
+	even := &tree{left: &tree{v: 2}, v: 4, right: &tree{v: 6}}
+	na, sa := aco.Pull(odd.All())
+	defer sa()
+	nb, sb := aco.Pull(even.All())
+	defer sb()
+	a, okA := na()
+	b, okB := nb()
+	for okA || okB {
+		if okA && (!okB || a < b) {
+			fmt.Print(a, " ")
+			a, okA = na()
+		} else {
+			fmt.Print(b, " ")
+			b, okB = nb()
+		}
+	}
+	fmt.Println()
+	// Output:
+	// 1 2 3 4 5 6
+}
+
+// Pull2 pulls pairs, like iter.Pull2; here from maps.All over a map, in key
+// order through a sorted slice of keys.
+func ExamplePull2() {
+	m := map[string]int{"a": 1, "b": 2, "c": 3}
+	keys := slices.Sorted(maps.Keys(m))
+	next, stop := aco.Pull2(func(yield func(string, int) bool) {
+		for _, k := range keys {
+			if !yield(k, m[k]) {
+				return
+			}
+		}
+	})
+	defer stop()
+	for k, v, ok := next(); ok; k, v, ok = next() {
+		fmt.Println(k, v)
+	}
+	// Output:
+	// a 1
+	// b 2
+	// c 3
+}
+
+// PullOn puts the generator's coroutine on a share stack the caller
+// chooses; iterators on one share stack take turns (they must not be pulled
+// from inside each other). The share stack can be destroyed once they have
+// ended or been stopped.
+func ExamplePullOn() {
+	ss := aco.NewShareStack(0)
+	next1, stop1 := aco.PullOn(ss, sample.All())
+	next2, stop2 := aco.PullOn(ss, sample.All())
+	for range 3 {
+		a, _ := next1()
+		b, _ := next2()
+		fmt.Print(a+b, " ")
+	}
+	fmt.Println()
+	stop1()
+	stop2()
+	ss.Destroy()
+	// Output:
+	// 2 4 6
+}
+
+// Pull2On is Pull2 on a chosen share stack.
+func ExamplePull2On() {
+	ss := aco.NewShareStack(0)
+	next, stop := aco.Pull2On(ss, func(yield func(int, string) bool) {
+		for i, s := range []string{"x", "y", "z"} {
+			if !yield(i, s) {
+				return
+			}
+		}
+	})
+	k, v, ok := next()
+	fmt.Println(k, v, ok)
+	stop()
+	fmt.Println(next())
+	ss.Destroy()
+	// Output:
+	// 0 x true
+	// 0  false
+}
+
+// NewMain makes the main co that creates, resumes and outlives the others.
+func ExampleNewMain() {
+	mainCo := aco.NewMain()
+	fmt.Println(mainCo.IsMain())
+	mainCo.Destroy()
+	// Output:
+	// true
+}
+
+// Create makes a coroutine: on a share stack, or standalone with a nil one.
+// It starts at its first Resume and gets its argument from Arg.
+func ExampleCreate() {
+	mainCo := aco.NewMain()
+	ss := aco.NewShareStack(0)
+	greet := func(co *aco.Co) { fmt.Println("hello,", co.Arg()) }
+	shared := aco.Create(mainCo, ss, 0, greet, "share stack")
+	standalone := aco.Create(mainCo, nil, 0, greet, "standalone")
+	fmt.Println(shared.Standalone(), standalone.Standalone())
+	shared.Resume()
+	standalone.Resume()
+	shared.Destroy()
+	standalone.Destroy()
+	ss.Destroy()
+	mainCo.Destroy()
+	// Output:
+	// false true
+	// hello, share stack
+	// hello, standalone
+}
+
+// Resume runs a coroutine until it yields or ends; Yield suspends it, from
+// any call depth, until the next Resume; IsEnd tells whether it has ended.
+func ExampleCo_Resume() {
+	mainCo := aco.NewMain()
+	ss := aco.NewShareStack(0)
+	var depth func(co *aco.Co, d int)
+	depth = func(co *aco.Co, d int) {
+		if d == 0 {
+			co.Yield() // three calls deep
+			return
+		}
+		depth(co, d-1)
+	}
+	co := aco.Create(mainCo, ss, 0, func(co *aco.Co) {
+		fmt.Println("before")
+		depth(co, 3)
+		fmt.Println("after")
+	}, nil)
+	for !co.IsEnd() {
+		co.Resume()
+		fmt.Println("resumer: end =", co.IsEnd())
+	}
+	co.Destroy()
+	ss.Destroy()
+	mainCo.Destroy()
+	// Output:
+	// before
+	// resumer: end = false
+	// after
+	// resumer: end = true
+}
+
+// Yield hands control back to the resumer; values travel through the
+// coroutine's argument (or any memory both sides share).
+func ExampleCo_Yield() {
+	mainCo := aco.NewMain()
+	var out int
+	co := aco.Create(mainCo, aco.NewShareStack(0), 0, func(co *aco.Co) {
+		for i := 1; i <= 3; i++ {
+			out = i * i
+			co.Yield()
+		}
+	}, nil)
+	for co.Resume(); !co.IsEnd(); co.Resume() {
+		fmt.Println(out)
+	}
+	ss := co.ShareStack()
+	co.Destroy()
+	ss.Destroy()
+	mainCo.Destroy()
+	// Output:
+	// 1
+	// 4
+	// 9
+}
+
+// Exit ends the coroutine from any call depth, after its deferred calls,
+// like runtime.Goexit; returning from its function does the same.
+func ExampleCo_Exit() {
+	mainCo := aco.NewMain()
+	co := aco.Create(mainCo, nil, 0, func(co *aco.Co) {
+		defer fmt.Println("deferred")
+		func() {
+			co.Exit()
+		}()
+		fmt.Println("not reached")
+	}, nil)
+	co.Resume()
+	fmt.Println(co.IsEnd())
+	co.Destroy()
+	mainCo.Destroy()
+	// Output:
+	// deferred
+	// true
+}
+
+// Reset reuses an ended coroutine with a new function, keeping its share
+// stack and save stack.
+func ExampleCo_Reset() {
+	mainCo := aco.NewMain()
+	ss := aco.NewShareStack(0)
+	co := aco.Create(mainCo, ss, 0, func(co *aco.Co) { fmt.Println("first") }, nil)
+	co.Resume()
+	co.Reset(func(co *aco.Co) { fmt.Println("second:", co.Arg()) }, 2)
+	co.Resume()
+	co.Destroy()
+	ss.Destroy()
+	mainCo.Destroy()
+	// Output:
+	// first
+	// second: 2
+}
+
+// SaveStack reports the copies the copy-stack engine made (zero where the
+// portable engine runs the co): here MaxCopySize is never above ValidSize.
+func ExampleCo_SaveStack() {
+	mainCo := aco.NewMain()
+	ss := aco.NewShareStack(0)
+	co := aco.Create(mainCo, ss, 0, func(co *aco.Co) {
+		for range 3 {
+			co.Yield()
+		}
+	}, nil)
+	for !co.IsEnd() {
+		co.Resume()
+	}
+	st := co.SaveStack()
+	fmt.Println(st.CtSave == st.CtRestore, st.MaxCopySize <= st.ValidSize)
+	co.Destroy()
+	ss.Destroy()
+	mainCo.Destroy()
+	// Output:
+	// true true
+}
+
+// DestroyAll ends a main co and everything it still owns, newest first,
+// running the pending deferred calls: for a scheduler's shutdown or a test's
+// cleanup. A panic in a deferred call does not stop it; it comes back in the
+// error.
+func ExampleCo_DestroyAll() {
+	mainCo := aco.NewMain()
+	ss := aco.NewShareStack(0)
+	for _, name := range []string{"a", "b", "c"} {
+		co := aco.Create(mainCo, ss, 0, func(co *aco.Co) {
+			defer fmt.Println("cleanup", name)
+			if name == "b" {
+				defer func() { panic("b's cleanup failed") }()
+			}
+			co.Yield()
+		}, nil)
+		co.Resume()
+	}
+	err := mainCo.DestroyAll()
+	var pe *aco.PanicError
+	fmt.Println(errors.As(err, &pe), pe.Value)
+	ss.Destroy()
+	// Output:
+	// cleanup c
+	// cleanup b
+	// cleanup a
+	// true b's cleanup failed
+}
+
+// NewShareStack makes a share stack: its coroutines run one at a time, and
+// it reports libaco's sizes.
+func ExampleNewShareStack() {
+	ss := aco.NewShareStack(0)
+	fmt.Println(ss.Size() == aco.DefaultShareStackSize, ss.GuardPage(), ss.Live())
+	ss.Destroy()
+	// Output:
+	// true true 0
+}
+
+// NewShareStack2 chooses the guard page. With one, the valid size is
+// rounded up to whole pages and one page more is reserved for the guard, as
+// libaco does; without, the size is taken as given (at least 4096 bytes).
+func ExampleNewShareStack2() {
+	page := os.Getpagesize()
+	guarded := aco.NewShareStack2(10000, true)
+	fmt.Println(guarded.Size() >= 10000 && guarded.Size()%page == 0, guarded.RealSize()-guarded.Size() == page)
+	plain := aco.NewShareStack2(10000, false)
+	fmt.Println(plain.Size(), plain.RealSize(), plain.GuardPage())
+	guarded.Destroy()
+	plain.Destroy()
+	// Output:
+	// true true
+	// 10000 10000 false
+}
+
+// Engine says which engine runs share-stack coroutines in this process, and
+// EngineNote why the portable one was chosen, if it was; Co.Engine says
+// where one coroutine runs now.
+func ExampleEngine() {
+	e := aco.Engine()
+	fmt.Println(e == aco.CopyStack || e == aco.Portable)
+	if e == aco.Portable {
+		_ = aco.EngineNote() // e.g. "race detector"
+	}
+	mainCo := aco.NewMain()
+	co := aco.Create(mainCo, nil, 0, func(*aco.Co) {}, nil)
+	fmt.Println(co.Engine())
+	co.Destroy()
+	mainCo.Destroy()
+	// Output:
+	// true
+	// portable
+}
+
+// ThreadInit sets the last-word hook: it runs when a coroutine's function
+// panics, before the panic continues in the resumer.
+func ExampleThreadInit() {
+	aco.ThreadInit(func(co *aco.Co, v any) { fmt.Println("last word:", v) })
+	defer aco.ThreadInit(nil)
+	mainCo := aco.NewMain()
+	co := aco.Create(mainCo, nil, 0, func(*aco.Co) { panic("oops") }, nil)
+	func() {
+		defer func() { fmt.Println("resumer recovered:", recover()) }()
+		co.Resume()
+	}()
+	co.Destroy()
+	mainCo.Destroy()
+	// Output:
+	// last word: oops
+	// resumer recovered: oops
+}
