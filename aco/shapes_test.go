@@ -59,15 +59,32 @@ func deepMapYield(co *Co, tc *tortureCo, k int) int {
 //go:noinline
 func useIntMap(map[int]*tobj) {}
 
+// flushFinalizers waits until the finalizers queued by the collections so
+// far have run: one more object's finalizer, queued after them.
+func flushFinalizers() {
+	done := make(chan struct{})
+	func() {
+		o := &tobj{}
+		runtime.SetFinalizer(o, func(*tobj) { close(done) })
+	}()
+	runtime.GC()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
+}
+
 // TestRootsOfFirstDeepYieldFromFreshGoroutine is the reproducer of a
 // liveness failure in builds without inlining: a co started on a fresh
 // goroutine (a small stack, and no margin from an earlier image) recurses
 // 150 frames and yields holding a non-escaping map. The slow root
 // collection then ran as ordinary Go code holding absolute stack addresses
 // across calls whose prologues could move the stack: the map's header was
-// looked for on the freed old stack, its values were never roots, and they
-// were finalized while the co slept. CI runs it under -gcflags=all=-N -l,
-// where it failed every run.
+// looked for on the freed old stack (or kept as a root into it), its values
+// were never roots, and they were freed while the co slept. CI runs it in
+// a build where every call with a stack check moves the stack
+// (-d=maymorestack=runtime.mayMoreStackMove on package aco, with -N -l):
+// the code before the fix dies there with "found bad pointer in Go heap".
 func TestRootsOfFirstDeepYieldFromFreshGoroutine(t *testing.T) {
 	forKinds(t, func(t *testing.T, e *env) {
 		l := newLedger(t)
@@ -85,6 +102,7 @@ func TestRootsOfFirstDeepYieldFromFreshGoroutine(t *testing.T) {
 				churn(1 << 16)
 				runtime.GC()
 			}
+			flushFinalizers()
 			l.requireNoFailures(t, fmt.Sprintf("while run %d was suspended", run))
 			co.Resume()
 			require.True(t, co.IsEnd())
