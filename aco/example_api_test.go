@@ -64,20 +64,21 @@ func ExamplePull_merge() {
 	defer sa()
 	nb, sb := aco.Pull(even.All())
 	defer sb()
+	var merged []int
 	a, okA := na()
 	b, okB := nb()
 	for okA || okB {
 		if okA && (!okB || a < b) {
-			fmt.Print(a, " ")
+			merged = append(merged, a)
 			a, okA = na()
 		} else {
-			fmt.Print(b, " ")
+			merged = append(merged, b)
 			b, okB = nb()
 		}
 	}
-	fmt.Println()
+	fmt.Println(merged)
 	// Output:
-	// 1 2 3 4 5 6
+	// [1 2 3 4 5 6]
 }
 
 // Pull2 pulls pairs, like iter.Pull2; here from maps.All over a map, in key
@@ -110,17 +111,18 @@ func ExamplePullOn() {
 	ss := aco.NewShareStack(0)
 	next1, stop1 := aco.PullOn(ss, sample.All())
 	next2, stop2 := aco.PullOn(ss, sample.All())
+	var sums []int
 	for range 3 {
 		a, _ := next1()
 		b, _ := next2()
-		fmt.Print(a+b, " ")
+		sums = append(sums, a+b)
 	}
-	fmt.Println()
+	fmt.Println(sums)
 	stop1()
 	stop2()
 	ss.Destroy()
 	// Output:
-	// 2 4 6
+	// [2 4 6]
 }
 
 // Pull2On is Pull2 on a chosen share stack.
