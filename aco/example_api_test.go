@@ -3,9 +3,7 @@ package aco_test
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"os"
-	"slices"
 
 	"github.com/arkenstone-go/arkenstone/aco"
 )
@@ -81,26 +79,51 @@ func ExamplePull_merge() {
 	// [1 2 3 4 5 6]
 }
 
-// Pull2 pulls pairs, like iter.Pull2; here from maps.All over a map, in key
-// order through a sorted slice of keys.
+// allDepth is a recursive push iterator of pairs: each value with its depth
+// in the tree.
+func (t *tree) allDepth(d int, yield func(int, int) bool) bool {
+	return t == nil || t.left.allDepth(d+1, yield) && yield(d, t.v) && t.right.allDepth(d+1, yield)
+}
+
+// Pull2 pulls pairs, like iter.Pull2: here (depth, value) from a recursive
+// walk, stopped early once the root has been seen.
 func ExamplePull2() {
-	m := map[string]int{"a": 1, "b": 2, "c": 3}
-	keys := slices.Sorted(maps.Keys(m))
-	next, stop := aco.Pull2(func(yield func(string, int) bool) {
-		for _, k := range keys {
-			if !yield(k, m[k]) {
-				return
-			}
-		}
-	})
+	next, stop := aco.Pull2(func(yield func(int, int) bool) { sample.allDepth(0, yield) })
 	defer stop()
-	for k, v, ok := next(); ok; k, v, ok = next() {
-		fmt.Println(k, v)
+	for d, v, ok := next(); ok; d, v, ok = next() {
+		fmt.Println("depth", d, "value", v)
+		if d == 0 {
+			stop() // the rest of the walk never runs
+		}
 	}
 	// Output:
-	// a 1
-	// b 2
-	// c 3
+	// depth 2 value 1
+	// depth 1 value 2
+	// depth 2 value 3
+	// depth 0 value 4
+}
+
+// A deferred recover inside a coroutine sees the *Unwind with which
+// Destroy (or Exit) unwinds it, and must panic with it again.
+func ExampleUnwind() {
+	mainCo := aco.NewMain()
+	co := aco.Create(mainCo, aco.NewShareStack(0), 0, func(co *aco.Co) {
+		defer func() {
+			r := recover()
+			if u, ok := r.(*aco.Unwind); ok {
+				fmt.Println("unwound:", u.Co() == co)
+				panic(u) // keep unwinding
+			}
+		}()
+		co.Yield()
+	}, nil)
+	co.Resume()
+	ss := co.ShareStack()
+	co.Destroy()
+	ss.Destroy()
+	mainCo.Destroy()
+	// Output:
+	// unwound: true
 }
 
 // PullOn puts the generator's coroutine on a share stack the caller

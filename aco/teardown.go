@@ -114,6 +114,7 @@ type PanicError struct {
 	Value any // what its deferred call panicked with
 }
 
+// Error names the coroutine and the panic value.
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("aco: DestroyAll: a deferred call of %v panicked: %v", e.Co, e.Value)
 }

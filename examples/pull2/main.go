@@ -4,24 +4,46 @@ package main
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/arkenstone-go/arkenstone/aco"
 )
 
+// tree is a binary tree for the generator examples.
+type tree struct {
+	left, right *tree
+	v           int
+}
+
+// all is a recursive push iterator: an in-order walk that yields from every
+// depth of the recursion.
+func (t *tree) all(yield func(int) bool) bool {
+	return t == nil || t.left.all(yield) && yield(t.v) && t.right.all(yield)
+}
+
+func (t *tree) All() func(yield func(int) bool) {
+	return func(yield func(int) bool) { t.all(yield) }
+}
+
+// sample is the tree 1 2 3 4 5 6 7, in order.
+var sample = &tree{
+	left:  &tree{left: &tree{v: 1}, v: 2, right: &tree{v: 3}},
+	v:     4,
+	right: &tree{left: &tree{v: 5}, v: 6, right: &tree{v: 7}},
+}
+
+// allDepth is a recursive push iterator of pairs: each value with its depth
+// in the tree.
+func (t *tree) allDepth(d int, yield func(int, int) bool) bool {
+	return t == nil || t.left.allDepth(d+1, yield) && yield(d, t.v) && t.right.allDepth(d+1, yield)
+}
+
 func main() {
-	m := map[string]int{"a": 1, "b": 2, "c": 3}
-	keys := slices.Sorted(maps.Keys(m))
-	next, stop := aco.Pull2(func(yield func(string, int) bool) {
-		for _, k := range keys {
-			if !yield(k, m[k]) {
-				return
-			}
-		}
-	})
+	next, stop := aco.Pull2(func(yield func(int, int) bool) { sample.allDepth(0, yield) })
 	defer stop()
-	for k, v, ok := next(); ok; k, v, ok = next() {
-		fmt.Println(k, v)
+	for d, v, ok := next(); ok; d, v, ok = next() {
+		fmt.Println("depth", d, "value", v)
+		if d == 0 {
+			stop() // the rest of the walk never runs
+		}
 	}
 }

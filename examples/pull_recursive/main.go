@@ -46,3 +46,9 @@ func main() {
 	fmt.Println(got)
 	fmt.Println(next())
 }
+
+// allDepth is a recursive push iterator of pairs: each value with its depth
+// in the tree.
+func (t *tree) allDepth(d int, yield func(int, int) bool) bool {
+	return t == nil || t.left.allDepth(d+1, yield) && yield(d, t.v) && t.right.allDepth(d+1, yield)
+}

@@ -31,6 +31,12 @@ var sample = &tree{
 	right: &tree{left: &tree{v: 5}, v: 6, right: &tree{v: 7}},
 }
 
+// allDepth is a recursive push iterator of pairs: each value with its depth
+// in the tree.
+func (t *tree) allDepth(d int, yield func(int, int) bool) bool {
+	return t == nil || t.left.allDepth(d+1, yield) && yield(d, t.v) && t.right.allDepth(d+1, yield)
+}
+
 func main() {
 	ss := aco.NewShareStack(0)
 	next1, stop1 := aco.PullOn(ss, sample.All())
