@@ -514,13 +514,19 @@ func (co *Co) collectRoots() {
 	// mark queues the stack object holding the image byte off below hi.
 	mark := func(off uintptr) {
 		// The frame holding it: the last (innermost first) whose SP is at or
-		// below it.
+		// below it. An address-taken argument is a stack object of the
+		// callee, in the argument area at the bottom of this frame, as
+		// scanframeworker counts it: then the frame below has it.
 		i := sort.Search(len(frames), func(i int) bool { return frames[i].sp < off }) - 1
 		if i < 0 {
 			return
 		}
 		f := &frames[i]
 		j := f.fi.objectAt(f.sp - off)
+		if j < 0 && i > 0 {
+			f = &frames[i-1]
+			j = f.fi.objectAt(f.sp - off)
+		}
 		if j < 0 {
 			return
 		}
