@@ -98,6 +98,9 @@ type csExtra struct {
 	// walk are the co's walk buffers, once its yields keep changing
 	// frames.
 	walk *walkBufs
+	// found is the root scratch of a recycled Pull co's last share stack,
+	// which its next one gets (see puller.recycle).
+	found []uintptr
 }
 
 type deferRef struct {

@@ -3,6 +3,7 @@ package aco
 import (
 	"iter"
 	"runtime"
+	"sync"
 )
 
 // pullMain is the main coroutine of the coroutines behind Pull. It is never
@@ -103,7 +104,47 @@ type pullHandle[V any] struct{ p *puller[V] }
 
 func (p *puller[V]) init(ss *ShareStack, seq iter.Seq[V]) {
 	p.seq = seq
-	p.co = newCo(pullMain, ss, 0, pullBody[V], p)
+	fn := Func(pullBody[V]) // one function value (one frame layout) for both
+	if ss == &p.own {
+		if co, _ := pullCos.Get().(*Co); co != nil {
+			ss.found, co.x.cs.found = co.x.cs.found, nil // the scratch of its last share stack
+			co.ss, co.fn, co.arg = ss, fn, p
+			co.st.Store(uint32(stInit))
+			p.co = co
+			return
+		}
+	}
+	p.co = newCo(pullMain, ss, 0, fn, p)
+}
+
+// pullCos are the coroutines of Pull iterators that ended, ready for the
+// next Pull with their save stacks, root slices and walk buffers: a
+// generator pulled in a loop (a tree walk per query) then allocates only
+// its closures. Nobody else holds these coroutines (Pull's are never
+// exposed), so no stale *Co can see one reused. sync.Pool gives them back
+// to the garbage collector over two cycles.
+var pullCos sync.Pool
+
+// recycle puts p's ended coroutine in pullCos, reset, if it ran on Pull's
+// own share stack on the copy-stack engine; it reports whether it did.
+func (p *puller[V]) recycle() bool {
+	co := p.co
+	if !co.copyStack || co.moved || co.ss != &p.own || co.unwind != nil {
+		return false
+	}
+	co.resetCopyStack() // drops the roots, keeps the memory
+	co.ctSave, co.ctRestore, co.maxcpsz = 0, 0, 0
+	// The memo and walk buffers stay: a memo is checked against the frames
+	// before it is used, and the next generator is often the same code.
+	co.costly, co.moveNext = 0, false
+	if x := co.x; x != nil {
+		x.cs.ticket = rootsTicket{}
+	}
+	co.extra().cs.found = co.ss.found
+	co.ss, co.fn, co.arg = nil, nil, nil
+	p.co = nil
+	pullCos.Put(co)
+	return true
 }
 
 // funcs returns next and stop. Each is a closure that resumes the co
@@ -205,6 +246,9 @@ func (p *puller[V]) finish() {
 	}
 	p.done = true
 	p.co.st.Store(uint32(stEnded))
+	if p.counted == nil && p.recycle() {
+		return
+	}
 	p.co.fn, p.co.arg = nil, nil
 	if p.co.copyStack || p.co.moved {
 		p.co.releaseCopyStack()
