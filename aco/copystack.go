@@ -138,6 +138,24 @@ func (co *Co) resetCopyStack() {
 	}
 }
 
+// recycleCopyStack readies an ended Pull co for the next Pull (see
+// puller.recycle): the context as before a first resume, the memory kept.
+// The memo and walk buffers stay: a memo is checked against the frames
+// before it is used, and the next generator is often the same code.
+func (co *Co) recycleCopyStack() {
+	co.resetCopyStack() // drops the roots
+	co.ctSave, co.ctRestore, co.maxcpsz = 0, 0, 0
+	co.costly, co.moveNext = 0, false
+	x := co.extra()
+	x.cs.ticket = rootsTicket{}
+	x.cs.found = co.ss.found // the root scratch of its share stack, for the next one
+}
+
+// reuseCopyStack gives a recycled co's root scratch to its new share stack.
+func (co *Co) reuseCopyStack(ss *ShareStack) {
+	ss.found, co.x.cs.found = co.x.cs.found, nil
+}
+
 // releaseCopyStack drops the save stack and roots of a destroyed co.
 func (co *Co) releaseCopyStack() {
 	co.bufp, co.roots, co.memo, co.x = nil, nil, nil, nil

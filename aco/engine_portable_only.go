@@ -35,22 +35,24 @@ var moveThreshold uintptr = MoveThreshold
 
 var moveAfter uintptr
 
-func trampoline(*swctx) uintptr          { return 0 }
-func growStack(int)                      {}
-func learnResumeSkip()                   {}
-func swapout(*swctx) uintptr             { return 0 }
-func captureFPU()                        {}
-func (co *Co) afterResume()              {}
-func (co *Co) resumeCopyStack()          {}
-func (co *Co) yieldFailed(uintptr)       {}
-func (co *Co) initCopyStack(int)         {}
-func (co *Co) resetCopyStack()           {}
-func (co *Co) releaseCopyStack()         {}
-func (co *Co) copyStackStats() SaveStack { return SaveStack{} }
-func (co *Co) hasPendingDefers() bool    { return true }
-func (co *Co) move()                     {}
-func (co *Co) fpuLeave()                 {}
-func (co *Co) fpuEnter()                 {}
+func trampoline(*swctx) uintptr           { return 0 }
+func growStack(int)                       {}
+func learnResumeSkip()                    {}
+func swapout(*swctx) uintptr              { return 0 }
+func captureFPU()                         {}
+func (co *Co) afterResume()               {}
+func (co *Co) resumeCopyStack()           {}
+func (co *Co) yieldFailed(uintptr)        {}
+func (co *Co) initCopyStack(int)          {}
+func (co *Co) resetCopyStack()            {}
+func (co *Co) releaseCopyStack()          {}
+func (co *Co) recycleCopyStack()          {}
+func (co *Co) reuseCopyStack(*ShareStack) {}
+func (co *Co) copyStackStats() SaveStack  { return SaveStack{} }
+func (co *Co) hasPendingDefers() bool     { return true }
+func (co *Co) move()                      {}
+func (co *Co) fpuLeave()                  {}
+func (co *Co) fpuEnter()                  {}
 
 const (
 	stOK = iota

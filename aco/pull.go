@@ -107,7 +107,7 @@ func (p *puller[V]) init(ss *ShareStack, seq iter.Seq[V]) {
 	fn := Func(pullBody[V]) // one function value (one frame layout) for both
 	if ss == &p.own {
 		if co, _ := pullCos.Get().(*Co); co != nil {
-			ss.found, co.x.cs.found = co.x.cs.found, nil // the scratch of its last share stack
+			co.reuseCopyStack(ss)
 			co.ss, co.fn, co.arg = ss, fn, p
 			co.st.Store(uint32(stInit))
 			p.co = co
@@ -132,15 +132,7 @@ func (p *puller[V]) recycle() bool {
 	if !co.copyStack || co.moved || co.ss != &p.own || co.unwind != nil {
 		return false
 	}
-	co.resetCopyStack() // drops the roots, keeps the memory
-	co.ctSave, co.ctRestore, co.maxcpsz = 0, 0, 0
-	// The memo and walk buffers stay: a memo is checked against the frames
-	// before it is used, and the next generator is often the same code.
-	co.costly, co.moveNext = 0, false
-	if x := co.x; x != nil {
-		x.cs.ticket = rootsTicket{}
-	}
-	co.extra().cs.found = co.ss.found
+	co.recycleCopyStack()
 	co.ss, co.fn, co.arg = nil, nil, nil
 	p.co = nil
 	pullCos.Put(co)
