@@ -134,9 +134,6 @@ type coExtra struct {
 	// abandoned: the garbage collector found the handle of this moved co
 	// unreachable (see abandon); its goroutine is to end.
 	abandoned bool
-	// offStack: Destroy is unwinding the co while its share stack runs
-	// another co (see destroySuspended).
-	offStack bool
 
 	cs csExtra // copy-stack engine: defer records and scratch
 }
@@ -384,7 +381,7 @@ func (co *Co) startRunning() {
 //
 //go:nosplit
 func (co *Co) stopRunning(s state) {
-	if ss := co.ss; ss != nil && (co.x == nil || !co.x.offStack) {
+	if ss := co.ss; ss != nil && ss.owner == co { // not while Destroy unwinds it off its share stack
 		ss.owner = nil
 	}
 	co.st.Store(uint32(s))
@@ -692,9 +689,7 @@ func (co *Co) destroySuspended() {
 	if ss := co.ss; ss != nil {
 		if ss.owner == nil {
 			ss.owner = co
-		} else {
-			co.extra().offStack = true
-		}
+		} // else the owner keeps it: stopRunning leaves it alone
 	}
 	// A panic from a deferred call of the coroutine continues from
 	// Destroy; the coroutine is destroyed all the same.

@@ -238,7 +238,7 @@ func (p *puller[V]) finish() {
 	}
 	p.done = true
 	p.co.st.Store(uint32(stEnded))
-	if p.counted == nil && p.recycle() {
+	if p.recycle() {
 		return
 	}
 	p.co.fn, p.co.arg = nil, nil
