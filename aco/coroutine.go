@@ -718,11 +718,11 @@ func (co *Co) release() {
 	if co.main == nil {
 		return
 	}
+	co.fn, co.arg = nil, nil // first: the main co's list tells the released by fn
 	co.main.x.kids.drop(co)
 	if co.ss != nil {
 		co.ss.releaseLive()
 	}
-	co.fn, co.arg = nil, nil
 	if co.copyStack || co.moved {
 		co.releaseCopyStack()
 	} else {

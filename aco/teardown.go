@@ -28,7 +28,7 @@ func (l *kidList) drop(co *Co) {
 	} else if len(l.cos) > 2*l.n+16 {
 		j := 0
 		for _, k := range l.cos {
-			if k.state() != stDestroyed {
+			if !k.released() {
 				l.cos[j] = k
 				j++
 			}
@@ -38,11 +38,18 @@ func (l *kidList) drop(co *Co) {
 	}
 }
 
+// released reports whether co, one of a main co's coroutines, was
+// destroyed: release cleared its function. The list reads fn, not the
+// state: a sibling may be running on another goroutine, which stores its
+// state without atomics, while its fn is written only where the main co's
+// owner destroys or resets it.
+func (co *Co) released() bool { return co.fn == nil }
+
 // last returns the most recently created live coroutine, or nil, dropping
 // the destroyed ones after it.
 func (l *kidList) last() *Co {
 	for i := len(l.cos) - 1; i >= 0; i-- {
-		if co := l.cos[i]; co.state() != stDestroyed {
+		if co := l.cos[i]; !co.released() {
 			return co
 		}
 		l.cos[i] = nil
