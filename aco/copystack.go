@@ -95,6 +95,10 @@ type csExtra struct {
 	// collect is its memory (scan.go).
 	ticket  rootsTicket
 	collect collectScratch
+	// memos are the last memos the co built, co.memo among them, for a
+	// co that yields at a few places in turn (see pickMemo): a fixed
+	// number per co, so what they hold is bounded by the co's code.
+	memos [memoWays]*yieldMemo
 	// walk are the co's walk buffers, once its yields keep changing
 	// frames.
 	walk *walkBufs
@@ -102,6 +106,9 @@ type csExtra struct {
 	// which its next one gets (see puller.recycle).
 	found []uintptr
 }
+
+// memoWays is how many memos a co keeps.
+const memoWays = 4
 
 type deferRef struct {
 	heap unsafe.Pointer
@@ -348,6 +355,23 @@ func (co *Co) relocate(hi uintptr) {
 		oldHi: co.hi + tbpOffset + ptrSize,
 		delta: hi - co.hi,
 	}
+	if m := co.memo; m != nil && m.matchImage(co.pc, r.img, co.n) {
+		for _, off := range m.adjust {
+			r.adj(r.img - uintptr(off))
+		}
+	} else {
+		co.relocateFrames(&r)
+	}
+	if co.x != nil {
+		co.relocateDefers(&r)
+	}
+}
+
+// relocateFrames is relocate's walk of the image's frames, for an image
+// no memo describes.
+//
+//go:nosplit
+func (co *Co) relocateFrames(r *relocator) {
 	end := co.buf + co.n // the bottom frame's arguments are not in the image
 	for it := imageFrames(&co.swctx); ; {
 		for _, off := range it.fi.adjust {
@@ -361,9 +385,12 @@ func (co *Co) relocate(hi uintptr) {
 			break
 		}
 	}
-	if co.x == nil {
-		return
-	}
+}
+
+// relocateDefers moves the co's detached defer records with the image.
+//
+//go:nosplit
+func (co *Co) relocateDefers(r *relocator) {
 	for _, d := range co.x.cs.defers {
 		a := r.img - d.off // a record in the image
 		if d.heap != nil {
@@ -557,7 +584,11 @@ func captureSlow(c *swctx, lo, gp uintptr) uintptr {
 		// goroutine switch.
 		y.collected = true
 	} else {
-		if m := pickMemo(c, &y); m != nil {
+		m := pickMemo(c, &y)
+		if m == nil {
+			m = pickOwnMemo(c, &y)
+		}
+		if m != nil {
 			y.s.memo(m, y.hi)
 		} else if x := (*Co)(unsafe.Pointer(c)).x; x != nil && x.cs.walk != nil {
 			if st = y.s.findFrames(y.pc, y.hi, x.cs.walk); st == stOK {
@@ -680,6 +711,29 @@ func pickMemo(c *swctx, y *yieldState) *yieldMemo {
 	}
 	return nil
 }
+
+// pickOwnMemo is pickMemo's search of the co's other memos: a co that
+// yields at a few places in turn (a lexer's yield per kind of token) has
+// a memo of each. It reads them without bounds checks (builds without
+// inlining keep those, and the nosplit chain has no room for their
+// panics), and is called apart from pickMemo, whose frame would not fit.
+//
+//go:nosplit
+func pickOwnMemo(c *swctx, y *yieldState) *yieldMemo {
+	co := (*Co)(unsafe.Pointer(c))
+	if co.x == nil {
+		return nil
+	}
+	for i := uintptr(0); i < memoWays; i++ {
+		m := *(**yieldMemo)(unsafe.Add(unsafe.Pointer(&co.x.cs.memos), i*ptrSize))
+		if m != nil && m.match(y.pc, y.hi, y.n) {
+			co.memo = m
+			return m
+		}
+	}
+	return nil
+}
+
 
 // scanned finishes the scan capture made of the frames (st is walk's
 // status, or stOK after a memo): it decides what Go code must do first, or

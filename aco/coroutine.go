@@ -297,13 +297,13 @@ func (co *Co) String() string {
 // share stack runs one coroutine at a time.
 func (co *Co) Resume() {
 	if s := co.st.Load(); co.copyStack && (s == uint32(stSuspended) || s == uint32(stInit)) &&
-		co.ss.owner == nil && co.st.CompareAndSwap(s, uint32(stRunning)) {
-		// The copy-stack fast path. The compare-and-swap makes sure two
-		// goroutines cannot both resume the co; the rest of the state
-		// changes are plain stores (this engine never runs under the
-		// race detector). The trampoline is called from here and nowhere
-		// else in Resume: for this call site swapout returns from Resume
-		// itself (see learnResumeSkip).
+		co.ss.owner == nil && co.claim(s) {
+		// The copy-stack fast path. claim makes sure two goroutines
+		// cannot both resume the co; the rest of the state changes are
+		// plain stores (this engine never runs under the race detector).
+		// The trampoline is called from here and nowhere else in Resume:
+		// for this call site swapout returns from Resume itself (see
+		// learnResumeSkip).
 		co.ss.owner = co
 		defer co.afterResume()
 		for {
@@ -322,21 +322,42 @@ func (co *Co) Resume() {
 		}
 		return
 	}
-	co.startRunning()
-	if co.copyStack {
-		co.resumeCopyStack()
-		return
-	}
 	// The portable engine. Resume calls the iterator's next itself: after
 	// a goroutine switch the CPU's return predictor holds the other
 	// goroutine's return addresses, so each frame of aco between the
 	// caller and the switch costs a mispredicted return on the way back.
 	// Checks are calls that return before the switch.
+	if p := co.resumeOnG(); p != nil {
+		p.next()
+		return
+	}
+	co.startRunning()
+	if co.copyStack {
+		co.resumeCopyStack()
+		return
+	}
 	if p := co.portableReady(); p != nil {
 		p.next()
 		return
 	}
 	co.resumePortable() // the first resume
+}
+
+// claim marks co, in state s, running, unless another goroutine changed
+// its state first. For a Co of the API that is a compare-and-swap, the
+// one atomic instruction of a round trip (about 10 ns here): it is what
+// makes two goroutines resuming one co at once fail cleanly. A Pull
+// iterator's co is never exposed, and its iterator, like iter.Pull's,
+// must not be used from two goroutines at once: a plain store, which the
+// race detector would check (under it the iterator is iter.Pull).
+//
+//go:nosplit
+func (co *Co) claim(s uint32) bool {
+	if co.main == pullMain {
+		co.setStateFast(stRunning)
+		return true
+	}
+	return co.st.CompareAndSwap(s, uint32(stRunning))
 }
 
 // startRunning checks that co may be resumed now and marks it running and
@@ -431,15 +452,10 @@ func (co *Co) Yield() {
 		}
 		return
 	}
-	co.yieldPortable()
-}
-
-// yieldPortable is Yield on the portable engine, out of Yield: Yield's frame
-// is part of every image the copy-stack engine copies, so it stays small.
-// The switch is called from here, with the checks before it in calls that
-// return first (each frame between the co's code and the switch costs a
-// mispredicted return after it; see Resume).
-func (co *Co) yieldPortable() {
+	// The portable engine. The switch is called from here, with the checks
+	// before it in a call that returns first: each frame between the co's
+	// code and the switch costs a mispredicted return after it (see
+	// Resume).
 	if co.enterPortable(co.leavePortable().yield(struct{}{})) {
 		// The co moved onto a goroutine of its own and was abandoned (see
 		// abandon): it leaves without running any more.
@@ -476,16 +492,39 @@ func (co *Co) abandon() {
 	p.stop()
 }
 
-// resumeOnG starts resuming a co that runs on a goroutine of its own and
-// was resumed before (it checks and marks it running) and returns its
-// portable-engine state, for the caller to switch with; or it returns nil
-// for Resume to do the whole resume.
+// resumeOnG starts resuming a co that runs on a goroutine of its own, was
+// resumed before and may be resumed now, and returns its portable-engine
+// state for the caller to switch with: it marks the co running and owner
+// of its share stack. For anything else, misuse included, it changes
+// nothing and returns nil: Resume's slow path does the resume, or panics
+// with the message that names the mistake.
+//
+// It is the whole of a portable resume before the switch, in one call:
+// a few loads and compares, claim, two stores.
 func (co *Co) resumeOnG() *portable {
-	if co.copyStack || co.x == nil || co.x.port == nil {
+	x := co.x
+	if co.copyStack || x == nil || x.port == nil {
 		return nil
 	}
-	co.startRunning()
-	return co.portableReady()
+	p, s := x.port, co.st.Load()
+	if s != uint32(stSuspended) {
+		return nil
+	}
+	if rtAvailable && !p.sameLocks() {
+		return nil
+	}
+	if !co.claim(s) {
+		return nil
+	}
+	// Only the goroutine that won the co looks at its share stack.
+	if ss := co.ss; ss != nil {
+		if ss.owner != nil {
+			co.st.Store(s) // busy: startRunning says so
+			return nil
+		}
+		ss.owner = co
+	}
+	return p
 }
 
 // leaveOnG is leavePortable for a co on a goroutine of its own, or nil on
@@ -500,11 +539,9 @@ func (co *Co) leaveOnG() *portable {
 // leavePortable is Yield on the portable engine up to the switch: it checks
 // that the co may yield and marks it suspended.
 func (co *Co) leavePortable() *portable {
-	co.checkInside("Yield")
-	if u := co.unwind; u != nil {
-		panic(u) // Destroy is unwinding the co: keep unwinding
+	if co.st.Load() != uint32(stRunning) || co.unwind != nil || !co.x.port.mayYield() {
+		co.yieldRefused() // the checks again, to name what is wrong
 	}
-	co.checkYieldPortable()
 	if ss := co.ss; ss != nil {
 		ss.owner = nil
 	}

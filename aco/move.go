@@ -66,25 +66,19 @@ func (co *Co) move() {
 
 // fpuLeave and fpuEnter hand the FPU environment over when a moved co
 // switches on the portable path: the goroutines share the thread, so its
-// control words would leak between the co and its resumer. Loading a
-// control word costs far more than reading one, and environments rarely
-// differ, so each loads only what differs.
+// control words would leak between the co and its resumer. They are the
+// copy-stack switch's own sequences (fpuToMain, fpuToCo): save one
+// environment, load the other, unconditionally, as swapin and swapleave
+// do. Comparing first would wait for the saved words (STMXCSR's result
+// takes several ns here), which the plain sequence never does.
 func (co *Co) fpuLeave() {
-	if co.moved && !sharedFPUEnv {
-		cw, mx := fpuEnv()
-		co.cwCo, co.mxcsrCo = cw, mx
-		if cw != co.cwMain || mx != co.mxcsrMain {
-			fpuSetEnv(co.cwMain, co.mxcsrMain)
-		}
+	if co.moved {
+		fpuToMain(&co.swctx)
 	}
 }
 
 func (co *Co) fpuEnter() {
-	if co.moved && !sharedFPUEnv {
-		cw, mx := fpuEnv()
-		co.cwMain, co.mxcsrMain = cw, mx
-		if cw != co.cwCo || mx != co.mxcsrCo {
-			fpuSetEnv(co.cwCo, co.mxcsrCo)
-		}
+	if co.moved {
+		fpuToCo(&co.swctx)
 	}
 }

@@ -28,13 +28,18 @@ type portable struct {
 // nil for a first resume.
 func (co *Co) portableReady() *portable {
 	p := co.x.port
-	if p != nil && rtAvailable {
-		if gp := getg(); gLocks(gp) != p.locks || p.m != 0 && gM(gp) != p.m {
-			co.stopRunning(stSuspended)
-			panic("aco: Resume of a standalone co from an OS thread whose LockOSThread state differs from that of its first resume")
-		}
+	if p != nil && rtAvailable && !p.sameLocks() {
+		co.stopRunning(stSuspended)
+		panic("aco: Resume of a standalone co from an OS thread whose LockOSThread state differs from that of its first resume")
 	}
 	return p
+}
+
+// sameLocks reports whether the calling goroutine's thread lock state is
+// that of the co's first resume.
+func (p *portable) sameLocks() bool {
+	gp := getg()
+	return gLocks(gp) == p.locks && (p.m == 0 || gM(gp) == p.m)
 }
 
 // resumePortable is the first resume of co on the portable engine: it
@@ -57,6 +62,28 @@ func (co *Co) resumePortable() {
 	})
 	co.x.port = p
 	p.next()
+}
+
+// mayYield reports whether the calling goroutine is the co's own one, with
+// the thread lock state of the co's first resume (which the runtime's
+// coroutine switch requires).
+func (p *portable) mayYield() bool {
+	if !rtAvailable {
+		return true
+	}
+	gp := getg()
+	return gp == p.g && gLocks(gp) == p.locks
+}
+
+// yieldRefused panics with the reason a portable Yield may not switch:
+// leavePortable's checks, one by one.
+func (co *Co) yieldRefused() {
+	co.checkInside("Yield")
+	if u := co.unwind; u != nil {
+		panic(u) // Destroy is unwinding the co: keep unwinding
+	}
+	co.checkYieldPortable()
+	panic("aco: internal error: Yield refused for no reason")
 }
 
 // checkYieldPortable panics if the co may not yield now: from another

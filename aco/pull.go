@@ -16,7 +16,11 @@ var pullMain = NewMain()
 // that seq's yield returns false (seq should then return; its deferred calls
 // run). Both may be called any number of times; a panic in seq comes out of
 // the next or stop call that was running it. As with iter.Pull, next and
-// stop must not be called from several goroutines at once.
+// stop must not be called from several goroutines at once: that is a data
+// race, which the race detector reports (under it Pull is iter.Pull), and
+// which Pull, like iter.Pull, does not always detect otherwise (it spares
+// the atomic instruction a Co's Resume pays for that). A call of next
+// while next runs on the same goroutine (from inside seq) always panics.
 //
 // The coroutine runs on a share stack of its own; use [PullOn] to choose one.
 //
@@ -125,6 +129,14 @@ func (p *puller[V]) init(ss *ShareStack, seq iter.Seq[V]) {
 // to the garbage collector over two cycles.
 var pullCos sync.Pool
 
+// recycledCo stands for the co of an ended iterator whose co was recycled:
+// ended, with nothing for next's fast path to resume.
+var recycledCo = func() *Co {
+	co := new(Co)
+	co.st.Store(uint32(stEnded))
+	return co
+}()
+
 // recycle puts p's ended coroutine in pullCos, reset, if it ran on Pull's
 // own share stack on the copy-stack engine; it reports whether it did.
 func (p *puller[V]) recycle() bool {
@@ -134,7 +146,7 @@ func (p *puller[V]) recycle() bool {
 	}
 	co.recycleCopyStack()
 	co.ss, co.fn, co.arg = nil, nil, nil
-	p.co = nil
+	p.co = recycledCo
 	pullCos.Put(co)
 	return true
 }
@@ -146,25 +158,26 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 	h := &pullHandle[V]{p}
 	next := func() (V, bool) {
 		p := h.p
-		var zero V
-		if p.done {
-			return zero, false
-		}
-		p.ok = false
-		p.checkNext()
-		defer p.resumed(h)
 		if port := p.co.resumeOnG(); port != nil {
+			// A co on a goroutine of its own, suspended: iter.Pull's
+			// next, and a check for the end after it. A panic from the
+			// co passes through (it ended the co), and the next call
+			// notices the end in nextSlow.
+			p.ok = false
 			port.next()
-		} else {
-			p.co.Resume()
+			if p.co.st.Load() == uint32(stEnded) {
+				p.finish()
+			}
+			var zero V
+			v, ok := p.v, p.ok
+			p.v = zero
+			return v, ok
 		}
-		v, ok := p.v, p.ok
-		p.v = zero
-		return v, ok
+		return p.nextSlow(h)
 	}
 	stop := func() {
 		p := h.p
-		if p.done {
+		if p.noticeEnd() {
 			return
 		}
 		if p.co.state() == stInit {
@@ -176,6 +189,31 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 		p.co.Resume()
 	}
 	return next, stop
+}
+
+// nextSlow is next for every case but a moved co's round trip: the first
+// and later resumes on the share stack, the end, misuse.
+func (p *puller[V]) nextSlow(h *pullHandle[V]) (V, bool) {
+	var zero V
+	if p.noticeEnd() {
+		return zero, false
+	}
+	p.ok = false
+	p.checkNext()
+	defer p.resumed(h)
+	p.co.Resume()
+	v, ok := p.v, p.ok
+	p.v = zero
+	return v, ok
+}
+
+// noticeEnd reports whether the iteration is over, finishing it if the co
+// ended in a panic that next's fast path let through.
+func (p *puller[V]) noticeEnd() bool {
+	if !p.done && p.co.IsEnd() {
+		p.finish()
+	}
+	return p.done
 }
 
 // Messages of Pull's misuse, in iter.Pull's words where the situation is

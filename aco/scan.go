@@ -103,8 +103,12 @@ type yieldMemo struct {
 	// hi, want (tret for the bottom frame's).
 	links []memoLink
 	slots []uint32 // live pointer slots, offsets below hi
-	objs  int      // stack objects of the frames
-	yret  uintptr
+	// adjust are the words relocation adjusts (frameInfo.adjust), offsets
+	// below hi: a co resumed at a new place from a memo'd yield
+	// relocates without walking its frames.
+	adjust []uint32
+	objs   int // stack objects of the frames
+	yret   uintptr
 }
 
 type memoLink struct{ off, want uintptr }
@@ -120,6 +124,23 @@ func (m *yieldMemo) match(pc, hi, n uintptr) bool {
 	}
 	for _, l := range m.links {
 		if load(hi-l.off) != l.want {
+			return false
+		}
+	}
+	return true
+}
+
+// matchImage is match for a saved image, whose word at hi is at img in the
+// save stack: the bottom frame's link, the trampoline's return address
+// below hi, is not in the image (capture checked it).
+//
+//go:nosplit
+func (m *yieldMemo) matchImage(pc, img, n uintptr) bool {
+	if m.n != n || m.pc0 != pc {
+		return false
+	}
+	for _, l := range m.links {
+		if l.off > ptrSize && load(img-l.off) != l.want {
 			return false
 		}
 	}
@@ -155,6 +176,12 @@ func (co *Co) buildMemo() {
 			}
 			m.slots = append(m.slots, uint32(sp-uintptr(s)))
 		}
+		for _, a := range fi.adjust {
+			if uintptr(a)+ptrSize >= sp {
+				break
+			}
+			m.adjust = append(m.adjust, uint32(sp-uintptr(a)))
+		}
 		m.objs += len(fi.objs)
 		sp -= uintptr(fi.size)
 		l := memoLink{off: sp + ptrSize}
@@ -168,6 +195,15 @@ func (co *Co) buildMemo() {
 		m.links = append(m.links, l)
 		pc |= fi.callerKey
 	}
+	if old := co.memo; old != nil {
+		// Keep the memo this one replaces, in the place of the oldest.
+		x := co.extra()
+		copy(x.cs.memos[1:], x.cs.memos[:])
+		x.cs.memos[0] = old
+	}
+	x := co.extra()
+	copy(x.cs.memos[1:], x.cs.memos[:]) // the oldest goes
+	x.cs.memos[0] = m
 	co.memo = m
 	co.ss.lastMemo = m
 }

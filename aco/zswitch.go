@@ -69,6 +69,14 @@ func fpuEnv() (cw uint16, mxcsr uint32)
 // fpuSetEnv loads the x87 control word and MXCSR (for tests).
 func fpuSetEnv(cw uint16, mxcsr uint32)
 
+// fpuToCo saves the resumer's FPU environment in c and loads the co's:
+// swapin's FPU switch, for a co on a goroutine of its own (move.go).
+func fpuToCo(c *swctx)
+
+// fpuToMain saves the co's FPU environment in c and loads the resumer's:
+// swapleave's FPU switch, for a co on a goroutine of its own (move.go).
+func fpuToMain(c *swctx)
+
 // trampoline resumes the co of c: it calls prepareResume if it must and then
 // swapin, and returns when the co yields or returns. It never writes SP
 // itself, so it is an ordinary frame under the co's frames.

@@ -24,6 +24,28 @@ TEXT ·fpuSetEnv(SB), NOSPLIT, $0-8
 	FLDCW   cw+0(FP)
 	RET
 
+// func fpuToCo(c *swctx)
+TEXT ·fpuToCo(SB), NOSPLIT, $0-4
+	MOVL c+0(FP), DI
+
+	// Save the resumer's FPU environment, load the co's.
+	STMXCSR swctx_mxcsrMain+0(DI)
+	FSTCW   swctx_cwMain+0(DI)
+	LDMXCSR swctx_mxcsrCo+0(DI)
+	FLDCW   swctx_cwCo+0(DI)
+	RET
+
+// func fpuToMain(c *swctx)
+TEXT ·fpuToMain(SB), NOSPLIT, $0-4
+	MOVL c+0(FP), DI
+
+	// Save the co's FPU environment, load the resumer's.
+	STMXCSR swctx_mxcsrCo+0(DI)
+	FSTCW   swctx_cwCo+0(DI)
+	LDMXCSR swctx_mxcsrMain+0(DI)
+	FLDCW   swctx_cwMain+0(DI)
+	RET
+
 // func trampoline(c *swctx) uintptr
 TEXT ·trampoline(SB), $16-8
 	// The trampoline stays on the stack beneath the co's frames while the co

@@ -24,6 +24,16 @@ TEXT ·fpuSetEnv(SB), NOSPLIT, $0-8
 	FLDCW   cw+0(FP)
 	RET
 
+// func fpuToCo(c *swctx)
+TEXT ·fpuToCo(SB), NOSPLIT, $0-4
+	// No FPU switch: all coroutines share the thread's FPU environment.
+	RET
+
+// func fpuToMain(c *swctx)
+TEXT ·fpuToMain(SB), NOSPLIT, $0-4
+	// No FPU switch: all coroutines share the thread's FPU environment.
+	RET
+
 // func trampoline(c *swctx) uintptr
 TEXT ·trampoline(SB), $16-8
 	// The trampoline stays on the stack beneath the co's frames while the co

@@ -406,6 +406,20 @@ image's lowest address in registers; it never returns.`,
 		Doc:     `fpuEnv returns the current x87 control word and MXCSR.`,
 		NoSplit: true,
 	}
+	dFpuToCo = &Decl{
+		Name: "fpuToCo",
+		Sig:  sig(params(Param{"c", ctxPtr}), nil),
+		Doc: `fpuToCo saves the resumer's FPU environment in c and loads the co's:
+swapin's FPU switch, for a co on a goroutine of its own (move.go).`,
+		NoSplit: true,
+	}
+	dFpuToMain = &Decl{
+		Name: "fpuToMain",
+		Sig:  sig(params(Param{"c", ctxPtr}), nil),
+		Doc: `fpuToMain saves the co's FPU environment in c and loads the resumer's:
+swapleave's FPU switch, for a co on a goroutine of its own (move.go).`,
+		NoSplit: true,
+	}
 	dFpuSetEnv = &Decl{
 		Name:    "fpuSetEnv",
 		Sig:     sig(params(Param{"cw", uint16T}, Param{"mxcsr", uint32T}), nil),
@@ -416,7 +430,7 @@ image's lowest address in registers; it never returns.`,
 
 // decls is the order of the declarations in zswitch.go and of the
 // functions in the switch's assembly files.
-var decls = []*Decl{dCoEntryPC, dFpuEnv, dFpuSetEnv, dTrampoline, dSwapin, dSwapout, dSwapleave}
+var decls = []*Decl{dCoEntryPC, dFpuEnv, dFpuSetEnv, dFpuToCo, dFpuToMain, dTrampoline, dSwapin, dSwapout, dSwapleave}
 
 // getg lives in files of its own (zgetg_*.s), built wherever the runtime
 // layout tables are, the race detector included: the portable engine's

@@ -106,6 +106,24 @@ func fpuEnvAMD64(b *asmAMD64) {
 	b.RET()
 }
 
+// fpuToCoAMD64 and fpuToMainAMD64 are the switch's FPU sequences on their
+// own, for a co whose switch is the runtime's.
+func fpuToCoAMD64(b *asmAMD64, shared bool) {
+	if !shared {
+		b.MOVQ(b.arg("c"), b.r(b.a.Roles.Ctx))
+	}
+	fpuEnter(b, shared)
+	b.RET()
+}
+
+func fpuToMainAMD64(b *asmAMD64, shared bool) {
+	if !shared {
+		b.MOVQ(b.arg("c"), b.r(b.a.Roles.Ctx))
+	}
+	fpuLeave(b, shared)
+	b.RET()
+}
+
 // The 386 emitter.
 
 func (f *func386) ctlSave(w CtlWord, fl *Field) {
@@ -120,6 +138,22 @@ func (f *func386) ctlResult(w CtlWord, result string) {
 
 func fpuEnv386(f *func386) {
 	fpuEnvResults(f)
+	f.RET()
+}
+
+func fpuToCo386(f *func386, shared bool) {
+	if !shared {
+		f.MOVL(f.arg("c"), f.a.Roles.Ctx)
+	}
+	fpuEnter(f, shared)
+	f.RET()
+}
+
+func fpuToMain386(f *func386, shared bool) {
+	if !shared {
+		f.MOVL(f.arg("c"), f.a.Roles.Ctx)
+	}
+	fpuLeave(f, shared)
 	f.RET()
 }
 

@@ -561,6 +561,10 @@ func asmAMD64File(shared bool) ([]byte, error) {
 			fpuEnvAMD64(b)
 		case dFpuSetEnv:
 			fpuSetEnvAMD64(b)
+		case dFpuToCo:
+			fpuToCoAMD64(b, shared)
+		case dFpuToMain:
+			fpuToMainAMD64(b, shared)
 		case dTrampoline:
 			trampolineAMD64(b)
 		case dSwapin:
@@ -594,6 +598,10 @@ func asm386File(shared bool) ([]byte, error) {
 			fpuEnv386(f)
 		case dFpuSetEnv:
 			fpuSetEnv386(f)
+		case dFpuToCo:
+			fpuToCo386(f, shared)
+		case dFpuToMain:
+			fpuToMain386(f, shared)
 		case dTrampoline:
 			trampoline386(f)
 		case dSwapin:
