@@ -431,3 +431,58 @@ func TestPullRecyclesCoroutines(t *testing.T) {
 	}
 	t.Fatal("an object the last generator held stayed reachable through the recycled coroutine")
 }
+
+// TestMemosOfAlternatingYields: a co that yields at three places in turn,
+// twice at each (a lexer's yield per kind of token), resumed at a
+// different depth each time, keeps a memo of each place instead of
+// building a new one at every second yield, and the images it relocates
+// from a memo come back intact.
+func TestMemosOfAlternatingYields(t *testing.T) {
+	main, ss := NewMain(), NewShareStack(0)
+	defer main.Destroy()
+	defer ss.Destroy()
+	type tok struct{ kind, n int }
+	var got []tok
+	co := Create(main, ss, 0, func(co *Co) {
+		for i := 0; ; i++ {
+			v := &tok{n: i}
+			switch i / 2 % 3 {
+			case 0:
+				v.kind = 0
+				co.Yield()
+			case 1:
+				v.kind = 1
+				co.Yield()
+			default:
+				v.kind = 2
+				co.Yield()
+			}
+			got = append(got, *v) // v lives across the yield
+		}
+	}, nil)
+	defer co.Destroy()
+	memos := map[*yieldMemo]bool{}
+	var resumeAt func(d int)
+	resumeAt = func(d int) {
+		if d > 0 {
+			resumeAt(d - 1)
+			return
+		}
+		co.Resume()
+	}
+	for i := range 300 {
+		resumeAt(i % 7) // a new place for the image at each resume
+		if i%50 == 0 {
+			runtime.GC()
+		}
+		if co.memo != nil {
+			memos[co.memo] = true
+		}
+	}
+	require.NotEmpty(t, memos)
+	require.LessOrEqual(t, len(memos), memoWays, "memos built for three yield places")
+	require.Len(t, got, 299)
+	for i, v := range got {
+		require.Equal(t, tok{kind: i / 2 % 3, n: i}, v)
+	}
+}

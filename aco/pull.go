@@ -158,11 +158,14 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 	h := &pullHandle[V]{p}
 	next := func() (V, bool) {
 		p := h.p
-		if port := p.co.resumeOnG(); port != nil {
-			// A co on a goroutine of its own, suspended: iter.Pull's
-			// next, and a check for the end after it. A panic from the
-			// co passes through (it ended the co), and the next call
-			// notices the end in nextSlow.
+		port := p.co.resumeOnG()
+		if port != nil && p.counted == nil {
+			// A Pull co on a goroutine of its own, suspended:
+			// iter.Pull's next, and a check for the end after it. A
+			// panic from the co passes through (it ended the co), and
+			// the next call notices the end (noticeEnd); a PullOn co
+			// takes the way below, whose deferred call gives its
+			// share stack's live count back at once.
 			p.ok = false
 			port.next()
 			if p.co.st.Load() == uint32(stEnded) {
@@ -173,7 +176,23 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 			p.v = zero
 			return v, ok
 		}
-		return p.nextSlow(h)
+		// Every other case: the resumes on the share stack, the end,
+		// misuse.
+		var zero V
+		if port == nil && p.noticeEnd() {
+			return zero, false
+		}
+		p.ok = false
+		defer p.resumed(h)
+		if port != nil {
+			port.next() // a PullOn co on a goroutine of its own, marked running
+		} else {
+			p.checkNext()
+			p.co.Resume()
+		}
+		v, ok := p.v, p.ok
+		p.v = zero
+		return v, ok
 	}
 	stop := func() {
 		p := h.p
@@ -189,22 +208,6 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 		p.co.Resume()
 	}
 	return next, stop
-}
-
-// nextSlow is next for every case but a moved co's round trip: the first
-// and later resumes on the share stack, the end, misuse.
-func (p *puller[V]) nextSlow(h *pullHandle[V]) (V, bool) {
-	var zero V
-	if p.noticeEnd() {
-		return zero, false
-	}
-	p.ok = false
-	p.checkNext()
-	defer p.resumed(h)
-	p.co.Resume()
-	v, ok := p.v, p.ok
-	p.v = zero
-	return v, ok
 }
 
 // noticeEnd reports whether the iteration is over, finishing it if the co
