@@ -734,7 +734,6 @@ func pickOwnMemo(c *swctx, y *yieldState) *yieldMemo {
 	return nil
 }
 
-
 // scanned finishes the scan capture made of the frames (st is walk's
 // status, or stOK after a memo): it decides what Go code must do first, or
 // settles the roots and c.yret.
