@@ -486,3 +486,44 @@ func TestMemosOfAlternatingYields(t *testing.T) {
 		require.Equal(t, tok{kind: i / 2 % 3, n: i}, v)
 	}
 }
+
+// TestCosRunningTheSameCodeShareAMemo: coroutines on share stacks of their
+// own that yield with the same frames (actors of one kind) end up with one
+// memo between them, and keep yielding correctly with it.
+func TestCosRunningTheSameCodeShareAMemo(t *testing.T) {
+	main := NewMain()
+	defer main.Destroy()
+	const n = 100
+	var sum [n]int
+	cos := make([]*Co, n)
+	stacks := make([]*ShareStack, n)
+	for i := range cos {
+		stacks[i] = NewShareStack(0)
+		cos[i] = Create(main, stacks[i], 0, func(co *Co) {
+			for k := 1; ; k++ {
+				v := &k
+				co.Yield()
+				sum[i] += *v
+			}
+		}, nil)
+	}
+	memos := map[*yieldMemo]int{}
+	for round := range 5 {
+		for _, co := range cos {
+			co.Resume()
+		}
+		if round == 2 {
+			runtime.GC()
+		}
+	}
+	for i, co := range cos {
+		require.NotNil(t, co.memo, "co %d", i)
+		memos[co.memo]++
+		require.Equal(t, 1+2+3+4, sum[i], "co %d", i)
+	}
+	require.Len(t, memos, 1, "memos of one yield of one code")
+	for i, co := range cos {
+		co.Destroy()
+		stacks[i].Destroy()
+	}
+}

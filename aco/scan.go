@@ -4,6 +4,7 @@ package aco
 
 import (
 	"sort"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -164,6 +165,14 @@ func (co *Co) buildMemo() {
 	b := frameBuf{getg()}
 	hiOff, pc := co.hiOff, co.pc
 	n := co.n - hiOff - ptrSize
+	// Another co may have yielded with these frames before: many actors
+	// run the same code, and one memo serves them all (fewer objects, and
+	// the ones a round trip reads stay in the cache).
+	e := &memoTable[co.shape%uint32(len(memoTable))]
+	if m := e.Load(); m != nil && m.matchLive(b, hiOff, pc, n) {
+		co.useMemo(m)
+		return
+	}
 	m := &yieldMemo{n: n, pc0: pc}
 	for sp := n + ptrSize; ; { // the frame's SP, as an offset below hi
 		fi := lookupFrame(pc)
@@ -195,17 +204,44 @@ func (co *Co) buildMemo() {
 		m.links = append(m.links, l)
 		pc |= fi.callerKey
 	}
-	if old := co.memo; old != nil {
-		// Keep the memo this one replaces, in the place of the oldest.
-		x := co.extra()
-		copy(x.cs.memos[1:], x.cs.memos[:])
-		x.cs.memos[0] = old
+	if len(m.links) <= memoTableFrames {
+		e.Store(m)
 	}
+	co.useMemo(m)
+}
+
+// memoTable holds the memos built last, by the hash of their frames (the
+// walk's shape), for buildMemo to share: a fixed number, so what it holds
+// is bounded whatever the program does; a memo replaced here lives on in
+// the cos that use it.
+var memoTable [1024]atomic.Pointer[yieldMemo]
+
+// memoTableFrames is the most frames a memo in memoTable has: a memo grows
+// with the depth of its recursion, which the table must not hold on to.
+const memoTableFrames = 32
+
+// useMemo makes m the co's memo, among its memos, and its share stack's.
+func (co *Co) useMemo(m *yieldMemo) {
 	x := co.extra()
 	copy(x.cs.memos[1:], x.cs.memos[:]) // the oldest goes
 	x.cs.memos[0] = m
 	co.memo = m
 	co.ss.lastMemo = m
+}
+
+// matchLive is match for Go code, which reads the frames through b (the
+// stack may move under it): the frames whose innermost returns to pc, n
+// bytes of them, end hiOff below the stack top.
+func (m *yieldMemo) matchLive(b frameBuf, hiOff, pc, n uintptr) bool {
+	if m.n != n || m.pc0 != pc {
+		return false
+	}
+	for _, l := range m.links {
+		if b.word(hiOff+l.off) != l.want {
+			return false
+		}
+	}
+	return true
 }
 
 // walk checks the frames between lo and hi against the frame cache, records
