@@ -547,3 +547,35 @@ func TestStrings(t *testing.T) {
 	assert.True(t, strings.HasPrefix((&Unwind{co: co, reason: "Exit"}).Error(), "aco: "))
 	m.Destroy()
 }
+
+// TestCommonYieldAllocatesNothing guards the switch path's budget (see
+// captureFast and resumeOnG): a round trip of a suspended coroutine —
+// share-stack, standalone, an aco.Pull iterator — allocates nothing (a
+// moved co: TestMovedPullAllocatesNothing).
+func TestCommonYieldAllocatesNothing(t *testing.T) {
+	main := NewMain()
+	defer main.Destroy()
+	ss := NewShareStack(0)
+	defer ss.Destroy()
+	body := func(co *Co) {
+		for {
+			co.Yield()
+		}
+	}
+	for name, s := range map[string]*ShareStack{"sharestack": ss, "standalone": nil} {
+		co := Create(main, s, 0, body, nil)
+		co.Resume()
+		co.Resume()
+		require.Zero(t, testing.AllocsPerRun(1000, co.Resume), name)
+		co.Destroy()
+	}
+	flat := func(yield func(int) bool) {
+		for i := 0; yield(i); i++ {
+		}
+	}
+	next, stop := Pull(flat)
+	next()
+	next()
+	require.Zero(t, testing.AllocsPerRun(1000, func() { next() }), "aco.Pull")
+	stop()
+}

@@ -527,3 +527,22 @@ func TestCosRunningTheSameCodeShareAMemo(t *testing.T) {
 		stacks[i].Destroy()
 	}
 }
+
+// TestMovedPullAllocatesNothing: the round trip of an aco.Pull iterator
+// whose co moved onto a goroutine of its own allocates nothing (see
+// TestCommonYieldAllocatesNothing).
+func TestMovedPullAllocatesNothing(t *testing.T) {
+	withMove(t, 0, 1, func() {
+		p := &puller[int]{} // Pull's, with its co at hand
+		p.init(&p.own, func(yield func(int) bool) {
+			for i := 0; yield(i); i++ {
+			}
+		})
+		next, stop := p.funcs()
+		defer stop()
+		next()
+		next()
+		require.True(t, p.co.Moved())
+		require.Zero(t, testing.AllocsPerRun(1000, func() { next() }))
+	})
+}
