@@ -512,8 +512,16 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	hi := stackHi - c.hiOff
 	pc := load(lo - ptrSize)
 	n := hi - ptrSize - lo
-	if lo+ptrSize > hi || !m.match(pc, hi, n) || n > uintptr(c.bufCap) || c.buf == 0 || n > moveThreshold && !co.moved {
+	if lo+ptrSize > hi || n > uintptr(c.bufCap) || c.buf == 0 || n > moveThreshold && !co.moved {
 		return false
+	}
+	if !m.match(pc, hi, n) {
+		// Off the common yield's budget: a co that yields at a few
+		// places in turn finds its other memos here too.
+		if m = otherMemo(co, pc, hi, n); m == nil {
+			return false
+		}
+		co.memo = m
 	}
 	if co.costly != 0 {
 		co.costly = 0 // a cheap yield ends a run of costly ones
@@ -712,6 +720,23 @@ func pickMemo(c *swctx, y *yieldState) *yieldMemo {
 	return nil
 }
 
+// otherMemo returns the one of co's memos that matches the frames, if any
+// does; see pickOwnMemo.
+//
+//go:nosplit
+func otherMemo(co *Co, pc, hi, n uintptr) *yieldMemo {
+	if co.x == nil {
+		return nil
+	}
+	for i := uintptr(0); i < memoWays; i++ {
+		m := *(**yieldMemo)(unsafe.Add(unsafe.Pointer(&co.x.cs.memos), i*ptrSize))
+		if m != nil && m.match(pc, hi, n) {
+			return m
+		}
+	}
+	return nil
+}
+
 // pickOwnMemo is pickMemo's search of the co's other memos: a co that
 // yields at a few places in turn (a lexer's yield per kind of token) has
 // a memo of each. It reads them without bounds checks (builds without
@@ -721,17 +746,11 @@ func pickMemo(c *swctx, y *yieldState) *yieldMemo {
 //go:nosplit
 func pickOwnMemo(c *swctx, y *yieldState) *yieldMemo {
 	co := (*Co)(unsafe.Pointer(c))
-	if co.x == nil {
-		return nil
+	m := otherMemo(co, y.pc, y.hi, y.n)
+	if m != nil {
+		co.memo = m
 	}
-	for i := uintptr(0); i < memoWays; i++ {
-		m := *(**yieldMemo)(unsafe.Add(unsafe.Pointer(&co.x.cs.memos), i*ptrSize))
-		if m != nil && m.match(y.pc, y.hi, y.n) {
-			co.memo = m
-			return m
-		}
-	}
-	return nil
+	return m
 }
 
 // scanned finishes the scan capture made of the frames (st is walk's
