@@ -24,6 +24,14 @@ func withMove(t testing.TB, threshold, after uintptr, f func()) {
 	f()
 }
 
+// pinOnShareStack keeps cos on their share stacks (whatever
+// ACO_MOVE_THRESHOLD says) until the function it returns is called.
+func pinOnShareStack() func() {
+	oldT, oldA := moveThreshold, moveAfter
+	moveThreshold, moveAfter = 1<<30, 1<<30
+	return func() { moveThreshold, moveAfter = oldT, oldA }
+}
+
 // warmGoroutinePool starts n goroutines at once and lets them end: the
 // runtime keeps their descriptors for reuse, which a heap baseline taken
 // before must already hold.
@@ -438,6 +446,7 @@ func TestPullRecyclesCoroutines(t *testing.T) {
 // building a new one at every second yield, and the images it relocates
 // from a memo come back intact.
 func TestMemosOfAlternatingYields(t *testing.T) {
+	defer pinOnShareStack()()
 	main, ss := NewMain(), NewShareStack(0)
 	defer main.Destroy()
 	defer ss.Destroy()
@@ -491,6 +500,7 @@ func TestMemosOfAlternatingYields(t *testing.T) {
 // own that yield with the same frames (actors of one kind) end up with one
 // memo between them, and keep yielding correctly with it.
 func TestCosRunningTheSameCodeShareAMemo(t *testing.T) {
+	defer pinOnShareStack()()
 	main := NewMain()
 	defer main.Destroy()
 	const n = 100
