@@ -58,6 +58,7 @@ var (
 	_ *uintptr                                       = &resumeSkipFrame
 	_ *uintptr                                       = &tcaller
 	_ *uintptr                                       = &tret
+	_ *uintptr                                       = &copyRepMin
 )
 
 // coEntryPC returns the ABI0 address of coEntry.

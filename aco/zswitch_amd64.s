@@ -133,6 +133,8 @@ tretknown:
 	SUBQ $0x08, R8
 	SUBQ CX, R8
 	MOVQ swctx_buf+0(DI), SI
+	CMPQ CX, ·copyRepMin+0(SB)
+	JAE  copyinrep
 	XORQ R9, R9
 
 copyin:
@@ -151,6 +153,14 @@ copyinwords:
 	MOVQ R10, (R8)(R9*1)
 	ADDQ $0x08, R9
 	JMP  copyinwords
+
+copyinrep:
+	// A string move: destination DI, source SI, count CX; c waits in DX.
+	MOVQ DI, DX
+	MOVQ R8, DI
+	REP; MOVSB
+	MOVQ DX, DI
+	MOVQ swctx_n+0(DI), CX
 
 copied:
 	// Save the resumer's FPU environment, load the co's.
@@ -229,6 +239,8 @@ switch:
 TEXT ·swapleave(SB), NOSPLIT|NOFRAME, $0
 	MOVQ swctx_buf+0(DI), R8
 	MOVQ swctx_n+0(DI), CX
+	CMPQ CX, ·copyRepMin+0(SB)
+	JAE  copyoutrep
 	XORQ R9, R9
 
 copyout:
@@ -247,6 +259,14 @@ copyoutwords:
 	MOVQ R10, (R8)(R9*1)
 	ADDQ $0x08, R9
 	JMP  copyoutwords
+
+copyoutrep:
+	// A string move: destination DI, source SI, count CX; c waits in DX.
+	MOVQ DI, DX
+	MOVQ R8, DI
+	REP; MOVSB
+	MOVQ DX, DI
+	MOVQ swctx_n+0(DI), CX
 
 saved:
 	// Save the co's FPU environment, load the resumer's.

@@ -121,6 +121,8 @@ tretknown:
 	SUBQ $0x08, R8
 	SUBQ CX, R8
 	MOVQ swctx_buf+0(DI), SI
+	CMPQ CX, ·copyRepMin+0(SB)
+	JAE  copyinrep
 	XORQ R9, R9
 
 copyin:
@@ -139,6 +141,14 @@ copyinwords:
 	MOVQ R10, (R8)(R9*1)
 	ADDQ $0x08, R9
 	JMP  copyinwords
+
+copyinrep:
+	// A string move: destination DI, source SI, count CX; c waits in DX.
+	MOVQ DI, DX
+	MOVQ R8, DI
+	REP; MOVSB
+	MOVQ DX, DI
+	MOVQ swctx_n+0(DI), CX
 
 copied:
 	// No FPU switch: all coroutines share the thread's FPU environment.
@@ -213,6 +223,8 @@ switch:
 TEXT ·swapleave(SB), NOSPLIT|NOFRAME, $0
 	MOVQ swctx_buf+0(DI), R8
 	MOVQ swctx_n+0(DI), CX
+	CMPQ CX, ·copyRepMin+0(SB)
+	JAE  copyoutrep
 	XORQ R9, R9
 
 copyout:
@@ -231,6 +243,14 @@ copyoutwords:
 	MOVQ R10, (R8)(R9*1)
 	ADDQ $0x08, R9
 	JMP  copyoutwords
+
+copyoutrep:
+	// A string move: destination DI, source SI, count CX; c waits in DX.
+	MOVQ DI, DX
+	MOVQ R8, DI
+	REP; MOVSB
+	MOVQ DX, DI
+	MOVQ swctx_n+0(DI), CX
 
 saved:
 	// No FPU switch: all coroutines share the thread's FPU environment.

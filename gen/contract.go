@@ -69,6 +69,10 @@ type Roles struct {
 	PC   Reg // the address a switch jumps to
 	Slot Reg // the return address slot of the frame a switch returns from
 	Hi32 Reg // 386: the high word of a 64-bit field ("" on amd64)
+	// Keep holds Ctx while a string move (REP MOVSB: destination DI,
+	// source SI, count CX) uses Ctx's register; "" where the copy loop
+	// has no string-move form.
+	Keep Reg
 }
 
 // Arch is the contract of one GOARCH.
@@ -113,7 +117,7 @@ var amd64 = &Arch{
 	Roles: Roles{
 		Ctx: DI, G: R8, Hi: R9, N: CX,
 		Src: SI, Dst: R8, Idx: R9, Word: R10, Vec: X0,
-		Acc: AX, PC: CX, Slot: BX,
+		Acc: AX, PC: CX, Slot: BX, Keep: DX,
 	},
 }
 
@@ -316,9 +320,10 @@ var (
 	gResumeSkipFrame = Global{"resumeSkipFrame", uintptrT}
 	gTcaller         = Global{"tcaller", uintptrT}
 	gTret            = Global{"tret", uintptrT}
+	gCopyRepMin      = Global{"copyRepMin", uintptrT}
 )
 
-var globals = []Global{gResumeSkipPC, gResumeSkipFrame, gTcaller, gTret}
+var globals = []Global{gResumeSkipPC, gResumeSkipFrame, gTcaller, gTret, gCopyRepMin}
 
 // Go constants the assembly uses through go_asm.h (const_<name>): the
 // runtime's layout, per release, and the stack margin.
