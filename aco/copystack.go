@@ -156,7 +156,9 @@ func (co *Co) recycleCopyStack() {
 	co.resetCopyStack() // drops the roots
 	co.ctSave, co.ctRestore, co.maxcpsz = 0, 0, 0
 	co.costly, co.moveNext = 0, false
+	co.copyStack, co.moved = true, false
 	x := co.extra()
+	x.port = nil
 	x.cs.ticket = rootsTicket{}
 	x.cs.found = co.ss.found // the root scratch of its share stack, for the next one
 }

@@ -97,8 +97,10 @@ type puller[V any] struct {
 	done     bool // seq returned or stop was called
 	stopping bool // stop asked seq to return: yield returns false
 	// cleanup: a cleanup on the handle ends the co if the iterator is
-	// dropped (see abandon).
-	cleanup bool
+	// dropped (see abandon); stopCleanup is it, stopped when the iteration
+	// ends (the runtime keeps a span's cleanups in a list it searches).
+	cleanup     bool
+	stopCleanup runtime.Cleanup
 }
 
 // pullHandle is what the next and stop functions hold. The coroutine holds
@@ -141,10 +143,10 @@ var recycledCo = func() *Co {
 // own share stack on the copy-stack engine; it reports whether it did.
 func (p *puller[V]) recycle() bool {
 	co := p.co
-	if !co.copyStack || co.moved || co.ss != &p.own || co.unwind != nil {
+	if !(co.copyStack || co.moved) || co.ss != &p.own || co.unwind != nil {
 		return false
 	}
-	co.recycleCopyStack()
+	co.recycleCopyStack() // a moved co's goroutine has ended: back on a share stack
 	co.ss, co.fn, co.arg = nil, nil, nil
 	p.co = recycledCo
 	pullCos.Put(co)
@@ -248,7 +250,7 @@ func (p *puller[V]) resumed(h *pullHandle[V]) {
 	}
 	if p.co.moved && !p.cleanup {
 		p.cleanup = true
-		runtime.AddCleanup(h, (*puller[V]).abandon, p)
+		p.stopCleanup = runtime.AddCleanup(h, (*puller[V]).abandon, p)
 	}
 }
 
@@ -279,6 +281,9 @@ func (p *puller[V]) finish() {
 	}
 	p.done = true
 	p.co.st.Store(uint32(stEnded))
+	if p.cleanup {
+		p.stopCleanup.Stop()
+	}
 	if p.recycle() {
 		return
 	}
