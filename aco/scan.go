@@ -220,13 +220,31 @@ var memoTable [1024]atomic.Pointer[yieldMemo]
 // with the depth of its recursion, which the table must not hold on to.
 const memoTableFrames = 32
 
-// useMemo makes m the co's memo, among its memos, and its share stack's.
+// useMemo makes m the co's memo, among its memos, and its share stack's. A
+// co's first memo needs no list (an actor has one): the list, in co.x,
+// starts with the second.
 func (co *Co) useMemo(m *yieldMemo) {
-	x := co.extra()
-	copy(x.cs.memos[1:], x.cs.memos[:]) // the oldest goes
-	x.cs.memos[0] = m
+	if old := co.memo; old != nil && old != m || co.x != nil {
+		x := &co.extra().cs
+		if old != nil {
+			x.keepMemo(old)
+		}
+		x.keepMemo(m)
+	}
 	co.memo = m
 	co.ss.lastMemo = m
+}
+
+// keepMemo puts m in the co's memos, in the place of the oldest, unless it
+// is there.
+func (x *csExtra) keepMemo(m *yieldMemo) {
+	for _, k := range x.memos {
+		if k == m {
+			return
+		}
+	}
+	copy(x.memos[1:], x.memos[:])
+	x.memos[0] = m
 }
 
 // matchLive is match for Go code, which reads the frames through b (the
