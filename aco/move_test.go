@@ -556,3 +556,78 @@ func TestMovedPullAllocatesNothing(t *testing.T) {
 		require.Zero(t, testing.AllocsPerRun(1000, func() { next() }))
 	})
 }
+
+// TestCopyLoopEverySize: images of every size the copy loop distinguishes
+// (whole 32-byte blocks, a 16-byte and a word tail, REP MOVSB from
+// copyRepMin on) come back word for word, resumed at another depth each
+// time.
+func TestCopyLoopEverySize(t *testing.T) {
+	defer pinOnShareStack()()
+	main, ss := NewMain(), NewShareStack(0)
+	defer main.Destroy()
+	defer ss.Destroy()
+	sizes, largest := map[uintptr]bool{}, uintptr(0)
+	for depth := 0; depth < 200; depth += 1 + depth/8 {
+		for top := range 4 {
+			var bad string
+			co := Create(main, ss, 0, func(co *Co) {
+				bad = holdFrames(co, depth, top, uintptr(depth*7+top))
+			}, nil)
+			for i := range 3 {
+				resumeAtDepth(co, i*3)
+			}
+			sizes[co.n%32] = true
+			largest = max(largest, co.n)
+			co.Resume()
+			require.True(t, co.IsEnd())
+			require.Empty(t, bad, "depth %d top %d", depth, top)
+			co.Destroy()
+		}
+	}
+	require.Len(t, sizes, int(32/ptrSize), "image sizes modulo 32 covered")
+	require.Greater(t, largest, uintptr(2*repMovsbMin), "images large enough for REP MOVSB")
+}
+
+// holdFrames recurses depth frames, each holding a word, then holds an
+// array of 1 to 4 words across three yields and checks every word.
+//
+//go:noinline
+func holdFrames(co *Co, depth, top int, seed uintptr) string {
+	if depth > 0 {
+		w := seed * 31
+		bad := holdFrames(co, depth-1, top, seed+1)
+		if w != seed*31 && bad == "" {
+			bad = "a frame's word changed"
+		}
+		return bad
+	}
+	switch top {
+	case 0:
+		return holdWords(co, &[1]uintptr{seed})
+	case 1:
+		return holdWords(co, &[2]uintptr{seed, seed + 1})
+	case 2:
+		return holdWords(co, &[3]uintptr{seed, seed + 1, seed + 2})
+	}
+	return holdWords(co, &[4]uintptr{seed, seed + 1, seed + 2, seed + 3})
+}
+
+//go:noinline
+func holdWords[A [1]uintptr | [2]uintptr | [3]uintptr | [4]uintptr](co *Co, p *A) string {
+	a := *p // a copy in this frame
+	for range 3 {
+		co.Yield()
+	}
+	if a != *p {
+		return "the top frame's words changed"
+	}
+	return ""
+}
+
+func resumeAtDepth(co *Co, d int) {
+	if d > 0 {
+		resumeAtDepth(co, d-1)
+		return
+	}
+	co.Resume()
+}

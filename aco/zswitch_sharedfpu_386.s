@@ -125,15 +125,26 @@ tretknown:
 	SUBL CX, BX
 	MOVL swctx_buf+0(DI), SI
 	XORL DX, DX
+	MOVL CX, AX
+	ANDL $0xffffffe0, AX
+	JZ   copyin16
 
 copyin:
+	MOVOU (SI)(DX*1), X0
+	MOVOU 16(SI)(DX*1), X1
+	MOVOU X0, (BX)(DX*1)
+	MOVOU X1, 16(BX)(DX*1)
+	ADDL  $0x20, DX
+	CMPL  DX, AX
+	JB    copyin
+
+copyin16:
 	LEAL  16(DX), AX
 	CMPL  AX, CX
 	JA    copyinwords
 	MOVOU (SI)(DX*1), X0
 	MOVOU X0, (BX)(DX*1)
 	MOVL  AX, DX
-	JMP   copyin
 
 copyinwords:
 	CMPL DX, CX
@@ -206,15 +217,26 @@ TEXT ·swapleave(SB), NOSPLIT|NOFRAME, $0
 	MOVL swctx_buf+0(DI), BX
 	MOVL swctx_n+0(DI), CX
 	XORL DX, DX
+	MOVL CX, AX
+	ANDL $0xffffffe0, AX
+	JZ   copyout16
 
 copyout:
+	MOVOU (SI)(DX*1), X0
+	MOVOU 16(SI)(DX*1), X1
+	MOVOU X0, (BX)(DX*1)
+	MOVOU X1, 16(BX)(DX*1)
+	ADDL  $0x20, DX
+	CMPL  DX, AX
+	JB    copyout
+
+copyout16:
 	LEAL  16(DX), AX
 	CMPL  AX, CX
 	JA    copyoutwords
 	MOVOU (SI)(DX*1), X0
 	MOVOU X0, (BX)(DX*1)
 	MOVL  AX, DX
-	JMP   copyout
 
 copyoutwords:
 	CMPL DX, CX

@@ -124,15 +124,26 @@ tretknown:
 	CMPQ CX, ·copyRepMin+0(SB)
 	JAE  copyinrep
 	XORQ R9, R9
+	MOVQ CX, R10
+	ANDQ $-32, R10
+	JZ   copyin16
 
 copyin:
+	MOVOU (SI)(R9*1), X0
+	MOVOU 16(SI)(R9*1), X1
+	MOVOU X0, (R8)(R9*1)
+	MOVOU X1, 16(R8)(R9*1)
+	ADDQ  $0x20, R9
+	CMPQ  R9, R10
+	JB    copyin
+
+copyin16:
 	LEAQ  16(R9), R10
 	CMPQ  R10, CX
 	JA    copyinwords
 	MOVOU (SI)(R9*1), X0
 	MOVOU X0, (R8)(R9*1)
 	MOVQ  R10, R9
-	JMP   copyin
 
 copyinwords:
 	CMPQ R9, CX
@@ -226,15 +237,26 @@ TEXT ·swapleave(SB), NOSPLIT|NOFRAME, $0
 	CMPQ CX, ·copyRepMin+0(SB)
 	JAE  copyoutrep
 	XORQ R9, R9
+	MOVQ CX, R10
+	ANDQ $-32, R10
+	JZ   copyout16
 
 copyout:
+	MOVOU (SI)(R9*1), X0
+	MOVOU 16(SI)(R9*1), X1
+	MOVOU X0, (R8)(R9*1)
+	MOVOU X1, 16(R8)(R9*1)
+	ADDQ  $0x20, R9
+	CMPQ  R9, R10
+	JB    copyout
+
+copyout16:
 	LEAQ  16(R9), R10
 	CMPQ  R10, CX
 	JA    copyoutwords
 	MOVOU (SI)(R9*1), X0
 	MOVOU X0, (R8)(R9*1)
 	MOVQ  R10, R9
-	JMP   copyout
 
 copyoutwords:
 	CMPQ R9, CX

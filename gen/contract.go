@@ -27,6 +27,7 @@ const (
 	R10 Reg = "R10"
 	R14 Reg = "R14"
 	X0  Reg = "X0"
+	X1  Reg = "X1"
 	X15 Reg = "X15"
 )
 
@@ -64,7 +65,8 @@ type Roles struct {
 	Dst  Reg // copy loops: destination
 	Idx  Reg // copy loops: byte index
 	Word Reg // copy loops: the word moved
-	Vec  Reg // copy loops: the 16 bytes moved (an SSE register)
+	Vec  Reg // copy loops: 16 bytes moved (an SSE register)
+	Vec2 Reg // copy loops: the next 16 bytes
 	Acc  Reg // results, addresses of frames, return addresses read
 	PC   Reg // the address a switch jumps to
 	Slot Reg // the return address slot of the frame a switch returns from
@@ -113,10 +115,10 @@ var amd64 = &Arch{
 		{"g", R14, FromTLS},
 		{"zero", X15, Zero},
 	},
-	Scratch: []Reg{AX, BX, CX, DX, SI, DI, R8, R9, R10, R14, X0, X15},
+	Scratch: []Reg{AX, BX, CX, DX, SI, DI, R8, R9, R10, R14, X0, X1, X15},
 	Roles: Roles{
 		Ctx: DI, G: R8, Hi: R9, N: CX,
-		Src: SI, Dst: R8, Idx: R9, Word: R10, Vec: X0,
+		Src: SI, Dst: R8, Idx: R9, Word: R10, Vec: X0, Vec2: X1,
 		Acc: AX, PC: CX, Slot: BX, Keep: DX,
 	},
 }
@@ -131,10 +133,10 @@ var i386 = &Arch{
 		{"return PC", "", InContext},
 		{"g", "", FromTLS},
 	},
-	Scratch: []Reg{AX, BX, CX, DX, SI, DI, BP, X0},
+	Scratch: []Reg{AX, BX, CX, DX, SI, DI, BP, X0, X1},
 	Roles: Roles{
 		Ctx: DI, G: DX, Hi: BX, N: CX,
-		Src: SI, Dst: BX, Idx: DX, Word: AX, Vec: X0,
+		Src: SI, Dst: BX, Idx: DX, Word: AX, Vec: X0, Vec2: X1,
 		Acc: AX, PC: CX, Slot: DX, Hi32: SI,
 	},
 }

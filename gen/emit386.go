@@ -26,9 +26,9 @@ const (
 	FP Reg = "FP" // the arguments
 )
 
-// regs386 are the machine registers of 386 (and the SSE register the copy
+// regs386 are the machine registers of 386 (and the SSE registers the copy
 // loops use).
-var regs386 = map[Reg]bool{AX: true, BX: true, CX: true, DX: true, SI: true, DI: true, BP: true, SP: true, X0: true}
+var regs386 = map[Reg]bool{AX: true, BX: true, CX: true, DX: true, SI: true, DI: true, BP: true, SP: true, X0: true, X1: true}
 
 func (r Reg) asm() string {
 	if !regs386[r] {
@@ -159,6 +159,8 @@ func (f *func386) JNZ(l string)               { f.add("JNZ", false, label(l)) }
 func (f *func386) JZ(l string)                { f.add("JZ", false, label(l)) }
 func (f *func386) JAE(l string)               { f.add("JAE", false, label(l)) }
 func (f *func386) JA(l string)                { f.add("JA", false, label(l)) }
+func (f *func386) JB(l string)                { f.add("JB", false, label(l)) }
+func (f *func386) ANDL(s, d opnd)             { f.add("ANDL", true, s, d) }
 func (f *func386) MOVOU(s, d opnd)            { f.add("MOVOU", true, s, d) }
 func (f *func386) JCS(l string)               { f.add("JCS", false, label(l)) }
 func (f *func386) CALL(c Callee)              { f.add("CALL", false, target(c.Name)) }
