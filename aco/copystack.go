@@ -277,7 +277,7 @@ func (co *Co) afterResume() {
 	if *(*uint32)(unsafe.Pointer(&co.st)) != uint32(stRunning) {
 		return // it yielded
 	}
-	if !sharedFPUEnv {
+	if !sharedFPUEnv && co.fpuShared == 0 {
 		// It left without swapout, which hands the resumer its FPU
 		// environment back: do it here.
 		fpuSetEnv(co.cwMain, co.mxcsrMain)

@@ -21,6 +21,7 @@ var engineReason = "no copy-stack support for " + runtime.Version() + " " + runt
 type swctx struct {
 	n, yret, enter, g          uintptr
 	ctSave, ctRestore, maxcpsz uint64
+	fpuShared                  uint16
 }
 type cs struct{ swctx }
 type csExtra struct{}

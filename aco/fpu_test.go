@@ -3,6 +3,7 @@
 package aco
 
 import (
+	"iter"
 	"os"
 	"testing"
 
@@ -65,4 +66,55 @@ func TestFPUEnvironment(t *testing.T) {
 		require.Equal(t, []bool{false, false, false, false}, outside, "own environment: the co's rounding mode never reaches its resumer")
 		require.Equal(t, []bool{true, true, true}, inCo, "own environment: the co keeps its rounding mode across switches")
 	}
+}
+
+// TestPullSharesTheFPUEnvironment: an aco.Pull generator shares the FPU
+// environment of whoever calls next, as an iter.Pull generator does, on the
+// share stack and after a move alike: a rounding mode it sets reaches the
+// caller, and one the caller sets reaches it. The script runs through
+// iter.Pull too, and both must see the same.
+func TestPullSharesTheFPUEnvironment(t *testing.T) {
+	cw0, mx0 := fpuEnv()
+	defer fpuSetEnv(cw0, mx0)
+	toward := func(on bool) {
+		if on {
+			fpuSetEnv(cw0, mx0|mxcsrRoundTowardZero)
+		} else {
+			fpuSetEnv(cw0, mx0)
+		}
+	}
+	rounding := func() bool {
+		_, mx := fpuEnv()
+		return mx&mxcsrRoundTowardZero == mxcsrRoundTowardZero
+	}
+	script := func(pull func(iter.Seq[bool]) (func() (bool, bool), func())) (seen []bool) {
+		defer toward(false)
+		next, stop := pull(func(yield func(bool) bool) {
+			for i := 0; ; i++ {
+				toward(i%2 == 0) // the generator sets a mode...
+				if !yield(rounding()) {
+					return
+				}
+				seen = append(seen, rounding()) // ...and sees the caller's
+			}
+		})
+		defer stop()
+		for i := range 6 {
+			_, _ = next()
+			seen = append(seen, rounding()) // the caller sees the generator's
+			toward(i%3 == 0)
+		}
+		return seen
+	}
+	want := script(iter.Pull[bool])
+	for _, side := range []struct {
+		name             string
+		threshold, after uintptr
+	}{{"on the share stack", 1 << 30, 1 << 30}, {"moved", 0, 1}} {
+		withMove(t, side.threshold, side.after, func() {
+			require.Equal(t, want, script(Pull[bool]), side.name)
+		})
+	}
+	_, mx := fpuEnv()
+	require.Equal(t, mx0, mx, "the caller's environment is back")
 }

@@ -20,7 +20,8 @@ import "iter"
 // A moved co keeps everything else: its share stack (which it still owns
 // while it runs, so nothing a program can observe depends on the move but
 // speed), its FPU environment (handed over at each switch here, as swapin
-// and swapleave do), its statistics (which stop counting, as no copies are
+// and swapleave do, unless it shares its resumer's, as a Pull co does),
+// its statistics (which stop counting, as no copies are
 // made). An ended co that is Reset starts on its share stack again.
 
 // moveThreshold is MoveThreshold; tests change it to move cos of any size.
@@ -72,13 +73,13 @@ func (co *Co) move() {
 // do. Comparing first would wait for the saved words (STMXCSR's result
 // takes several ns here), which the plain sequence never does.
 func (co *Co) fpuLeave() {
-	if co.moved {
+	if co.moved && co.fpuShared == 0 {
 		fpuToMain(&co.swctx)
 	}
 }
 
 func (co *Co) fpuEnter() {
-	if co.moved {
+	if co.moved && co.fpuShared == 0 {
 		fpuToCo(&co.swctx)
 	}
 }

@@ -446,6 +446,9 @@ func TestPullRecyclesCoroutines(t *testing.T) {
 // building a new one at every second yield, and the images it relocates
 // from a memo come back intact.
 func TestMemosOfAlternatingYields(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
 	defer pinOnShareStack()()
 	main, ss := NewMain(), NewShareStack(0)
 	defer main.Destroy()
@@ -500,6 +503,9 @@ func TestMemosOfAlternatingYields(t *testing.T) {
 // own that yield with the same frames (actors of one kind) end up with one
 // memo between them, and keep yielding correctly with it.
 func TestCosRunningTheSameCodeShareAMemo(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
 	defer pinOnShareStack()()
 	main := NewMain()
 	defer main.Destroy()
@@ -542,6 +548,9 @@ func TestCosRunningTheSameCodeShareAMemo(t *testing.T) {
 // whose co moved onto a goroutine of its own allocates nothing (see
 // TestCommonYieldAllocatesNothing).
 func TestMovedPullAllocatesNothing(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
 	withMove(t, 0, 1, func() {
 		p := &puller[int]{} // Pull's, with its co at hand
 		p.init(&p.own, func(yield func(int) bool) {
@@ -562,6 +571,9 @@ func TestMovedPullAllocatesNothing(t *testing.T) {
 // copyRepMin on) come back word for word, resumed at another depth each
 // time.
 func TestCopyLoopEverySize(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
 	defer pinOnShareStack()()
 	main, ss := NewMain(), NewShareStack(0)
 	defer main.Destroy()

@@ -11,7 +11,9 @@ import (
 var pullMain = NewMain()
 
 // Pull is [iter.Pull] on an aco coroutine: it converts the push iterator seq
-// into a pull iterator. next returns the next value and true, or the zero
+// into a pull iterator. Like iter.Pull's goroutine, the coroutine shares
+// the FPU environment of whoever calls next (a [Co] of [Create] keeps its
+// own). next returns the next value and true, or the zero
 // value and false once seq has returned; stop ends the iteration early, so
 // that seq's yield returns false (seq should then return; its deferred calls
 // run). Both may be called any number of times; a panic in seq comes out of
@@ -121,6 +123,11 @@ func (p *puller[V]) init(ss *ShareStack, seq iter.Seq[V]) {
 		}
 	}
 	p.co = newCo(pullMain, ss, 0, fn, p)
+	// A Pull iterator's coroutine shares its caller's FPU environment, as
+	// iter.Pull's goroutine does (Go keeps none per goroutine), on the
+	// share stack and after a move alike: the switch does not save and
+	// load it (about 12 ns of a round trip here).
+	p.co.fpuShared = 1
 }
 
 // pullCos are the coroutines of Pull iterators that ended, ready for the

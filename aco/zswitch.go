@@ -30,7 +30,8 @@ type swctx struct {
 	mxcsrCo, mxcsrMain uint32 // SSE control/status of the co, of its resumer
 	cwCo, cwMain       uint16 // x87 control words
 
-	enter uint32 // non-zero: swapin enters Yield itself instead of returning from it for it
+	enter     uint16 // non-zero: swapin enters Yield itself instead of returning from it for it
+	fpuShared uint16 // non-zero: the co shares its resumer's FPU environment (a Pull iterator's, as iter.Pull's goroutines do): the switch leaves it alone
 }
 
 // tbpOffset is where the trampoline's frame pointer points, above its SP

@@ -28,22 +28,32 @@ TEXT ·fpuSetEnv(SB), NOSPLIT, $0-8
 TEXT ·fpuToCo(SB), NOSPLIT, $0-4
 	MOVL c+0(FP), DI
 
-	// Save the resumer's FPU environment, load the co's.
+	// Save the resumer's FPU environment, load the co's,
+	// unless the co shares its resumer's (fpuShared).
+	CMPW    swctx_fpuShared+0(DI), $0x00
+	JNE     fpudone
 	STMXCSR swctx_mxcsrMain+0(DI)
 	FSTCW   swctx_cwMain+0(DI)
 	LDMXCSR swctx_mxcsrCo+0(DI)
 	FLDCW   swctx_cwCo+0(DI)
+
+fpudone:
 	RET
 
 // func fpuToMain(c *swctx)
 TEXT ·fpuToMain(SB), NOSPLIT, $0-4
 	MOVL c+0(FP), DI
 
-	// Save the co's FPU environment, load the resumer's.
+	// Save the co's FPU environment, load the resumer's,
+	// unless the co shares its resumer's (fpuShared).
+	CMPW    swctx_fpuShared+0(DI), $0x00
+	JNE     fpudone
 	STMXCSR swctx_mxcsrCo+0(DI)
 	FSTCW   swctx_cwCo+0(DI)
 	LDMXCSR swctx_mxcsrMain+0(DI)
 	FLDCW   swctx_cwMain+0(DI)
+
+fpudone:
 	RET
 
 // func trampoline(c *swctx) uintptr
@@ -167,13 +177,18 @@ copyinwords:
 	JMP  copyinwords
 
 copied:
-	// Save the resumer's FPU environment, load the co's.
+	// Save the resumer's FPU environment, load the co's,
+	// unless the co shares its resumer's (fpuShared).
+	CMPW    swctx_fpuShared+0(DI), $0x00
+	JNE     fpudone
 	STMXCSR swctx_mxcsrMain+0(DI)
 	FSTCW   swctx_cwMain+0(DI)
 	LDMXCSR swctx_mxcsrCo+0(DI)
 	FLDCW   swctx_cwCo+0(DI)
-	TESTL   CX, CX
-	JZ      first
+
+fpudone:
+	TESTL CX, CX
+	JZ    first
 
 	// Return from Yield for it, straight into its caller: Yield has no defers
 	// and nothing to do after swapout unless Destroy is unwinding the co,
@@ -184,7 +199,7 @@ copied:
 	MOVL swctx_yret+0(DI), AX
 	MOVL swctx_hi+0(DI), DX
 	SUBL AX, DX
-	CMPL swctx_enter+0(DI), $0x00
+	CMPW swctx_enter+0(DI), $0x00
 	JNE  first
 	MOVL (DX), CX
 	LEAL 4(DX), SP
@@ -263,12 +278,16 @@ copyoutwords:
 	JMP  copyoutwords
 
 saved:
-	// Save the co's FPU environment, load the resumer's.
+	// Save the co's FPU environment, load the resumer's,
+	// unless the co shares its resumer's (fpuShared).
+	CMPW    swctx_fpuShared+0(DI), $0x00
+	JNE     fpudone
 	STMXCSR swctx_mxcsrCo+0(DI)
 	FSTCW   swctx_cwCo+0(DI)
 	LDMXCSR swctx_mxcsrMain+0(DI)
 	FLDCW   swctx_cwMain+0(DI)
 
+fpudone:
 	// Return from Resume for the trampoline if it was called from Resume's
 	// fast path (whose frame size resumeSkipFrame holds): the co yielded, so
 	// Resume has nothing left to do.

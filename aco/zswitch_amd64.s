@@ -28,22 +28,32 @@ TEXT ·fpuSetEnv(SB), NOSPLIT, $0-8
 TEXT ·fpuToCo(SB), NOSPLIT, $0-8
 	MOVQ c+0(FP), DI
 
-	// Save the resumer's FPU environment, load the co's.
+	// Save the resumer's FPU environment, load the co's,
+	// unless the co shares its resumer's (fpuShared).
+	CMPW    swctx_fpuShared+0(DI), $0x0000
+	JNE     fpudone
 	STMXCSR swctx_mxcsrMain+0(DI)
 	FSTCW   swctx_cwMain+0(DI)
 	LDMXCSR swctx_mxcsrCo+0(DI)
 	FLDCW   swctx_cwCo+0(DI)
+
+fpudone:
 	RET
 
 // func fpuToMain(c *swctx)
 TEXT ·fpuToMain(SB), NOSPLIT, $0-8
 	MOVQ c+0(FP), DI
 
-	// Save the co's FPU environment, load the resumer's.
+	// Save the co's FPU environment, load the resumer's,
+	// unless the co shares its resumer's (fpuShared).
+	CMPW    swctx_fpuShared+0(DI), $0x0000
+	JNE     fpudone
 	STMXCSR swctx_mxcsrCo+0(DI)
 	FSTCW   swctx_cwCo+0(DI)
 	LDMXCSR swctx_mxcsrMain+0(DI)
 	FLDCW   swctx_cwMain+0(DI)
+
+fpudone:
 	RET
 
 // func trampoline(c *swctx) uintptr
@@ -174,13 +184,18 @@ copyinrep:
 	MOVQ swctx_n+0(DI), CX
 
 copied:
-	// Save the resumer's FPU environment, load the co's.
+	// Save the resumer's FPU environment, load the co's,
+	// unless the co shares its resumer's (fpuShared).
+	CMPW    swctx_fpuShared+0(DI), $0x0000
+	JNE     fpudone
 	STMXCSR swctx_mxcsrMain+0(DI)
 	FSTCW   swctx_cwMain+0(DI)
 	LDMXCSR swctx_mxcsrCo+0(DI)
 	FLDCW   swctx_cwCo+0(DI)
-	TESTQ   CX, CX
-	JZ      first
+
+fpudone:
+	TESTQ CX, CX
+	JZ    first
 
 	// Return from Yield for it, straight into its caller: Yield has no defers
 	// and nothing to do after swapout unless Destroy is unwinding the co,
@@ -191,7 +206,7 @@ copied:
 	MOVL swctx_yret+0(DI), AX
 	MOVQ swctx_hi+0(DI), BX
 	SUBQ AX, BX
-	CMPL swctx_enter+0(DI), $0x00
+	CMPW swctx_enter+0(DI), $0x0000
 	JNE  intoyield
 	MOVQ -8(BX), BP
 	MOVQ (BX), CX
@@ -291,12 +306,16 @@ copyoutrep:
 	MOVQ swctx_n+0(DI), CX
 
 saved:
-	// Save the co's FPU environment, load the resumer's.
+	// Save the co's FPU environment, load the resumer's,
+	// unless the co shares its resumer's (fpuShared).
+	CMPW    swctx_fpuShared+0(DI), $0x0000
+	JNE     fpudone
 	STMXCSR swctx_mxcsrCo+0(DI)
 	FSTCW   swctx_cwCo+0(DI)
 	LDMXCSR swctx_mxcsrMain+0(DI)
 	FLDCW   swctx_cwMain+0(DI)
 
+fpudone:
 	// Return from Resume for the trampoline if it was called from Resume's
 	// fast path (whose frame size resumeSkipFrame holds): the co yielded, so
 	// Resume has nothing left to do.

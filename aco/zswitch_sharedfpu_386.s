@@ -168,7 +168,7 @@ copied:
 	MOVL swctx_yret+0(DI), AX
 	MOVL swctx_hi+0(DI), DX
 	SUBL AX, DX
-	CMPL swctx_enter+0(DI), $0x00
+	CMPW swctx_enter+0(DI), $0x00
 	JNE  first
 	MOVL (DX), CX
 	LEAL 4(DX), SP

@@ -175,7 +175,7 @@ copied:
 	MOVL swctx_yret+0(DI), AX
 	MOVQ swctx_hi+0(DI), BX
 	SUBQ AX, BX
-	CMPL swctx_enter+0(DI), $0x00
+	CMPW swctx_enter+0(DI), $0x0000
 	JNE  intoyield
 	MOVQ -8(BX), BP
 	MOVQ (BX), CX

@@ -221,7 +221,8 @@ var (
 	fMxcsrMain = &Field{"mxcsrMain", uint32T, ""}
 	fCwCo      = &Field{"cwCo", uint16T, "x87 control words"}
 	fCwMain    = &Field{"cwMain", uint16T, ""}
-	fEnter     = &Field{"enter", uint32T, "non-zero: swapin enters Yield itself instead of returning from it for it"}
+	fEnter     = &Field{"enter", uint16T, "non-zero: swapin enters Yield itself instead of returning from it for it"}
+	fFPUShared = &Field{"fpuShared", uint16T, "non-zero: the co shares its resumer's FPU environment (a Pull iterator's, as iter.Pull's goroutines do): the switch leaves it alone"}
 )
 
 // swctxLayout is swctx, field by field in order, in groups.
@@ -230,7 +231,7 @@ var swctxLayout = [][]*Field{
 	{fSlow, fYret, fBufCap, fMaxcpsz},
 	{fLocks, fCtSave, fCtRestore},
 	{fMxcsrCo, fMxcsrMain, fCwCo, fCwMain},
-	{fEnter},
+	{fEnter, fFPUShared},
 }
 
 // swctxType is swctx as a go/types type, for the signatures.

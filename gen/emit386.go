@@ -152,6 +152,7 @@ func (f *func386) ADCL(s, d opnd)             { f.add("ADCL", true, s, d) }
 func (f *func386) SUBL(s, d opnd)             { f.add("SUBL", true, s, d) }
 func (f *func386) XORL(s, d Reg)              { f.add("XORL", true, s, d) }
 func (f *func386) CMPL(x, y opnd)             { f.add("CMPL", false, x, y) }
+func (f *func386) CMPW(x, y opnd)             { f.add("CMPW", false, x, y) }
 func (f *func386) TESTL(x, y Reg)             { f.add("TESTL", false, x, y) }
 func (f *func386) JMP(t opnd)                 { f.add("JMP", false, t).ends = true }
 func (f *func386) JNE(l string)               { f.add("JNE", false, label(l)) }

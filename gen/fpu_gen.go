@@ -9,7 +9,11 @@ package main
 // fpuEnv, which reads the environment new coroutines start with, exists in
 // both variants.
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/mmcloughlin/avo/operand"
+)
 
 // ctlEmitter is what the FPU sequences need of an architecture's emitter:
 // store and load a control register to and from a field of the swctx in
@@ -18,6 +22,10 @@ type ctlEmitter interface {
 	ctlSave(w CtlWord, f *Field)
 	ctlLoad(w CtlWord, f *Field)
 	ctlResult(w CtlWord, result string)
+	// skipIfSet jumps to label if the 16-bit field f of the swctx in Ctx
+	// is non-zero.
+	skipIfSet(f *Field, label string)
+	Label(l string)
 	Comment(lines ...string)
 }
 
@@ -36,7 +44,9 @@ func switchFPU(e ctlEmitter, shared bool, from, to string, fields func(CtlWord) 
 		e.Comment("No FPU switch: all coroutines share the thread's FPU environment.")
 		return
 	}
-	e.Comment("Save the " + from + " FPU environment, load the " + to + ".")
+	e.Comment("Save the "+from+" FPU environment, load the "+to+",",
+		"unless the co shares its resumer's (fpuShared).")
+	e.skipIfSet(fFPUShared, "fpudone")
 	for _, w := range fpuWords {
 		save, _ := fields(w)
 		e.ctlSave(w, save)
@@ -45,6 +55,7 @@ func switchFPU(e ctlEmitter, shared bool, from, to string, fields func(CtlWord) 
 		_, load := fields(w)
 		e.ctlLoad(w, load)
 	}
+	e.Label("fpudone")
 }
 
 // fpuEnvResults stores the control registers into fpuEnv's results, in
@@ -101,6 +112,11 @@ func (b *asmAMD64) ctlResult(w CtlWord, result string) {
 	b.ctl(w.Save, b.arg(result))
 }
 
+func (b *asmAMD64) skipIfSet(f *Field, label string) {
+	b.CMPW(b.fld(f, b.a.Roles.Ctx, 2), operand.U16(0))
+	b.JNE(lbl(label))
+}
+
 func fpuEnvAMD64(b *asmAMD64) {
 	fpuEnvResults(b)
 	b.RET()
@@ -134,6 +150,11 @@ func (f *func386) ctlLoad(w CtlWord, fl *Field) {
 }
 func (f *func386) ctlResult(w CtlWord, result string) {
 	f.ctlStore(w.Save, f.arg(result))
+}
+
+func (f *func386) skipIfSet(fl *Field, label string) {
+	f.CMPW(f.fld(fl, f.a.Roles.Ctx, 2), imm(0))
+	f.JNE(label)
 }
 
 func fpuEnv386(f *func386) {

@@ -402,7 +402,7 @@ func swapinAMD64(b *asmAMD64, shared bool) {
 	b.MOVL(b.fld(fYret, R.Ctx, 4), b.r32(R.Acc))
 	b.MOVQ(b.fld(fHi, R.Ctx, 8), b.r(R.Slot))
 	b.SUBQ(b.r(R.Acc), b.r(R.Slot))
-	b.CMPL(b.fld(fEnter, R.Ctx, 4), operand.U8(0))
+	b.CMPW(b.fld(fEnter, R.Ctx, 2), operand.U16(0))
 	b.JNE(lbl(intoYield(a)))
 	if a.FramePointer {
 		b.MOVQ(b.at(-a.Word, R.Slot), b.r(BP))
@@ -449,7 +449,7 @@ func swapin386(f *func386, shared bool) {
 	f.MOVL(f.fld(fYret, R.Ctx, 4), R.Acc)
 	f.MOVL(f.fld(fHi, R.Ctx, 4), R.Slot)
 	f.SUBL(R.Acc, R.Slot)
-	f.CMPL(f.fld(fEnter, R.Ctx, 4), imm(0))
+	f.CMPW(f.fld(fEnter, R.Ctx, 2), imm(0))
 	f.JNE(intoYield(a))
 	if a.FramePointer {
 		f.MOVL(at(-a.Word, R.Slot), BP)
