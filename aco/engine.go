@@ -33,6 +33,17 @@ func EngineNote() string {
 	return engineReason
 }
 
+// The Go releases the copy-stack engine supports, from the first to the one
+// before the last: its build constraints say go1.26 && !go1.28. This is
+// the one place the window is written down; TestReleaseWindowInOnePlace
+// checks that every build constraint of the package, the generator's and
+// the runtime tables' files agree with it (a new release: move
+// releaseLast, add its tables with make rtlayout, run the tests).
+const (
+	releaseFirst = 26 // go1.26
+	releaseLast  = 27 // go1.27; the constraints say !go1.28
+)
+
 // MoveThreshold is the size, in bytes, of the frames live at a yield above
 // which the copy-stack engine moves a share-stack co onto a goroutine of its
 // own (see [Co.Moved]), once its yields have stayed above it for a while. A
