@@ -50,7 +50,7 @@ const (
 // copy-stack switch copies those frames out at the yield and back in at the
 // resume, and scans them for pointers; the portable engine's switch costs
 // the same whatever the depth. On the machine of the README's benchmark
-// report the two cost about the same for an image of 500-700 bytes
+// report the two cost about the same for an image of about 500 bytes
 // (BenchmarkMoveCrossover).
 const MoveThreshold = 512
 

@@ -71,7 +71,9 @@ func (co *Co) move() {
 // copy-stack switch's own sequences (fpuToMain, fpuToCo): save one
 // environment, load the other, unconditionally, as swapin and swapleave
 // do. Comparing first would wait for the saved words (STMXCSR's result
-// takes several ns here), which the plain sequence never does.
+// takes several ns here), which the plain sequence never does. The
+// sequences skip a co that shares its resumer's environment themselves;
+// the test here spares a Pull co the call.
 func (co *Co) fpuLeave() {
 	if co.moved && co.fpuShared == 0 {
 		fpuToMain(&co.swctx)
