@@ -52,8 +52,13 @@ func (co *Co) reuseCopyStack(*ShareStack) {}
 func (co *Co) copyStackStats() SaveStack  { return SaveStack{} }
 func (co *Co) hasPendingDefers() bool     { return true }
 func (co *Co) move()                      {}
-func (co *Co) fpuLeave()                  {}
-func (co *Co) fpuEnter()                  {}
+
+// jumpNext is slow itself where the switch is not generated.
+func jumpNext[V any](_ *nextCell, _ *pullFast, slow func() (V, bool)) func() (V, bool) {
+	return slow
+}
+func (co *Co) fpuLeave() {}
+func (co *Co) fpuEnter() {}
 
 const (
 	stOK = iota

@@ -2,7 +2,10 @@
 
 package aco
 
-import "iter"
+import (
+	"iter"
+	"unsafe"
+)
 
 // Moving a co off its share stack. A copy-stack round trip copies the live
 // image twice; past MoveThreshold bytes that costs more than the runtime's
@@ -57,12 +60,30 @@ func (co *Co) move() {
 	}
 	co.copyStack, co.moved, co.moveNext = false, true, false
 	x.port = p
-	p.next, p.stop = iter.Pull(func(yield func(struct{}) bool) {
-		p.yield = yield
-		p.g = getg()
-		co.resumeCopyStack()
-	})
+	if t, ok := co.arg.(typedPull); ok {
+		t.startTyped(p, co.resumeCopyStack) // a Pull co
+	} else {
+		p.next, p.stop = iter.Pull(func(yield func(struct{}) bool) {
+			p.yield = yield
+			p.started()
+			co.resumeCopyStack()
+		})
+	}
 	p.next()
+}
+
+// nextJumpCode is the address of nextJump, the code of every nextCell.
+var nextJumpCode = nextJumpPC()
+
+// jumpNext returns the next function of a Pull iterator: a nextCell, whose
+// code (nextJump) jumps into iter.Pull's next while f allows it and into
+// slow otherwise, so that a moved co's round trip has no frame of aco on
+// the resumer's side. c is in the iterator's handle, which slow holds too:
+// the garbage collector finds the handle unreachable when next and stop
+// are (see abandon).
+func jumpNext[V any](c *nextCell, f *pullFast, slow func() (V, bool)) func() (V, bool) {
+	*c = nextCell{code: nextJumpCode, fast: f, slow: funcval(slow)}
+	return *(*func() (V, bool))(unsafe.Pointer(&c))
 }
 
 // fpuLeave and fpuEnter hand the FPU environment over when a moved co

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -642,4 +643,59 @@ func resumeAtDepth(co *Co, d int) {
 		return
 	}
 	co.Resume()
+}
+
+// TestMovedPullNextJumps checks nextJump, the code of a Pull iterator's
+// next: once the co has moved, next jumps straight into iter.Pull's next
+// (its cell's fast way is set), and each case the jump must leave to aco's
+// next still gets aco's answer: a resume under an OS thread lock the co was
+// not moved with (the runtime's switch would throw, killing the process), a
+// next from inside the generator, and the end, after which the fast way is
+// off.
+func TestMovedPullNextJumps(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	withMove(t, 0, 1, func() {
+		var next func() (int, bool)
+		var inside func()
+		next, stop := Pull(func(yield func(int) bool) {
+			for i := 0; i < 3 && yield(i); i++ {
+			}
+			inside()
+			yield(3)
+		})
+		defer stop()
+		cell := *(**nextCell)(unsafe.Pointer(&next))
+		require.Equal(t, nextJumpCode, cell.code, "next is a nextCell")
+		require.Nil(t, cell.fast.next, "no fast way before the co moved")
+		for want := range 2 {
+			v, ok := next()
+			require.True(t, ok)
+			require.Equal(t, want, v)
+		}
+		require.True(t, cell.fast.co.moved, "the co moved")
+		require.NotNil(t, cell.fast.next, "next jumps into iter.Pull's next after the move")
+
+		runtime.LockOSThread()
+		require.PanicsWithValue(t, "aco: Resume of a standalone co from an OS thread whose LockOSThread state differs from that of its first resume",
+			func() { next() }, "a locked resumer takes aco's way")
+		runtime.UnlockOSThread()
+
+		inside = func() {
+			require.PanicsWithValue(t, msgNextAgain, func() { next() }, "next from inside the generator")
+		}
+		v, ok := next()
+		require.Equal(t, 2, v)
+		require.True(t, ok)
+		v, ok = next() // runs inside, then yields 3
+		require.Equal(t, 3, v)
+		require.True(t, ok)
+		_, ok = next() // iter.Pull's next, straight: the co is ended
+		require.False(t, ok, "the end")
+		require.Equal(t, uint32(stEnded), cell.fast.co.st.Load(), "ended, so nextJump takes aco's way")
+		_, ok = next()
+		require.False(t, ok)
+		require.Nil(t, cell.fast.next, "the fast way is off once aco's next saw the end")
+	})
 }

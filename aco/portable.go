@@ -53,15 +53,24 @@ func (co *Co) resumePortable() {
 			p.m = gM(gp)
 		}
 	}
-	p.next, p.stop = iter.Pull(func(yield func(struct{}) bool) {
-		p.yield = yield
-		if rtAvailable {
-			p.g = getg()
-		}
-		co.run()
-	})
+	if t, ok := co.arg.(typedPull); ok {
+		t.startTyped(p, co.run)
+	} else {
+		p.next, p.stop = iter.Pull(func(yield func(struct{}) bool) {
+			p.yield = yield
+			p.started()
+			co.run()
+		})
+	}
 	co.x.port = p
 	p.next()
+}
+
+// started records the co's goroutine; it runs first on that goroutine.
+func (p *portable) started() {
+	if rtAvailable {
+		p.g = getg()
+	}
 }
 
 // mayYield reports whether the calling goroutine is the co's own one, with

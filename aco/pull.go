@@ -4,6 +4,7 @@ import (
 	"iter"
 	"runtime"
 	"sync"
+	"unsafe"
 )
 
 // pullMain is the main coroutine of the coroutines behind Pull. It is never
@@ -88,8 +89,31 @@ func pull2[K, V any](next func() (kv[K, V], bool), stop func()) (func() (K, V, b
 	}, stop
 }
 
+// pullFast is what the next function of a Pull iterator reads before it
+// resumes the co itself (nextJump, in the generated switch): iter.Pull's
+// next, once the co runs on a goroutine of its own, to jump into directly.
+type pullFast struct {
+	// next is iter.Pull's next (a func value) while nextJump may jump
+	// into it: set by allowJump, cleared when the iteration ends.
+	next unsafe.Pointer
+	co   *Co
+}
+
+// nextCell is the func value a Pull iterator hands out as next where the
+// switch is generated (jumpNext): its code is nextJump, which jumps to
+// fast.next or to slow, aco's next.
+type nextCell struct {
+	code uintptr
+	fast *pullFast
+	slow unsafe.Pointer
+}
+
+// funcval is the func value f as a pointer, for nextCell.
+func funcval[F any](f F) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&f)) }
+
 // puller is the state shared by a pull iterator and its coroutine.
 type puller[V any] struct {
+	fast     pullFast
 	co       *Co
 	own      ShareStack  // the private share stack used by Pull
 	counted  *ShareStack // share stack whose live count PullOn raised
@@ -103,12 +127,62 @@ type puller[V any] struct {
 	// ends (the runtime keeps a span's cleanups in a list it searches).
 	cleanup     bool
 	stopCleanup runtime.Cleanup
+	// tnext and tyield are iter.Pull's next and yield once the co runs
+	// on a goroutine of its own (startTyped): the value passes through
+	// them, not v.
+	tnext  func() (V, bool)
+	tyield func(V) bool
+}
+
+// typedPull is implemented by the puller only (the method is unexported):
+// the portable engine and the move start a Pull co's goroutine through it.
+type typedPull interface {
+	startTyped(port *portable, body func())
+}
+
+// startTyped starts the goroutine of a Pull co through iter.Pull of the
+// iterator's own value type, which then carries the values, so that next
+// can jump straight into its next (nextJump) and a yield calls its yield
+// with no frame between. port gets the untyped functions the engine uses.
+func (p *puller[V]) startTyped(port *portable, body func()) {
+	p.tnext, port.stop = iter.Pull(func(yield func(V) bool) {
+		p.tyield = yield
+		port.started()
+		body()
+	})
+	port.next = func() (struct{}, bool) {
+		v, ok := p.tnext()
+		p.v, p.ok = v, ok
+		return struct{}{}, ok
+	}
+	port.yield = func(struct{}) bool { return p.tyield(p.v) }
+}
+
+// allowJump lets next jump straight into iter.Pull's next (nextJump) once
+// the co runs on a goroutine of its own, if nothing the jump skips is
+// needed: not for a PullOn co on a share stack of the caller's (whose live
+// count and owner other coroutines see), nor for a co moved under an OS
+// thread lock or with an FPU environment of its own.
+func (p *puller[V]) allowJump() {
+	co := p.co
+	if !rtAvailable || p.tnext == nil || p.counted != nil || co.copyStack || co.x == nil {
+		return
+	}
+	if port := co.x.port; port == nil || port.locks != 0 || (co.moved && co.fpuShared == 0) {
+		return
+	}
+	p.fast.co = co
+	p.fast.next = funcval(p.tnext)
 }
 
 // pullHandle is what the next and stop functions hold. The coroutine holds
 // the puller (its argument) but not this, so the garbage collector can find
 // the handle unreachable while a goroutine runs the coroutine.
-type pullHandle[V any] struct{ p *puller[V] }
+// It holds next's nextCell too, which saves an allocation.
+type pullHandle[V any] struct {
+	cell nextCell
+	p    *puller[V]
+}
 
 func (p *puller[V]) init(ss *ShareStack, seq iter.Seq[V]) {
 	p.seq = seq
@@ -164,25 +238,23 @@ func (p *puller[V]) recycle() bool {
 // itself, with no frame of aco in between: the return after a switch is
 // mispredicted once per frame it passes (see Resume).
 func (p *puller[V]) funcs() (func() (V, bool), func()) {
-	h := &pullHandle[V]{p}
+	h := &pullHandle[V]{p: p}
 	next := func() (V, bool) {
 		p := h.p
 		port := p.co.resumeOnG()
 		if port != nil && p.counted == nil {
-			// A Pull co on a goroutine of its own, suspended:
-			// iter.Pull's next, and a check for the end after it. A
+			// A Pull co on a goroutine of its own, suspended, which
+			// nextJump did not take straight to iter.Pull's next (a
+			// thread lock, or before allowJump): iter.Pull's next, and
+			// a check for the end after it. A
 			// panic from the co passes through (it ended the co), and
 			// the next call notices the end (noticeEnd); a PullOn co
 			// takes the way below, whose deferred call gives its
 			// share stack's live count back at once.
-			p.ok = false
-			port.next()
+			v, ok := p.tnext()
 			if p.co.st.Load() == uint32(stEnded) {
 				p.finish()
 			}
-			var zero V
-			v, ok := p.v, p.ok
-			p.v = zero
 			return v, ok
 		}
 		// Every other case: the resumes on the share stack, the end,
@@ -216,7 +288,7 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 		defer p.resumed(h)
 		p.co.Resume()
 	}
-	return next, stop
+	return jumpNext(&h.cell, &p.fast, next), stop
 }
 
 // noticeEnd reports whether the iteration is over, finishing it if the co
@@ -259,6 +331,9 @@ func (p *puller[V]) resumed(h *pullHandle[V]) {
 		p.cleanup = true
 		p.stopCleanup = runtime.AddCleanup(h, (*puller[V]).abandon, p)
 	}
+	if p.fast.next == nil && !p.done {
+		p.allowJump()
+	}
 }
 
 // pullBody is the coroutine function: it runs seq with a yield that hands
@@ -269,13 +344,14 @@ func pullBody[V any](co *Co) {
 		if p.stopping || p.done {
 			return false
 		}
-		p.v, p.ok = v, true
 		if port := co.leaveOnG(); port != nil {
-			// On a goroutine: the switch is called from here, as in Yield.
-			if co.enterPortable(port.yield(struct{}{})) {
+			// On a goroutine: iter.Pull's yield is called from here, as
+			// the switch is in Yield; the value passes through it.
+			if co.enterPortable(p.tyield(v)) {
 				co.abandonYield()
 			}
 		} else {
+			p.v, p.ok = v, true
 			co.Yield()
 		}
 		return !p.stopping
@@ -287,6 +363,7 @@ func (p *puller[V]) finish() {
 		return
 	}
 	p.done = true
+	p.fast.next, p.fast.co = nil, nil // next takes aco's way from now on
 	p.co.st.Store(uint32(stEnded))
 	if p.cleanup {
 		p.stopCleanup.Stop()

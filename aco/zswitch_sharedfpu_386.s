@@ -267,3 +267,42 @@ leavetramp:
 	MOVL $0x00, 24(AX)
 	LEAL 20(AX), SP
 	JMP  CX
+
+// func nextJump()
+TEXT ·nextJump(SB), NOSPLIT|NOFRAME, $0
+	// A tail call: no frame of aco stays between the caller and the runtime's
+	// coroutine switch, whose return the CPU mispredicts once per frame it
+	// passes (BenchmarkWrappedIterPull). The fast way needs iter.Pull's next
+	// (pullFast.next, nil until the co has moved and after it ends), the co
+	// suspended, and no OS thread lock (which the runtime's switch would throw
+	// on); it marks the co running, as claim does for a Pull co. Every other
+	// case is aco's next, whose checks name the mistake. next has no
+	// arguments, so only the closure register must reach either target.
+	MOVL  nextCell_fast+0(DX), AX
+	MOVL  pullFast_next+0(AX), CX
+	TESTL CX, CX
+	JZ    slow
+	MOVL  pullFast_co+0(AX), BX
+	CMPL  Co_st+0(BX), $(0+const_stSuspended)
+	JNE   slow
+	MOVL  (TLS), AX
+	MOVL  const_rtGM+0(AX), AX
+	CMPL  const_rtMLockedExt+0(AX), $0x00
+	JNE   slow
+	CMPL  const_rtMLockedExt+4(AX), $0x00
+	JNE   slow
+	MOVL  $(0+const_stRunning), Co_st+0(BX)
+	MOVL  CX, DX
+	MOVL  (CX), CX
+	JMP   CX
+
+slow:
+	MOVL nextCell_slow+0(DX), DX
+	MOVL (DX), CX
+	JMP  CX
+
+// func nextJumpPC() uintptr
+TEXT ·nextJumpPC(SB), NOSPLIT, $0-4
+	MOVL $·nextJump(SB), AX
+	MOVL AX, ret+0(FP)
+	RET

@@ -95,6 +95,12 @@ func (b *asmAMD64) rt(c string, base Reg) operand.Mem {
 	return operand.Mem{Symbol: operand.Symbol{Name: goAsmConstPfx + c}, Base: b.r(base)}
 }
 
+// sym is the field at go_asm.h offset name (Type_field) of the structure
+// at base.
+func (b *asmAMD64) sym(name string, base Reg) operand.Mem {
+	return operand.Mem{Symbol: operand.Symbol{Name: name}, Base: b.r(base)}
+}
+
 // at is disp(base).
 func (b *asmAMD64) at(disp int64, base Reg) operand.Mem {
 	return operand.Mem{Disp: int(disp), Base: b.r(base)}

@@ -75,6 +75,10 @@ type Roles struct {
 	// source SI, count CX) uses Ctx's register; "" where the copy loop
 	// has no string-move form.
 	Keep Reg
+	// Closure is where a call of a Go func value passes the func value
+	// (the closure context): nextJump reads its cell from it and passes
+	// the func value it jumps to in it.
+	Closure Reg
 }
 
 // Arch is the contract of one GOARCH.
@@ -119,7 +123,7 @@ var amd64 = &Arch{
 	Roles: Roles{
 		Ctx: DI, G: R8, Hi: R9, N: CX,
 		Src: SI, Dst: R8, Idx: R9, Word: R10, Vec: X0, Vec2: X1,
-		Acc: AX, PC: CX, Slot: BX, Keep: DX,
+		Acc: AX, PC: CX, Slot: BX, Keep: DX, Closure: DX,
 	},
 }
 
@@ -137,7 +141,7 @@ var i386 = &Arch{
 	Roles: Roles{
 		Ctx: DI, G: DX, Hi: BX, N: CX,
 		Src: SI, Dst: BX, Idx: DX, Word: AX, Vec: X0, Vec2: X1,
-		Acc: AX, PC: CX, Slot: DX, Hi32: SI,
+		Acc: AX, PC: CX, Slot: DX, Hi32: SI, Closure: DX,
 	},
 }
 
@@ -336,6 +340,8 @@ const (
 	cGStackHi     = "rtGStackHi"
 	cGM           = "rtGM"
 	cMLockedExt   = "rtMLockedExt"
+	cStSuspended  = "stSuspended"
+	cStRunning    = "stRunning"
 	goAsmConstPfx = "const_"
 )
 
@@ -428,6 +434,23 @@ swapin's FPU switch, for a co on a goroutine of its own (move.go).`,
 swapleave's FPU switch, for a co on a goroutine of its own (move.go).`,
 		NoSplit: true,
 	}
+	dNextJump = &Decl{
+		Name: "nextJump",
+		Sig:  sig(nil, nil),
+		Doc: `nextJump is the code of the next function a Pull iterator hands out
+(a nextCell): it jumps, with the caller's frame, arguments and results
+untouched, into iter.Pull's next when the co runs on a goroutine of its
+own and may be resumed at once, else into aco's next. Never called by
+name: nextCell.code holds its address (nextJumpPC).`,
+		NoSplit: true,
+		NoFrame: true,
+	}
+	dNextJumpPC = &Decl{
+		Name:    "nextJumpPC",
+		Sig:     sig(nil, params(Param{"", uintptrT})),
+		Doc:     `nextJumpPC returns the ABI0 address of nextJump.`,
+		NoSplit: true,
+	}
 	dFpuSetEnv = &Decl{
 		Name:    "fpuSetEnv",
 		Sig:     sig(params(Param{"cw", uint16T}, Param{"mxcsr", uint32T}), nil),
@@ -438,7 +461,7 @@ swapleave's FPU switch, for a co on a goroutine of its own (move.go).`,
 
 // decls is the order of the declarations in zswitch.go and of the
 // functions in the switch's assembly files.
-var decls = []*Decl{dCoEntryPC, dFpuEnv, dFpuSetEnv, dFpuToCo, dFpuToMain, dTrampoline, dSwapin, dSwapout, dSwapleave}
+var decls = []*Decl{dCoEntryPC, dFpuEnv, dFpuSetEnv, dFpuToCo, dFpuToMain, dTrampoline, dSwapin, dSwapout, dSwapleave, dNextJump, dNextJumpPC}
 
 // getg lives in files of its own (zgetg_*.s), built wherever the runtime
 // layout tables are, the race detector included: the portable engine's

@@ -253,6 +253,81 @@ func coEntryPC386(f *func386) {
 	f.RET()
 }
 
+// nextJump: a Pull iterator's next, in front of iter.Pull's.
+
+var whyNextJump = []string{
+	"A tail call: no frame of aco stays between the caller and the runtime's",
+	"coroutine switch, whose return the CPU mispredicts once per frame it",
+	"passes (BenchmarkWrappedIterPull). The fast way needs iter.Pull's next",
+	"(pullFast.next, nil until the co has moved and after it ends), the co",
+	"suspended, and no OS thread lock (which the runtime's switch would",
+	"throw on); it marks the co running, as claim does for a Pull co. Every",
+	"other case is aco's next, whose checks name the mistake. next has no",
+	"arguments, so only the closure register must reach either target.",
+}
+
+func nextJumpAMD64(b *asmAMD64) {
+	R := b.a.Roles
+	b.Comment(rewrap(whyNextJump)...)
+	b.MOVQ(b.sym("nextCell_fast", R.Closure), b.r(R.Acc))
+	b.MOVQ(b.sym("pullFast_next", R.Acc), b.r(R.PC))
+	b.TESTQ(b.r(R.PC), b.r(R.PC))
+	b.JZ(lbl("slow"))
+	b.MOVQ(b.sym("pullFast_co", R.Acc), b.r(R.Hi))
+	b.raw("CMPL", []operand.Op{b.sym("Co_st", R.Hi), rawOp("$" + goAsmConstPfx + cStSuspended)})
+	b.JNE(lbl("slow"))
+	b.loadG(R.Acc)
+	b.MOVQ(b.rt(cGM, R.Acc), b.r(R.Acc))
+	b.CMPQ(b.rt(cMLockedExt, R.Acc), operand.Imm(0)) // lockedExt and lockedInt
+	b.JNE(lbl("slow"))
+	b.raw("MOVL", []operand.Op{rawOp("$" + goAsmConstPfx + cStRunning), b.sym("Co_st", R.Hi)})
+	b.MOVQ(b.r(R.PC), b.r(R.Closure))
+	b.MOVQ(b.at(0, R.PC), b.r(R.PC))
+	b.JMP(b.r(R.PC))
+	b.Label("slow")
+	b.MOVQ(b.sym("nextCell_slow", R.Closure), b.r(R.Closure))
+	b.MOVQ(b.at(0, R.Closure), b.r(R.PC))
+	b.JMP(b.r(R.PC))
+}
+
+func nextJump386(f *func386) {
+	R := f.a.Roles
+	f.Comment(rewrap(whyNextJump)...)
+	f.MOVL(mem{sym: "nextCell_fast", base: R.Closure}, R.Acc)
+	f.MOVL(mem{sym: "pullFast_next", base: R.Acc}, R.PC)
+	f.TESTL(R.PC, R.PC)
+	f.JZ("slow")
+	f.MOVL(mem{sym: "pullFast_co", base: R.Acc}, R.Hi)
+	f.CMPL(mem{sym: "Co_st", base: R.Hi}, symImm{0, []string{goAsmConstPfx + cStSuspended}})
+	f.JNE("slow")
+	f.loadG(R.Acc)
+	f.MOVL(f.rt(cGM, R.Acc), R.Acc)
+	f.CMPL(f.rt(cMLockedExt, R.Acc), imm(0)) // lockedExt
+	f.JNE("slow")
+	f.CMPL(mem{sym: goAsmConstPfx + cMLockedExt, disp: 4, base: R.Acc}, imm(0)) // lockedInt
+	f.JNE("slow")
+	f.MOVL(symImm{0, []string{goAsmConstPfx + cStRunning}}, mem{sym: "Co_st", base: R.Hi})
+	f.MOVL(R.PC, R.Closure)
+	f.MOVL(at(0, R.PC), R.PC)
+	f.JMP(R.PC)
+	f.Label("slow")
+	f.MOVL(mem{sym: "nextCell_slow", base: R.Closure}, R.Closure)
+	f.MOVL(at(0, R.Closure), R.PC)
+	f.JMP(R.PC)
+}
+
+func nextJumpPCAMD64(b *asmAMD64) {
+	b.addrOf(dNextJump.Name, AX)
+	b.MOVQ(b.r(AX), b.arg("ret"))
+	b.RET()
+}
+
+func nextJumpPC386(f *func386) {
+	f.MOVL(addrOf(dNextJump.Name), AX)
+	f.MOVL(AX, f.arg("ret"))
+	f.RET()
+}
+
 // trampoline
 
 func trampolineAMD64(b *asmAMD64) {
@@ -627,6 +702,10 @@ func asmAMD64File(shared bool) ([]byte, error) {
 			swapoutAMD64(b)
 		case dSwapleave:
 			swapleaveAMD64(b, shared)
+		case dNextJump:
+			nextJumpAMD64(b)
+		case dNextJumpPC:
+			nextJumpPCAMD64(b)
 		}
 	}
 	f, err := b.file(constraint(shared))
@@ -664,6 +743,10 @@ func asm386File(shared bool) ([]byte, error) {
 			swapout386(f)
 		case dSwapleave:
 			swapleave386(f, shared)
+		case dNextJump:
+			nextJump386(f)
+		case dNextJumpPC:
+			nextJumpPC386(f)
 		}
 		used, defined := f.labels()
 		if err := checkFunc(i386, d, f.written(), used, defined); err != nil {
