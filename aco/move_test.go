@@ -699,3 +699,18 @@ func TestMovedPullNextJumps(t *testing.T) {
 		require.Nil(t, cell.fast.next, "the fast way is off once aco's next saw the end")
 	})
 }
+
+// TestGrowStackMakesRoom checks growStack on fresh goroutines (whose
+// stacks start small, as a moved co's does): afterwards the stack has at
+// least n bytes below the caller's frame, for sizes in each of its cases.
+func TestGrowStackMakesRoom(t *testing.T) {
+	for _, n := range []int{100, 3 << 10, 4 << 10, 6 << 10, 12 << 10, 20 << 10, 70 << 10} {
+		room := make(chan uintptr)
+		go func() {
+			growStack(n)
+			var here byte
+			room <- uintptr(unsafe.Pointer(&here)) - gStackLo(getg())
+		}()
+		require.GreaterOrEqual(t, <-room, uintptr(n), "room after growStack(%d)", n)
+	}
+}
