@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	go run ./cmd/acobench [-quick] [-json] [-svg FILE] [-nofpu] [-target D]
+//	go run ./cmd/acobench [-quick] [-json] [-svg FILE] [-nofpu] [-target D] [-compare FILE]
 //	go run ./cmd/acobench -mem N [-mem-impl sharestack|standalone|iterpull|chan]
 //
 // For aco share-stack coroutines, aco standalone coroutines, iter.Pull and
@@ -58,6 +58,15 @@
 // -svg FILE also writes a line chart of the live-stack case (ns per round
 // trip against live stack size, one line per implementation) to FILE.
 //
+// -compare FILE (repeatable) reads the saved output of C libaco's own
+// benchmark, test_aco_benchmark, run on the same machine, and prints after
+// the table each of its rows beside the aco row measuring the same: the
+// round trips by coroutine count (libaco's one-co row beside aco's
+// share-stack row of the same FPU variant), libaco's create plus a resume
+// beside aco's create+first resume, and the destroys; libaco's value is the
+// median of its repeats after its warm-up. The README says how to make
+// the file.
+//
 // -mem N holds N suspended coroutines (resumed once each, suspended at their
 // first yield; share-stack by default) and reports the resident memory they
 // take per coroutine and in total (VmRSS after runtime.GC and
@@ -103,6 +112,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	memN := fs.Int("mem", 0, "hold `N` suspended coroutines and report their memory")
 	memImpl := fs.String("mem-impl", "sharestack", "coroutines for -mem: sharestack, standalone, iterpull or chan")
 	child := fs.Bool("child", false, "internal: measure the key aco cases and print them as JSON for the parent")
+	var compare []string
+	fs.Func("compare", "also print C libaco's rows from this `file` (the saved output of its test_aco_benchmark) beside aco's; may be repeated", func(f string) error {
+		compare = append(compare, f)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -121,6 +135,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	}
+
+	var cruns []*libacoRun
+	if len(compare) > 0 && *jsonOut {
+		fmt.Fprintln(stderr, "acobench: -compare prints a table of its own after the report: it cannot be combined with -json")
+		return 2
+	}
+	for _, f := range compare {
+		run, err := readLibaco(f)
+		if err != nil {
+			fmt.Fprintln(stderr, "acobench: -compare:", err)
+			return 2
+		}
+		cruns = append(cruns, run)
 	}
 
 	cfg := defaultConfig(*quick)
@@ -207,6 +235,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	m.writeHeader(stdout)
 	fmt.Fprintln(stdout)
 	writeTable(stdout, rows, &m)
+	for _, run := range cruns {
+		writeComparison(stdout, run, rows)
+	}
 	return 0
 }
 

@@ -278,3 +278,80 @@ func TestPanicMarksRowsFailed(t *testing.T) {
 		}
 	}
 }
+
+// libacoSample has the shape of libaco's test_aco_benchmark output: a
+// warm-up, build lines, then timed rows (numbers made up for the test).
+const libacoSample = `warm-up:
+aco_create/init_save_stk_sz=64B                        2000000     0.270 s      999.00 ns/op    7412571.42 op/s
+
++build:x86_64
++build:-DACO_CONFIG_SHARE_FPU_MXCSR_ENV
+
+start-test:
+
+comment                                                task_amount      all_time_cost          ns_per_op             speed
+
+aco_create/init_save_stk_sz=64B                              1     0.000 s      557.00 ns/op    1795332.07 op/s
+aco_resume/co_amount=1/copy_stack_size=0B             20000000     0.411 s       20.00 ns/op   48657561.12 op/s
+  -> acosw                                            40000000     0.411 s       10.00 ns/op   97315122.25 op/s
+aco_resume/co_amount=1/copy_stack_size=0B             20000000     0.411 s       22.00 ns/op   48657561.12 op/s
+aco_create/init_save_stk_sz=64B                        2000000     0.115 s      100.00 ns/op   17395859.34 op/s
+aco_resume/co_amount=2000000/copy_stack_size=24B      20000000     0.710 s       40.00 ns/op   28178326.31 op/s
+aco_resume/co_amount=2000000/copy_stack_size=8B       20000000     0.710 s       30.00 ns/op   28178326.31 op/s
+aco_resume/co_amount=2000000/copy_stack_size=8B       20000000     0.710 s       34.00 ns/op   28178326.31 op/s
+aco_resume/co_amount=2000000/copy_stack_size=8B       20000000     0.710 s       50.00 ns/op   28178326.31 op/s
+aco_destroy                                            2000000     0.053 s       25.00 ns/op   37742179.06 op/s
+`
+
+// TestCompareWithLibaco checks -compare's reading of libaco's output (the
+// warm-up and its one-co create left out, medians of the repeats, the build
+// variant) and its pairing with aco's rows.
+func TestCompareWithLibaco(t *testing.T) {
+	run, err := parseLibaco("sample", strings.NewReader(libacoSample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !run.sharedEnv {
+		t.Error("the shared FPU build line was not seen")
+	}
+	shared := implShareStack.String()
+	if !sharedFPUEnv {
+		shared += " (shared FPU env)"
+	}
+	row := func(cs string, cos int, impl string, ns int64) Row {
+		return Row{Case: cs, Cos: cos, Impl: impl, Ops: 1000, Total: time.Duration(ns * 1000)}
+	}
+	rows := []Row{
+		row("round trip", 1, shared, 42),
+		row("round trip", 1, implShareStack.String()+" (other)", 1),
+		row("round trip", 2000000, implShareStack.String(), 66),
+		row("create+first resume", 2000000, implShareStack.String(), 390),
+		row("destroy", 2000000, implShareStack.String(), 50),
+	}
+	var got []string
+	for _, c := range compareRows(run, rows) {
+		aco := "-"
+		if c.aco != nil {
+			aco = fmt.Sprintf("%.0f", c.aco.NsPerOp())
+		}
+		got = append(got, fmt.Sprintf("%s|%d|%.0f|%d|%s|%s", c.what, c.cos, c.c.ns, c.c.n, aco, c.cNote))
+	}
+	want := []string{
+		"round trip, 0 B copied (shared FPU env)|1|21|2|42|",
+		"round trip, 8 B copied (shared FPU env)|2000000|34|3|66|",
+		"round trip, 24 B copied (shared FPU env)|2000000|40|1|66|",
+		"create+first resume|2000000|134|1|390|create + resume/co_amount=2000000/copy_stack_size=8B",
+		"destroy|2000000|25|1|50|",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("comparison:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var b bytes.Buffer
+	writeComparison(&b, run, rows)
+	if !strings.Contains(b.String(), "2.00x") { // 42 ns against libaco's 21
+		t.Errorf("no 2.00x ratio in:\n%s", b.String())
+	}
+	if _, err := parseLibaco("empty", strings.NewReader("nothing here\n")); err == nil {
+		t.Error("a file without libaco's rows was accepted")
+	}
+}
