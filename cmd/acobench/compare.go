@@ -119,8 +119,10 @@ var resumeName = regexp.MustCompile(`^aco_resume/co_amount=(\d+)/copy_stack_size
 // aco_resume: one resume and its yield) by coroutine count, its create
 // against aco's create+first resume (libaco's create does not run the co:
 // its create+resume is the create plus a resume of the same block), and
-// its destroy. A share-stack round trip of libaco's per-co FPU build pairs
-// with aco's per-co FPU row, its shared build with aco's shared one.
+// its destroy. libaco's one-co round trip pairs with aco's share-stack row
+// of the same FPU variant; the many-co rows only with aco's of the same
+// variant too, which this binary's build is (the other build runs only the
+// one-co cases).
 func compareRows(run *libacoRun, rows []Row) []comparison {
 	find := func(cs string, cos int, impl string) *Row {
 		for i := range rows {
@@ -169,12 +171,17 @@ func compareRows(run *libacoRun, rows []Row) []comparison {
 		}
 		cos, _ := strconv.Atoi(m[1])
 		st, _ := run.stat(k)
-		impl := mainImpl
-		if cos == 1 {
-			impl = oneImpl
-		}
 		what := "round trip, " + m[2] + " B copied (" + env + ")"
-		out = append(out, comparison{what: what, cos: cos, c: st, aco: find("round trip", cos, impl)})
+		c := comparison{what: what, cos: cos, c: st}
+		switch {
+		case cos == 1:
+			c.aco = find("round trip", cos, oneImpl)
+		case run.sharedEnv == sharedFPUEnv:
+			c.aco = find("round trip", cos, mainImpl)
+		default:
+			c.cNote = "aco runs its many-co blocks in its " + fpuVariant(sharedFPUEnv) + " build only"
+		}
+		out = append(out, c)
 		if _, ok := resumeOf[cos]; !ok {
 			resumeOf[cos] = k
 		}
@@ -192,11 +199,18 @@ func compareRows(run *libacoRun, rows []Row) []comparison {
 				st.ns, st.lo, st.hi = st.ns+r.ns, st.lo+r.lo, st.hi+r.hi
 				note = "create + " + strings.TrimPrefix(rk.name, "aco_")
 			}
-			out = append(out, comparison{what: "create+first resume", cos: k.amount, c: st, cNote: note,
-				aco: find("create+first resume", k.amount, mainImpl)})
+			c := comparison{what: "create+first resume", cos: k.amount, c: st, cNote: note}
+			if run.sharedEnv == sharedFPUEnv {
+				c.aco = find("create+first resume", k.amount, mainImpl)
+			}
+			out = append(out, c)
 		case k.name == "aco_destroy":
 			st, _ := run.stat(k)
-			out = append(out, comparison{what: "destroy", cos: k.amount, c: st, aco: find("destroy", k.amount, mainImpl)})
+			c := comparison{what: "destroy", cos: k.amount, c: st}
+			if run.sharedEnv == sharedFPUEnv {
+				c.aco = find("destroy", k.amount, mainImpl)
+			}
+			out = append(out, c)
 		}
 	}
 	return out

@@ -305,51 +305,63 @@ aco_destroy                                            2000000     0.053 s      
 
 // TestCompareWithLibaco checks -compare's reading of libaco's output (the
 // warm-up and its one-co create left out, medians of the repeats, the build
-// variant) and its pairing with aco's rows.
+// variant) and its pairing with aco's rows: the one-co round trip with the
+// row of the same FPU variant, the many-co rows only with this build's.
 func TestCompareWithLibaco(t *testing.T) {
-	run, err := parseLibaco("sample", strings.NewReader(libacoSample))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !run.sharedEnv {
-		t.Error("the shared FPU build line was not seen")
-	}
-	shared := implShareStack.String()
-	if !sharedFPUEnv {
-		shared += " (shared FPU env)"
-	}
-	row := func(cs string, cos int, impl string, ns int64) Row {
-		return Row{Case: cs, Cos: cos, Impl: impl, Ops: 1000, Total: time.Duration(ns * 1000)}
-	}
-	rows := []Row{
-		row("round trip", 1, shared, 42),
-		row("round trip", 1, implShareStack.String()+" (other)", 1),
-		row("round trip", 2000000, implShareStack.String(), 66),
-		row("create+first resume", 2000000, implShareStack.String(), 390),
-		row("destroy", 2000000, implShareStack.String(), 50),
-	}
-	var got []string
-	for _, c := range compareRows(run, rows) {
-		aco := "-"
-		if c.aco != nil {
-			aco = fmt.Sprintf("%.0f", c.aco.NsPerOp())
+	for _, cShared := range []bool{sharedFPUEnv, !sharedFPUEnv} {
+		sample := libacoSample
+		if !cShared {
+			sample = strings.Replace(sample, "+build:-DACO_CONFIG_SHARE_FPU_MXCSR_ENV\n", "", 1)
 		}
-		got = append(got, fmt.Sprintf("%s|%d|%.0f|%d|%s|%s", c.what, c.cos, c.c.ns, c.c.n, aco, c.cNote))
-	}
-	want := []string{
-		"round trip, 0 B copied (shared FPU env)|1|21|2|42|",
-		"round trip, 8 B copied (shared FPU env)|2000000|34|3|66|",
-		"round trip, 24 B copied (shared FPU env)|2000000|40|1|66|",
-		"create+first resume|2000000|134|1|390|create + resume/co_amount=2000000/copy_stack_size=8B",
-		"destroy|2000000|25|1|50|",
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("comparison:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	var b bytes.Buffer
-	writeComparison(&b, run, rows)
-	if !strings.Contains(b.String(), "2.00x") { // 42 ns against libaco's 21
-		t.Errorf("no 2.00x ratio in:\n%s", b.String())
+		run, err := parseLibaco("sample", strings.NewReader(sample))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.sharedEnv != cShared {
+			t.Errorf("build variant read as shared=%v, want %v", run.sharedEnv, cShared)
+		}
+		env := fpuVariant(cShared)
+		one := implShareStack.String()
+		if cShared != sharedFPUEnv {
+			one += " (" + env + ")"
+		}
+		row := func(cs string, cos int, impl string, ns int64) Row {
+			return Row{Case: cs, Cos: cos, Impl: impl, Ops: 1000, Total: time.Duration(ns * 1000)}
+		}
+		rows := []Row{
+			row("round trip", 1, one, 42),
+			row("round trip", 1, implShareStack.String()+" (something else)", 1),
+			row("round trip", 2000000, implShareStack.String(), 66),
+			row("create+first resume", 2000000, implShareStack.String(), 390),
+			row("destroy", 2000000, implShareStack.String(), 50),
+		}
+		var got []string
+		for _, c := range compareRows(run, rows) {
+			aco := "-"
+			if c.aco != nil {
+				aco = fmt.Sprintf("%.0f", c.aco.NsPerOp())
+			}
+			got = append(got, fmt.Sprintf("%s|%d|%.0f|%d|%s|%s", c.what, c.cos, c.c.ns, c.c.n, aco, c.cNote))
+		}
+		many := map[bool][3]string{
+			true:  {"66|", "390|", "50|"},
+			false: {"-|aco runs its many-co blocks in its " + fpuVariant(sharedFPUEnv) + " build only", "-|", "-|"},
+		}[cShared == sharedFPUEnv]
+		want := []string{
+			"round trip, 0 B copied (" + env + ")|1|21|2|42|",
+			"round trip, 8 B copied (" + env + ")|2000000|34|3|" + many[0],
+			"round trip, 24 B copied (" + env + ")|2000000|40|1|" + many[0],
+			"create+first resume|2000000|134|1|" + many[1] + "create + resume/co_amount=2000000/copy_stack_size=8B",
+			"destroy|2000000|25|1|" + many[2],
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("libaco shared=%v: comparison:\n%s\nwant:\n%s", cShared, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		var b bytes.Buffer
+		writeComparison(&b, run, rows)
+		if !strings.Contains(b.String(), "2.00x") { // 42 ns against libaco's 21
+			t.Errorf("no 2.00x ratio in:\n%s", b.String())
+		}
 	}
 	if _, err := parseLibaco("empty", strings.NewReader("nothing here\n")); err == nil {
 		t.Error("a file without libaco's rows was accepted")
