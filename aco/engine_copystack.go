@@ -38,7 +38,14 @@ func selectEngine() {
 		engineReason = "ACO_ENGINE=portable"
 		return
 	}
-	if err := selfTest(); err != "" {
+	runSelfTest(&rtLayout, 1)
+}
+
+// runSelfTest runs the self-test through the offsets o and turns the
+// copy-stack engine on or off by its result, with EngineNote saying why.
+func runSelfTest(o *rtOffsets, initLocks uint32) {
+	if err := selfTestWith(o, initLocks); err != "" {
+		copyStackOn = false
 		engineReason = "self-test failed: " + err
 		return
 	}

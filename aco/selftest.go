@@ -9,13 +9,12 @@ import (
 	"unsafe"
 )
 
-// selfTest checks at init that the runtime layout table fits the running
-// runtime, on known shapes: it returns "" or what failed. Every offset in
-// the table is used by it: g's stack bounds, _defer and m fields through a
-// real co that yields with a pending defer and is relocated; _func and
-// moduledata fields through findfunc, pcvalue and the stack maps that
-// learning its frame layout decodes.
-func selfTest() (failed string) {
+// selfTestWith checks, at init (runSelfTest), that the runtime layout table
+// fits the running runtime: it runs the runtime assumptions' checks
+// (rtassume.go) through the offsets o on known shapes and returns "" or
+// the first row that failed and why. initLocks is the m.lockedInt expected:
+// package initialization runs with the main thread locked, 1.
+func selfTestWith(o *rtOffsets, initLocks uint32) (failed string) {
 	if !strings.HasPrefix(runtime.Version(), rtRelease+".") && runtime.Version() != rtRelease {
 		return "runtime " + runtime.Version() + " is not " + rtRelease
 	}
@@ -24,22 +23,16 @@ func selfTest() (failed string) {
 			failed = "panic: " + toString(r)
 		}
 	}()
-	var local int
-	gp := getg()
-	if a := uintptr(unsafe.Pointer(&local)); gp == 0 || a < gStackLo(gp) || a >= gStackHi(gp) {
-		return "goroutine stack bounds"
-	}
-	pc := entryPC
-	if f := findfunc(pc); !f.valid() || f.entry() != runtime.FuncForPC(pc).Entry() {
-		return "function table"
-	}
-	copyStackOn = true
+	copyStackOn = true // the last row runs a copy-stack co
 	defer func() {
 		if failed != "" {
 			copyStackOn = false
 		}
 	}()
-	return selfTestCo()
+	if row, f := runAssumptions(o, initLocks); row != "" {
+		return "runtime assumption " + row + ": " + f
+	}
+	return ""
 }
 
 // selfTestObj is what the self-test co holds in its frames.
