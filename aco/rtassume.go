@@ -34,6 +34,9 @@ type rtOffsets struct {
 	deferHeap, deferRangefunc, deferSp           uintptr
 	deferPc, deferFn, deferLink, deferHead       uintptr
 	funcFuncID                                   uintptr
+	// openDeferSkew is added to the deferBits offset frame.go decodes
+	// from the open-coded defer funcdata (0: the table's own reading).
+	openDeferSkew int32
 }
 
 // rtLayout is the table of the running release (zrtlayout_*.go).
@@ -95,6 +98,13 @@ var rtRows = []rtRow{
 		safe:    "the table is read-only and lives as long as the program; findfunc is linknamable by contract (go.dev/issue/67401)",
 		mirrors: "runtime.findfunc, runtime.funcInfo.entry",
 		check:   checkFuncTable,
+	},
+	{
+		name:    "open-coded defers",
+		reads:   "the deferBits byte of a frame with open-coded defers, at the offset its FUNCDATA_OpenCodedDefer gives",
+		safe:    "read in the image of a suspended co, which nothing else writes; a wrong offset would make Destroy skip or run deferred calls wrongly",
+		mirrors: "runtime.(*_panic).nextFrame, runtime.(*_panic).nextDefer",
+		check:   checkOpenDefers,
 	},
 	{
 		name:    "copy-stack co",
@@ -297,4 +307,77 @@ func checkFuncTable(o *rtOffsets, _ uint32) (failed string) {
 		}
 	}()
 	panic("aco: self-test: a panic for its frames")
+}
+
+// checkOpenDefers suspends a co in a frame whose one open-coded defer was
+// taken or not, and reads the frame's deferBits in the image through the
+// decoded offset (plus o's skew): set exactly when the defer was taken,
+// as Destroy's hasPendingDefers must see it.
+func checkOpenDefers(o *rtOffsets, _ uint32) string {
+	// Without optimizations (-N) the compiler makes defer records instead,
+	// which the row g._defer covers; Destroy must still run the call.
+	openCoded := openDeferFrameOpenCoded()
+	for _, taken := range []bool{true, false} {
+		main, ss := NewMain(), NewShareStack(0)
+		ran := false
+		co := Create(main, ss, 0, func(co *Co) { openDeferFrame(co, taken, &ran) }, nil)
+		co.Resume()
+		bits, found := openDeferBits(co, o.openDeferSkew)
+		pending := co.hasPendingDefers()
+		co.Destroy()
+		ss.Destroy()
+		main.Destroy()
+		switch {
+		case !openCoded:
+		case !found:
+			return "no frame of openDeferFrame with open-coded defers in the image"
+		case (bits != 0) != taken:
+			return "deferBits is " + strconv.Itoa(int(bits)) + " with the defer taken=" + strconv.FormatBool(taken)
+		}
+		switch {
+		case pending != taken:
+			return "hasPendingDefers is " + strconv.FormatBool(pending) + " with the defer taken=" + strconv.FormatBool(taken)
+		case ran != taken:
+			return "Destroy ran the deferred call " + strconv.FormatBool(ran) + " with the defer taken=" + strconv.FormatBool(taken)
+		}
+	}
+	return ""
+}
+
+//go:noinline
+func openDeferFrame(co *Co, taken bool, ran *bool) {
+	if taken {
+		defer func() { *ran = true }() // open-coded: no loop, one defer
+	}
+	co.Yield()
+}
+
+// openDeferBits walks the image of the suspended co with layouts decoded
+// afresh (not from the frame cache) and returns openDeferFrame's deferBits.
+func openDeferBits(co *Co, skew int32) (uint8, bool) {
+	entry := runtime.FuncForPC(openDeferFramePC()).Entry()
+	sp, end, pc := co.buf, co.buf+co.n+ptrSize, co.pc
+	for sp < end {
+		fi := decodeFrame(pc, nil)
+		if fi.bad || fi.size == 0 {
+			return 0, false
+		}
+		if f := findfunc(pc); f.valid() && f.entry() == entry && fi.openDefer >= 0 {
+			return *(*uint8)(ptrAt(sp + uintptr(fi.openDefer+skew))), true
+		}
+		sp += uintptr(fi.size)
+		pc = load(sp-ptrSize) | fi.callerKey
+	}
+	return 0, false
+}
+
+// openDeferFrameOpenCoded reports whether the compiler open-coded
+// openDeferFrame's defer (it does unless optimizations are off).
+func openDeferFrameOpenCoded() bool {
+	return findfunc(openDeferFramePC()).funcdata(funcdataOpenCodedDefer) != nil
+}
+
+func openDeferFramePC() uintptr {
+	f := openDeferFrame
+	return **(**uintptr)(unsafe.Pointer(&f))
 }
