@@ -7,6 +7,9 @@ package main
 import (
 	"fmt"
 	"go/types"
+	"reflect"
+	"slices"
+	"strings"
 )
 
 // Reg is a machine register, by its Go assembler name.
@@ -102,6 +105,15 @@ type Arch struct {
 	// Scratch are the registers the switch routines may clobber.
 	Scratch []Reg
 	Roles   Roles
+	// Shares are the roles that may hold the same register, and why they
+	// never need it at once; validate rejects any other sharing.
+	Shares []Share
+}
+
+// Share is a set of roles that use one register.
+type Share struct {
+	Roles []string // field names of Roles
+	Why   string
 }
 
 var amd64 = &Arch{
@@ -125,6 +137,12 @@ var amd64 = &Arch{
 		Src: SI, Dst: R8, Idx: R9, Word: R10, Vec: X0, Vec2: X1,
 		Acc: AX, PC: CX, Slot: BX, Keep: DX, Closure: DX,
 	},
+	Shares: []Share{
+		{[]string{"G", "Dst"}, "g is the trampoline's, the destination the copy loops', which run in swapin and swapleave"},
+		{[]string{"Hi", "Idx"}, "the trampoline hands hi to swapin, whose copy loop's index is computed from it"},
+		{[]string{"N", "PC"}, "the image size is used up by the copy before the switch loads the PC it jumps to"},
+		{[]string{"Keep", "Closure"}, "Keep is the copy loops', Closure nextJump's"},
+	},
 }
 
 var i386 = &Arch{
@@ -142,6 +160,13 @@ var i386 = &Arch{
 		Ctx: DI, G: DX, Hi: BX, N: CX,
 		Src: SI, Dst: BX, Idx: DX, Word: AX, Vec: X0, Vec2: X1,
 		Acc: AX, PC: CX, Slot: DX, Hi32: SI, Closure: DX,
+	},
+	Shares: []Share{
+		{[]string{"G", "Idx", "Slot", "Closure"}, "386 has six registers: g is the trampoline's, the index the copy loops', the slot the switch's after the copy, the closure nextJump's"},
+		{[]string{"Hi", "Dst"}, "as amd64's Hi and Idx: the copy's destination is computed from hi"},
+		{[]string{"N", "PC"}, "the image size is used up by the copy before the switch loads the PC it jumps to"},
+		{[]string{"Word", "Acc"}, "the copy loops' word and the results and addresses read outside them"},
+		{[]string{"Src", "Hi32"}, "the copy's source and the high word of a 64-bit field, read outside the copy"},
 	},
 }
 
@@ -172,9 +197,10 @@ func (a *Arch) kept() []Reg {
 // validate checks the contract's internal consistency.
 func (a *Arch) validate() error {
 	r := a.Roles
-	for _, x := range []Reg{r.Ctx, r.G, r.Hi, r.N, r.Src, r.Dst, r.Idx, r.Word, r.Vec, r.Acc, r.PC, r.Slot, r.Hi32} {
-		if x != "" && !a.scratch(x) {
-			return fmt.Errorf("%s: role register %s is not scratch", a.GOARCH, x)
+	v := reflect.ValueOf(r)
+	for i := range v.NumField() {
+		if x := v.Field(i).Interface().(Reg); x != "" && !a.scratch(x) {
+			return fmt.Errorf("%s: role %s's register %s is not scratch", a.GOARCH, v.Type().Field(i).Name, x)
 		}
 	}
 	if a.Sizes.Sizeof(types.Typ[types.Uintptr]) != a.Word {
@@ -182,6 +208,41 @@ func (a *Arch) validate() error {
 	}
 	if (r.Hi32 != "") != (a.Word == 4) {
 		return fmt.Errorf("%s: Hi32 is for 32-bit words only", a.GOARCH)
+	}
+	return a.checkShares()
+}
+
+// checkShares checks that roles hold the same register only as a Share
+// says, and that every Share is one.
+func (a *Arch) checkShares() error {
+	byReg := map[Reg][]string{}
+	v := reflect.ValueOf(a.Roles)
+	for i := range v.NumField() {
+		if x := v.Field(i).Interface().(Reg); x != "" {
+			byReg[x] = append(byReg[x], v.Type().Field(i).Name)
+		}
+	}
+	declared := map[string]bool{}
+	for _, sh := range a.Shares {
+		roles := slices.Sorted(slices.Values(sh.Roles))
+		declared[strings.Join(roles, ",")] = true
+	}
+	seen := map[string]bool{}
+	for x, roles := range byReg {
+		if len(roles) < 2 {
+			continue
+		}
+		slices.Sort(roles)
+		key := strings.Join(roles, ",")
+		if !declared[key] {
+			return fmt.Errorf("%s: roles %s share %s, which the contract does not allow (Arch.Shares)", a.GOARCH, key, x)
+		}
+		seen[key] = true
+	}
+	for key := range declared {
+		if !seen[key] {
+			return fmt.Errorf("%s: Arch.Shares lists %s, which do not share a register", a.GOARCH, key)
+		}
 	}
 	return nil
 }
