@@ -32,10 +32,10 @@ import (
 // co's records only once nothing but assembly runs before they are back on
 // the stack (see prepareResume).
 
-// Status codes of swapout and trampoline (0: switched).
+// Status codes of swapout and trampoline, after stOK (zswitch.go: the
+// contract's 0, switched).
 const (
-	stOK = iota
-	stNotRunning
+	stNotRunning = stOK + 1 + iota
 	stUnwinding
 	stWrongG
 	stLocked
@@ -49,11 +49,6 @@ const (
 	stCgo
 	stMove
 )
-
-// stackMargin is the stack kept free below a restored image: more than the
-// runtime's StackGuard, so the code that continues there may run nosplit
-// chains and reach the next stack check.
-const stackMargin = 4096
 
 // cs is the copy-stack state of a share-stack coroutine, the head of its
 // Co: the switch routines' context, then what the Go side keeps.

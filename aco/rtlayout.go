@@ -2,10 +2,7 @@
 
 package aco
 
-import (
-	"runtime"
-	"unsafe"
-)
+import "unsafe"
 
 // This file is aco's whole view of the Go runtime's internals: the
 // copy-stack engine's, and the portable engine's misuse checks (which read
@@ -38,10 +35,6 @@ const (
 	// Goroutine stack bounds, for the assembly.
 	rtGStackLo = rtGStack + rtStackLo
 	rtGStackHi = rtGStack + rtStackHi
-
-	// framePointers is runtime.framepointer_enabled for the supported
-	// architectures.
-	framePointers = runtime.GOARCH == "amd64"
 )
 
 // findfunc is runtime.findfunc, which the runtime keeps linknamable

@@ -49,6 +49,20 @@ const (
 	swapoutFrame    = 4 * ptrSize
 )
 
+// stackMargin is the stack kept free below a restored image: more than the
+// runtime's StackGuard plus the linker's nosplit limit, so the code that
+// continues there may run nosplit chains and reach the next stack check. The
+// trampoline's fast path tests it (const_stackMargin).
+const stackMargin = 4096
+
+// stOK is the status of prepareResume and capture that lets the switch go on:
+// the assembly tests their result against zero.
+const stOK = 0
+
+// framePointers is runtime.framepointer_enabled for the architectures of the
+// contract: every frame saves its caller's BP just above itself.
+const framePointers = ptrSize == 8
+
 // The Go functions and variables the assembly uses, with the types it assumes:
 // a mismatch does not compile.
 var (

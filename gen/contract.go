@@ -393,6 +393,18 @@ var (
 
 var globals = []Global{gResumeSkipPC, gResumeSkipFrame, gTcaller, gTret, gCopyRepMin}
 
+// Constants the contract owns, which zswitch.go declares for the Go side.
+const (
+	// stackMargin is the stack kept free below a restored image: more than
+	// the runtime's StackGuard (928 bytes on these architectures) plus the
+	// linker's nosplit limit (800), so the code that continues there may
+	// run nosplit chains and reach the next stack check.
+	stackMargin = 4096
+	// statusOK is what prepareResume and capture return when the switch may
+	// go on: the assembly tests their result against zero.
+	statusOK = 0
+)
+
 // Go constants the assembly uses through go_asm.h (const_<name>): the
 // runtime's layout, per release, and the stack margin.
 const (

@@ -72,6 +72,33 @@ tables.`)
 	pf("\tswapoutFrame = %s\n", wordExpr(amd64.frameSize(dSwapout), i386.frameSize(dSwapout)))
 	pf(")\n\n")
 
+	doc(`stackMargin is the stack kept free below a restored image: more than the
+runtime's StackGuard plus the linker's nosplit limit, so the code that
+continues there may run nosplit chains and reach the next stack check. The
+trampoline's fast path tests it (const_stackMargin).`)
+	pf("const stackMargin = %d\n\n", stackMargin)
+	doc(`stOK is the status of prepareResume and capture that lets the switch go
+on: the assembly tests their result against zero.`)
+	pf("const stOK = %d\n\n", statusOK)
+	var fp64, fp32 bool
+	for _, a := range arches {
+		if a.Word == 8 {
+			fp64 = a.FramePointer
+		} else {
+			fp32 = a.FramePointer
+		}
+	}
+	doc(`framePointers is runtime.framepointer_enabled for the architectures of the
+contract: every frame saves its caller's BP just above itself.`)
+	switch {
+	case fp64 && !fp32:
+		pf("const framePointers = ptrSize == 8\n\n")
+	case fp64 == fp32:
+		pf("const framePointers = %v\n\n", fp64)
+	default:
+		return nil, fmt.Errorf("framePointers: only the 32-bit architecture keeps frame pointers")
+	}
+
 	doc(`The Go functions and variables the assembly uses, with the types it
 assumes: a mismatch does not compile.`)
 	pf("var (\n")
