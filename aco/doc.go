@@ -25,29 +25,29 @@
 // [ShareStack]) or a standalone one ([Create] with a nil share stack), and
 // [Pull] wraps one into an [iter.Pull]-style iterator. In one run of the
 // benchmark report (make bench, and acobench -mem for memory, on a 2-core
-// amd64 VM, 2026-12-02 02:00 UTC; times as ratios to [iter.Pull] in the
+// amd64 VM, 2026-12-02 06:16 UTC; times as ratios to [iter.Pull] in the
 // same run; the README's "Numbers" has the tables):
 //
 //   - Share-stack coroutines are the cheap ones for many small coroutines
 //     that yield from shallow frames: actors, state machines, hand-rolled
-//     schedulers. A round trip of one co costs 0.54× an iter.Pull round
-//     trip, 0.37× in a round robin of a million; creating, starting and
-//     destroying one, 0.81×; a suspended one with a small frame is about
+//     schedulers. A round trip of one co costs 0.38× an iter.Pull round
+//     trip, 0.28× in a round robin of a million; creating, starting and
+//     destroying one, 0.78×; a suspended one with a small frame is about
 //     370 bytes (3.67 GB for 10 million; an iter.Pull coroutine takes
 //     2,817 bytes). Each switch copies and scans the frames live at the
 //     yield, so the cost grows with them.
 //   - Standalone coroutines are goroutines switched as iter.Pull's are: the
 //     depth of the yield costs nothing, each holds a goroutine's stack, and
-//     a round trip costs 1.57× iter.Pull's.
+//     a round trip costs 1.30× iter.Pull's.
 //   - [Pull], [Pull2], [PullOn] are drop-ins for iter.Pull on a share-stack
 //     coroutine; dropped iterators are reclaimed. A million actors pulled
-//     in round robin cost 0.66× iter.Pull; recursive and callback-driven
+//     in round robin cost 0.81× iter.Pull; recursive and callback-driven
 //     generators (tree walks, go/ast.Inspect, a lexer feeding a parser) are
-//     slower than iter.Pull today (1.4–1.9× the time per value); a
+//     slower than iter.Pull today (1.04–2.08× the time per value); a
 //     generator whose yields keep costing more than a goroutine switch
 //     moves onto a goroutine of its own ([MoveThreshold]), where it costs
-//     about 1.4–1.6× iter.Pull. For deep recursive generators, iter.Pull
-//     itself is the faster choice.
+//     1.04–1.21× iter.Pull on deep tree walks. For deep recursive
+//     generators, iter.Pull itself is still the faster choice.
 //
 // # Rules
 //
