@@ -446,12 +446,12 @@ func (co *Co) relocateDefers(r *relocator) {
 		a := r.img - d.off // a record in the image
 		if d.heap != nil {
 			a = uintptr(d.heap)
-		} else if !co.imageAdjusts(a + rtDeferFn) {
+		} else if !co.imageAdjusts(deferFnAt(a)) {
 			// A record that is a stack object had its fn (a closure,
 			// perhaps on the stack) adjusted with the objects above.
-			r.adj(a + rtDeferFn)
+			r.adj(deferFnAt(a))
 		}
-		store(a+rtDeferSp, load(a+rtDeferSp)+r.delta)
+		addDeferSp(a, r.delta)
 	}
 }
 
@@ -508,17 +508,17 @@ func (co *Co) attachDefers(gp, hi uintptr) {
 	for i := len(x.defers) - 1; i >= 0; i-- {
 		d := x.defers[i]
 		if d.heap != nil {
-			store(uintptr(d.heap)+rtDeferLink, next)
+			setDeferLink(uintptr(d.heap), next)
 			next = uintptr(d.heap)
 		} else {
-			store(img-d.off+rtDeferLink, next)
+			setDeferLink(img-d.off, next)
 			next = hi - d.off
 		}
 	}
 	// The records stay in x.defers (dropping them would need write
 	// barriers, calls): the next capture or reset overwrites them.
 	x.defers = x.defers[:0]
-	*(*uintptr)(ptrAt(gp + rtGDefer)) = next // the last thing: see prepareResume
+	setGDefer(gp, next) // the last thing: see prepareResume
 }
 
 // capture runs in swapout, with the co's frames still live on the stack
@@ -580,7 +580,7 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	if p := gPanic(gp); p >= lo && p < hi || gLocks(gp) != c.locks {
 		return false
 	}
-	if d := gDefer(gp); d != 0 && load(d+rtDeferSp) >= lo && load(d+rtDeferSp) < hi {
+	if d := gDefer(gp); d != 0 && deferSp(d) >= lo && deferSp(d) < hi {
 		return false
 	}
 	self, fn, arg := uintptr(unsafe.Pointer(co)), *(*uintptr)(unsafe.Pointer(&co.fn)), (*[2]uintptr)(unsafe.Pointer(&co.arg))[1]
@@ -709,7 +709,7 @@ func checkYield(c *swctx, y *yieldState) uintptr {
 	}
 	// A panic unwinding through the co, whose deferred call yields: its
 	// records (in gopanic's frames) are the innermost ones in the image.
-	for p := gPanic(gp); p >= lo && p < hi; p = load(p + rtPanicLink) {
+	for p := gPanic(gp); p >= lo && p < hi; p = panicLink(p) {
 		y.np++
 	}
 	if l := gLocks(gp); l != c.locks {
@@ -730,8 +730,8 @@ func checkYield(c *swctx, y *yieldState) uintptr {
 	s.found, s.cap = uintptr(unsafe.Pointer(unsafe.SliceData(co.ss.found))), len(co.ss.found)
 	// The co's defer records are the innermost ones: those whose frame is
 	// in [lo, hi).
-	for d := gDefer(gp); d != 0 && load(d+rtDeferSp) >= lo && load(d+rtDeferSp) < hi; d = load(d + rtDeferLink) {
-		y.stackDefers = y.stackDefers || !*(*bool)(ptrAt(d + rtDeferHeap))
+	for d := gDefer(gp); d != 0 && deferSp(d) >= lo && deferSp(d) < hi; d = deferLink(d) {
+		y.stackDefers = y.stackDefers || !deferHeap(d)
 		y.nd++
 	}
 	return stOK
@@ -902,19 +902,19 @@ func (co *Co) detachDefers(gp, hi uintptr, nd int) {
 	r := unsafe.Pointer(unsafe.SliceData(x.defers))
 	d := gDefer(gp)
 	for i := 0; i < nd; i++ {
-		next := load(d + rtDeferLink)
+		next := deferLink(d)
 		ref := (*deferRef)(unsafe.Add(r, uintptr(i)*unsafe.Sizeof(deferRef{})))
-		if *(*bool)(ptrAt(d + rtDeferHeap)) {
+		if deferHeap(d) {
 			ref.heap, ref.off = ptrAt(d), 0
 			// While suspended a heap record must not point into a stack:
 			// the stack may be freed before the co resumes.
-			store(d+rtDeferLink, 0)
+			setDeferLink(d, 0)
 		} else {
 			ref.heap, ref.off = nil, hi-d
 		}
 		d = next
 	}
-	store(gp+rtGDefer, d)
+	setGDefer(gp, d)
 }
 
 // detachPanics takes the co's np panic records (stack objects in the
@@ -932,9 +932,9 @@ func (co *Co) detachPanics(gp, hi uintptr, np int) {
 	co.x.cs.panics = hi - p
 	co.x.cs.npanic = np
 	for i := 0; i < np; i++ {
-		p = load(p + rtPanicLink)
+		p = panicLink(p)
 	}
-	store(gp+rtGPanic, p)
+	setGPanic(gp, p)
 }
 
 // attachPanics puts the co's saved panic records, at their places below hi,
@@ -947,9 +947,9 @@ func (co *Co) attachPanics(gp, hi uintptr) {
 	img := co.buf + co.n + ptrSize
 	p := img - x.panics // the innermost record, in the save stack
 	for i := 1; i < x.npanic; i++ {
-		p = img - (hi - load(p+rtPanicLink))
+		p = img - (hi - panicLink(p))
 	}
-	store(p+rtPanicLink, gPanic(gp))
+	setPanicLink(p, gPanic(gp))
 	x.npanic = 0
-	store(gp+rtGPanic, hi-x.panics)
+	setGPanic(gp, hi-x.panics)
 }

@@ -330,17 +330,17 @@ func learnFrames(c *swctx) string {
 func reflectStubArgs(b frameBuf, spOff, pc uintptr) ([]uint32, string) {
 	mv := b.word(spOff)
 	retValid := uint8(b.word(spOff - 4*ptrSize))
-	if mv == 0 || load(mv+rtReflectMethodValueFn) != findfunc(pc).entry() {
+	if mv == 0 || methodValueFn(mv) != findfunc(pc).entry() {
 		return nil, "aco: Yield: a reflect stub's frame is not as the runtime describes it"
 	}
 	if retValid != 0 {
 		// The stub has its results: it calls nothing more that yields.
 		return nil, "aco: Yield: a reflect stub's frame is not as the runtime describes it"
 	}
-	bv := load(mv + rtReflectMethodValueStack)
-	n := uintptr(*(*int32)(ptrAt(bv + rtBitvectorN)))
-	n = min(n, load(mv+rtReflectMethodValueArgLen)/ptrSize) // the results are not valid yet
-	bytes := load(bv + rtBitvectorBytedata)
+	bv := methodValueStack(mv)
+	n := uintptr(bitvectorN(bv))
+	n = min(n, methodValueArgLen(mv)/ptrSize) // the results are not valid yet
+	bytes := bitvectorBytes(bv)
 	var args []uint32
 	for i := uintptr(0); i < n; i++ {
 		if *(*uint8)(ptrAt(bytes + i/8))>>(i%8)&1 != 0 {

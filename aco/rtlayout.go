@@ -211,3 +211,59 @@ func gLocks(gp uintptr) uint64 {
 // The two lock counts must be adjacent for gLocks.
 const _ = uint(rtMLockedInt - rtMLockedExt - 4)
 const _ = uint(rtMLockedExt + 4 - rtMLockedInt)
+
+// Defer and panic records (runtime._defer, runtime._panic): the fields the
+// copy-stack engine reads and links while it detaches a co's records from
+// the goroutine and attaches them again (see rtassume.go's rows g._defer
+// and g._panic).
+
+//go:nosplit
+func setGDefer(gp, d uintptr) { store(gp+rtGDefer, d) }
+
+//go:nosplit
+func setGPanic(gp, p uintptr) { store(gp+rtGPanic, p) }
+
+//go:nosplit
+func deferSp(d uintptr) uintptr { return load(d + rtDeferSp) }
+
+//go:nosplit
+func addDeferSp(d, delta uintptr) { store(d+rtDeferSp, load(d+rtDeferSp)+delta) }
+
+//go:nosplit
+func deferLink(d uintptr) uintptr { return load(d + rtDeferLink) }
+
+//go:nosplit
+func setDeferLink(d, next uintptr) { store(d+rtDeferLink, next) }
+
+//go:nosplit
+func deferHeap(d uintptr) bool { return *(*bool)(ptrAt(d + rtDeferHeap)) }
+
+// deferFnAt is the address of the record's fn, a func value.
+//
+//go:nosplit
+func deferFnAt(d uintptr) uintptr { return d + rtDeferFn }
+
+//go:nosplit
+func panicLink(p uintptr) uintptr { return load(p + rtPanicLink) }
+
+//go:nosplit
+func setPanicLink(p, next uintptr) { store(p+rtPanicLink, next) }
+
+// reflectMethodValue (reflect.methodValue, the context of a method value's
+// stub) and the bitvector of its stack arguments, as
+// runtime.argMapInternal reads them.
+
+//go:nosplit
+func methodValueFn(mv uintptr) uintptr { return load(mv + rtReflectMethodValueFn) }
+
+//go:nosplit
+func methodValueStack(mv uintptr) uintptr { return load(mv + rtReflectMethodValueStack) }
+
+//go:nosplit
+func methodValueArgLen(mv uintptr) uintptr { return load(mv + rtReflectMethodValueArgLen) }
+
+//go:nosplit
+func bitvectorN(bv uintptr) int32 { return *(*int32)(ptrAt(bv + rtBitvectorN)) }
+
+//go:nosplit
+func bitvectorBytes(bv uintptr) uintptr { return load(bv + rtBitvectorBytedata) }

@@ -529,15 +529,15 @@ func snapDefers(gp, hiOff, n uintptr, dst []deferSnap) (nd, nstack int) {
 	hi := gStackHi(gp) - hiOff
 	lo := hi - ptrSize - n
 	base := unsafe.Pointer(unsafe.SliceData(dst))
-	for d := gDefer(gp); d != 0 && load(d+rtDeferSp) >= lo && load(d+rtDeferSp) < hi; d = load(d + rtDeferLink) {
+	for d := gDefer(gp); d != 0 && deferSp(d) >= lo && deferSp(d) < hi; d = deferLink(d) {
 		nd++
-		if *(*bool)(ptrAt(d + rtDeferHeap)) {
+		if deferHeap(d) {
 			continue
 		}
 		if nstack < len(dst) {
 			p := (*deferSnap)(unsafe.Add(base, uintptr(nstack)*unsafe.Sizeof(deferSnap{})))
 			p.off = hi - d
-			p.fn, p.fnKind = readWord(gp, hiOff, n, hi-d-rtDeferFn)
+			p.fn, p.fnKind = readWord(gp, hiOff, n, hi-deferFnAt(d))
 		}
 		nstack++
 	}
@@ -556,7 +556,7 @@ func firstPanic(gp, hiOff, n uintptr) uintptr {
 //go:nosplit
 func nextPanic(gp, hiOff, n, off uintptr) uintptr {
 	hi := gStackHi(gp) - hiOff
-	return panicOff(gp, hiOff, n, load(hi-off+rtPanicLink))
+	return panicOff(gp, hiOff, n, panicLink(hi-off))
 }
 
 //go:nosplit
