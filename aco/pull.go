@@ -155,6 +155,8 @@ func (p *puller[V]) startTyped(port *portable, body func()) {
 		p.v, p.ok = v, ok
 		return struct{}{}, ok
 	}
+	// What Co.Yield's portable path would call; a Pull co's own yields
+	// call tyield from pullBody and never take that path.
 	port.yield = func(struct{}) bool { return p.tyield(p.v) }
 }
 

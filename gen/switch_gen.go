@@ -239,16 +239,16 @@ func getg386(f *func386) {
 	f.RET()
 }
 
-// coEntryPC
+// coEntryPC, nextJumpPC: the ABI0 address of a function.
 
-func coEntryPCAMD64(b *asmAMD64) {
-	b.addrOf(coEntry.Name, AX)
+func pcOfAMD64(b *asmAMD64, name string) {
+	b.addrOf(name, AX)
 	b.MOVQ(b.r(AX), b.arg("ret"))
 	b.RET()
 }
 
-func coEntryPC386(f *func386) {
-	f.MOVL(addrOf(coEntry.Name), AX)
+func pcOf386(f *func386, name string) {
+	f.MOVL(addrOf(name), AX)
 	f.MOVL(AX, f.arg("ret"))
 	f.RET()
 }
@@ -314,18 +314,6 @@ func nextJump386(f *func386) {
 	f.MOVL(mem{sym: "nextCell_slow", base: R.Closure}, R.Closure)
 	f.MOVL(at(0, R.Closure), R.PC)
 	f.JMP(R.PC)
-}
-
-func nextJumpPCAMD64(b *asmAMD64) {
-	b.addrOf(dNextJump.Name, AX)
-	b.MOVQ(b.r(AX), b.arg("ret"))
-	b.RET()
-}
-
-func nextJumpPC386(f *func386) {
-	f.MOVL(addrOf(dNextJump.Name), AX)
-	f.MOVL(AX, f.arg("ret"))
-	f.RET()
 }
 
 // trampoline
@@ -685,7 +673,7 @@ func asmAMD64File(shared bool) ([]byte, error) {
 		b.text(d)
 		switch d {
 		case dCoEntryPC:
-			coEntryPCAMD64(b)
+			pcOfAMD64(b, coEntry.Name)
 		case dFpuEnv:
 			fpuEnvAMD64(b)
 		case dFpuSetEnv:
@@ -705,7 +693,7 @@ func asmAMD64File(shared bool) ([]byte, error) {
 		case dNextJump:
 			nextJumpAMD64(b)
 		case dNextJumpPC:
-			nextJumpPCAMD64(b)
+			pcOfAMD64(b, dNextJump.Name)
 		}
 	}
 	f, err := b.file(constraint(shared))
@@ -726,7 +714,7 @@ func asm386File(shared bool) ([]byte, error) {
 		f := &func386{a: i386, d: d, frame: i386.frameSize(d), args: i386.abi0(d.Sig)}
 		switch d {
 		case dCoEntryPC:
-			coEntryPC386(f)
+			pcOf386(f, coEntry.Name)
 		case dFpuEnv:
 			fpuEnv386(f)
 		case dFpuSetEnv:
@@ -746,7 +734,7 @@ func asm386File(shared bool) ([]byte, error) {
 		case dNextJump:
 			nextJump386(f)
 		case dNextJumpPC:
-			nextJumpPC386(f)
+			pcOf386(f, dNextJump.Name)
 		}
 		used, defined := f.labels()
 		if err := checkFunc(i386, d, f.written(), used, defined); err != nil {
