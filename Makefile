@@ -44,5 +44,5 @@ fuzz:
 # supported release and GOARCH, from the runtime's DWARF. Not part of go
 # generate: it needs the Go 1.27 toolchain (fetched through the module proxy).
 rtlayout:
-	cd gen && for tc in local go1.27.3; do for arch in amd64 386; do \
-		GOTOOLCHAIN=$$tc GOARCH=$$arch $(GO) run ./rtlayout -o ../aco || exit 1; done; done
+	cd gen && for tc in local go1.27.3; do for arch in amd64 386 arm64; do \
+		GOTOOLCHAIN=$$tc GOARCH=$$arch $(GO) run -exec "$$(if [ $$arch = arm64 ]; then echo qemu-aarch64-static; fi)" ./rtlayout -o ../aco || exit 1; done; done

@@ -160,7 +160,7 @@ func mcCgoCallback(t *testing.T, e *env) mcOut {
 	if !ok {
 		return mcOut{note: "the cgo program was not built"}
 	}
-	outb, err := exec.CommandContext(ctx, bin.(string), kind).CombinedOutput()
+	outb, err := childCommand(ctx, bin.(string), kind).CombinedOutput()
 	out := string(outb)
 	field := func(name string) string {
 		for _, l := range strings.Split(out, "\n") {

@@ -633,7 +633,7 @@ func TestUnrecoveredPanicTraceback(t *testing.T) {
 		t.Run(k.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, exe, "-test.run=^TestUnrecoveredPanicTraceback$", "-test.count=1")
+			cmd := childCommand(ctx, exe, "-test.run=^TestUnrecoveredPanicTraceback$", "-test.count=1")
 			cmd.Env = append(os.Environ(), panicChildEnv+"="+k.name, "GOTRACEBACK=single")
 			out, err := cmd.CombinedOutput()
 			s := string(out)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"regexp"
 	"runtime"
 	"strings"
@@ -151,7 +150,7 @@ func mcRunChild(t *testing.T, e *env) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*mcTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run="+strings.Join(parts, "/"), "-test.v", "-test.count=1")
+	cmd := childCommand(ctx, os.Args[0], "-test.run="+strings.Join(parts, "/"), "-test.v", "-test.count=1")
 	cmd.Env = append(os.Environ(), mcChildEnv+"=1")
 	outb, err := cmd.CombinedOutput()
 	out := string(outb)

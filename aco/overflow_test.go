@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -35,7 +34,7 @@ func TestStackOverflow(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 				defer cancel()
-				cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestStackOverflow$", "-test.count=1")
+				cmd := childCommand(ctx, os.Args[0], "-test.run=^TestStackOverflow$", "-test.count=1")
 				cmd.Env = append(os.Environ(), ovfChildEnv+"="+name)
 				var stdout, stderr bytes.Buffer
 				cmd.Stdout, cmd.Stderr = &stdout, &stderr

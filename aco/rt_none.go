@@ -1,4 +1,4 @@
-//go:build !(linux && (amd64 || 386) && go1.26 && !go1.28)
+//go:build !(linux && (amd64 || 386 || arm64) && go1.26 && !go1.28)
 
 package aco
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -762,7 +761,7 @@ func TestTortureSubprocess(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "-test.run=^TestTortureSubprocess$", "-test.v", "-test.count=1")
+	cmd := childCommand(ctx, exe, "-test.run=^TestTortureSubprocess$", "-test.v", "-test.count=1")
 	cmd.Env = append(os.Environ(), tortureChildEnv+"=1", "GOGC=1", "GODEBUG=clobberfree=1")
 	start := time.Now()
 	out, err := cmd.CombinedOutput()

@@ -30,7 +30,15 @@ func TestPrograms(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, string(p.Source), string(committed), "examples/%s is stale: run go generate ./...", p.Dir)
 			var stdout bytes.Buffer
-			cmd := exec.Command(filepath.Join(bin, p.Dir))
+			// Through the emulator that runs this test binary, if any
+			// (ACO_TEST_EXEC, as in package aco's tests): the programs
+			// are built for the same GOARCH.
+			var cmd *exec.Cmd
+			if w := os.Getenv("ACO_TEST_EXEC"); w != "" {
+				cmd = exec.Command(w, filepath.Join(bin, p.Dir))
+			} else {
+				cmd = exec.Command(filepath.Join(bin, p.Dir))
+			}
 			cmd.Stdout = &stdout
 			cmd.Stderr = os.Stderr
 			require.NoError(t, cmd.Run())

@@ -172,6 +172,10 @@ var i386 = &Arch{
 
 var arches = []*Arch{amd64, i386}
 
+// arm64Word is arm64 as far as getg needs it: its word size, for the ABI0
+// layout of getg's result. It has no switch contract yet.
+var arm64Word = &Arch{GOARCH: "arm64", Word: 8, Sizes: types.SizesFor("gc", "arm64")}
+
 // scratch reports whether r is scratch on a.
 func (a *Arch) scratch(r Reg) bool {
 	for _, s := range a.Scratch {

@@ -98,6 +98,12 @@ type tls struct{}
 
 func (tls) asm() string { return "(TLS)" }
 
+// asmText is an operand written as it is printed: for another
+// architecture's registers (getgARM64File).
+type asmText string
+
+func (t asmText) asm() string { return string(t) }
+
 // label is a branch target.
 type label string
 

@@ -13,7 +13,7 @@
 //	zswitch_sharedfpu_amd64.s    the same with -tags aco_share_fpu_env
 //	zswitch_386.s                as zswitch_amd64.s, for 386
 //	zswitch_sharedfpu_386.s      as zswitch_sharedfpu_amd64.s, for 386
-//	zgetg_amd64.s, zgetg_386.s   getg, also under the race detector
+//	zgetg_{amd64,386,arm64}.s    getg, also under the race detector
 //
 // The contract (contract.go) is the single source: the registers a switch
 // keeps and those it may clobber, the word size, the layout of swctx, the
@@ -100,6 +100,9 @@ func generate() (map[string][]byte, error) {
 	}
 	if files["zgetg_386.s"], err = getg386File(); err != nil {
 		return nil, fmt.Errorf("386 getg: %v", err)
+	}
+	if files["zgetg_arm64.s"], err = getgARM64File(); err != nil {
+		return nil, fmt.Errorf("arm64 getg: %v", err)
 	}
 	return files, nil
 }

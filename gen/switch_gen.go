@@ -772,3 +772,23 @@ func getg386File() ([]byte, error) {
 	file.funcs = append(file.funcs, f)
 	return file.print(), nil
 }
+
+// getgARM64File generates zgetg_arm64.s: on arm64 the Go assembler names
+// the register that holds g (R28) "g". Only getg exists there so far, for
+// the portable engine's misuse checks, which read the goroutine's state
+// through the runtime tables (zrtlayout_*_arm64.go); the switch and its
+// contract come with the copy-stack engine on arm64. The 386 emitter's
+// printer lays the file out, with operands written as the arm64 assembler
+// spells them.
+func getgARM64File() ([]byte, error) {
+	file := &file386{
+		generatedBy: generatedBy,
+		constraint:  joinConstraint(getgConstraint),
+		includes:    []string{"textflag.h"},
+	}
+	f := &func386{a: arm64Word, d: dGetg, frame: 0, args: arm64Word.abi0(dGetg.Sig)}
+	f.add("MOVD", false, asmText("g"), f.arg("ret"))
+	f.RET()
+	file.funcs = append(file.funcs, f)
+	return file.print(), nil
+}
