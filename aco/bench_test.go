@@ -282,3 +282,28 @@ func wrappedNext(next func() (struct{}, bool)) { next() }
 
 //go:noinline
 func wrappedYield(yield func(struct{}) bool) bool { return yield(struct{}{}) }
+
+// BenchmarkPullRoundTrip: one next of an aco.Pull iterator over a flat
+// generator (a loop that yields), against iter.Pull's: the shape of the
+// simplest pull iterator.
+func BenchmarkPullRoundTrip(b *testing.B) {
+	b.Run("aco", func(b *testing.B) {
+		next, stop := aco.Pull(benchCount)
+		for b.Loop() {
+			next()
+		}
+		stop()
+	})
+	b.Run("iterpull", func(b *testing.B) {
+		next, stop := iter.Pull(benchCount)
+		for b.Loop() {
+			next()
+		}
+		stop()
+	})
+}
+
+func benchCount(yield func(int) bool) {
+	for i := 0; yield(i); i++ {
+	}
+}

@@ -243,6 +243,21 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 	h := &pullHandle[V]{p: p}
 	next := func() (V, bool) {
 		p := h.p
+		if co := p.co; co.copyStack && p.counted == nil && co.st.Load() == uint32(stSuspended) {
+			// The common next: a Pull co suspended on its own share
+			// stack. No deferred call: a panic from the co ended it, and
+			// the next call of next or stop notices (noticeEnd). What
+			// resumed does matters only if the co ended or moved.
+			p.ok = false
+			co.Resume()
+			if co.st.Load() != uint32(stSuspended) || !co.copyStack {
+				p.resumed(h)
+			}
+			v, ok := p.v, p.ok
+			var zero V
+			p.v = zero
+			return v, ok
+		}
 		port := p.co.resumeOnG()
 		if port != nil && p.counted == nil {
 			// A Pull co on a goroutine of its own, suspended, which
