@@ -76,51 +76,156 @@ func (b *asmAMD64) text(d *Decl) {
 	}
 }
 
+func (b *asmAMD64) arch() *Arch { return b.a }
+
 // arg is the argument or result name of the current function: name+off(FP).
-func (b *asmAMD64) arg(name string) operand.Mem {
-	return operand.NewParamAddr(name, int(b.args.off(name)))
-}
-
-// fld is field f of the swctx in register base; size is the access width,
-// checked against the field's type.
-func (b *asmAMD64) fld(f *Field, base Reg, size int64) operand.Mem {
-	if n := b.a.Sizes.Sizeof(f.Type); n != size {
-		panic(fmt.Sprintf("%d-byte access to %d-byte field %s", size, n, f.Name))
-	}
-	return operand.Mem{Symbol: operand.Symbol{Name: f.asmName()}, Base: b.r(base)}
-}
-
-// rt is the runtime field at go_asm.h constant c in the structure at base.
-func (b *asmAMD64) rt(c string, base Reg) operand.Mem {
-	return operand.Mem{Symbol: operand.Symbol{Name: goAsmConstPfx + c}, Base: b.r(base)}
-}
-
-// sym is the field at go_asm.h offset name (Type_field) of the structure
-// at base.
-func (b *asmAMD64) sym(name string, base Reg) operand.Mem {
-	return operand.Mem{Symbol: operand.Symbol{Name: name}, Base: b.r(base)}
-}
-
-// at is disp(base).
-func (b *asmAMD64) at(disp int64, base Reg) operand.Mem {
-	return operand.Mem{Disp: int(disp), Base: b.r(base)}
-}
-
-// glob is the package variable g.
-func (b *asmAMD64) glob(g Global) operand.Mem {
-	if b.a.Sizes.Sizeof(g.Type) != b.a.Word {
-		panic("not a word: " + g.Name)
-	}
-	return operand.NewDataAddr(operand.Symbol{Name: "·" + g.Name}, 0)
-}
-
-// call calls the Go function c.
-func (b *asmAMD64) call(c Callee) { b.CALL(operand.LabelRef("·" + c.Name + "(SB)")) }
+func (b *asmAMD64) arg(name string) mem { return mem{sym: name, disp: b.args.off(name), base: FP} }
 
 // out is an argument of c in the current frame: its offset from SP.
-func (b *asmAMD64) out(c Callee, name string) operand.Mem {
-	return b.at(b.a.abi0(c.Sig).off(name), SP)
+func (b *asmAMD64) out(c Callee, name string) mem { return at(b.a.abi0(c.Sig).off(name), SP) }
+
+// m is the avo operand of x.
+func (b *asmAMD64) m(x mem) operand.Mem {
+	o := operand.Mem{Symbol: operand.Symbol{Name: x.sym}, Disp: int(x.disp)}
+	switch x.base {
+	case "":
+	case SB:
+		o.Base = reg.StaticBase
+	case FP:
+		o.Base = reg.FramePointer
+	default:
+		o.Base = b.r(x.base)
+	}
+	if x.index != "" {
+		o.Index, o.Scale = b.r(x.index), uint8(x.scale)
+	}
+	return o
 }
+
+// op is the avo operand of o: an immediate as the smallest that holds it;
+// the operands avo has no type for as they are printed (rawOp).
+func (b *asmAMD64) op(o opnd) operand.Op {
+	switch o := o.(type) {
+	case Reg:
+		return b.r(o)
+	case mem:
+		return b.m(o)
+	case imm:
+		return operand.Imm(uint64(o))
+	}
+	return rawOp(o.asm())
+}
+
+// isRaw reports whether o is an operand only raw instructions take.
+func isRaw(o opnd) bool {
+	switch o.(type) {
+	case symImm, asmConst, addrOf, tls:
+		return true
+	}
+	return false
+}
+
+// written is the register o names, if it is one, as raw's writes.
+func written(o opnd) []Reg {
+	if r, ok := o.(Reg); ok {
+		return []Reg{r}
+	}
+	return nil
+}
+
+// The lowering (lower.go).
+
+func (b *asmAMD64) Mov(s, d opnd) {
+	switch {
+	case isRaw(s):
+		b.raw("MOVQ", []operand.Op{b.op(s), b.op(d)}, written(d)...)
+	case isImm(s) && isMem(d):
+		b.MOVQ(operand.U32(s.(imm)), b.op(d)) // sign-extended to 64 bits
+	default:
+		b.MOVQ(b.op(s), b.op(d))
+	}
+}
+
+func (b *asmAMD64) Mov32(s, d opnd) {
+	switch {
+	case isRaw(s):
+		b.raw("MOVL", []operand.Op{b.op(s), b.op(d)}, written(d)...)
+	case isReg(d):
+		b.MOVL(b.op(s), b.r32(d.(Reg)))
+	default:
+		b.MOVL(b.op(s), b.op(d))
+	}
+}
+
+func (b *asmAMD64) Movou(s, d opnd)       { b.MOVOU(b.op(s), b.op(d)) }
+func (b *asmAMD64) Lea(m mem, d Reg)      { b.LEAQ(b.m(m), b.r(d)) }
+func (b *asmAMD64) Add(s opnd, d Reg)     { b.ADDQ(b.op(s), b.r(d)) }
+func (b *asmAMD64) AndImm(n int32, d Reg) { b.ANDQ(operand.I32(n), b.r(d)) }
+func (b *asmAMD64) XorWord(r Reg)         { b.XORQ(b.r(r), b.r(r)) }
+func (b *asmAMD64) Zero(r Reg)            { b.XORL(b.r32(r), b.r32(r)) }
+func (b *asmAMD64) Cmp(x, y opnd)         { b.CMPQ(b.op(x), b.op(y)) }
+func (b *asmAMD64) Test(r Reg)            { b.TESTQ(b.r(r), b.r(r)) }
+func (b *asmAMD64) Move64(s, d mem) {
+	acc := b.r(b.a.Roles.Acc)
+	b.MOVQ(b.m(s), acc)
+	b.MOVQ(acc, b.m(d))
+}
+func (b *asmAMD64) Inc64(m mem)               { b.INCQ(b.m(m)) }
+func (b *asmAMD64) Jnz64(m mem, l string)     { b.CMPQ(b.m(m), operand.Imm(0)); b.JNE(lbl(l)) }
+func (b *asmAMD64) Jmp(l string)              { b.JMP(lbl(l)) }
+func (b *asmAMD64) JmpReg(r Reg)              { b.JMP(b.r(r)) }
+func (b *asmAMD64) Call(c Callee)             { b.CALL(lbl("·" + c.Name + "(SB)")) }
+func (b *asmAMD64) Ret()                      { b.RET() }
+func (b *asmAMD64) LoadG(d Reg)               { b.raw("MOVQ", []operand.Op{rawOp("(TLS)"), b.r(d)}, d) }
+func (b *asmAMD64) NoLocalPointers()          { b.raw("NO_LOCAL_POINTERS", nil) }
+func (b *asmAMD64) RepMovsb()                 { b.raw("REP; MOVSB", nil, DI, SI, CX) }
+func (b *asmAMD64) ctlStore(w CtlWord, m mem) { b.ctl(w.Save, b.m(m)) }
+func (b *asmAMD64) ctlLoad(w CtlWord, m mem)  { b.ctl(w.Load, b.m(m)) }
+
+func (b *asmAMD64) Sub(s opnd, d Reg) {
+	if isRaw(s) {
+		b.raw("SUBQ", []operand.Op{b.op(s), b.r(d)}, d)
+		return
+	}
+	b.SUBQ(b.op(s), b.r(d))
+}
+
+func (b *asmAMD64) Cmp32(x, y opnd) {
+	if isRaw(y) {
+		b.raw("CMPL", []operand.Op{b.op(x), b.op(y)})
+		return
+	}
+	b.CMPL(b.op(x), b.op(y))
+}
+
+func (b *asmAMD64) Cmp16(x, y opnd) {
+	if i, ok := y.(imm); ok {
+		b.CMPW(b.op(x), operand.U16(i))
+		return
+	}
+	b.CMPW(b.op(x), b.op(y))
+}
+
+func (b *asmAMD64) Jump(c cond, l string) {
+	jumps := map[cond]func(operand.Op){
+		ifZero: b.JZ, ifNonZero: b.JNZ, ifNotEqual: b.JNE, ifAboveEq: b.JAE,
+		ifAbove: b.JA, ifBelow: b.JB, ifCarry: b.JCS,
+	}
+	j, ok := jumps[c]
+	if !ok {
+		panic("amd64: no jump if " + string(c))
+	}
+	j(lbl(l))
+}
+
+func lbl(l string) operand.LabelRef { return operand.LabelRef(l) }
+
+// r32 is the 32-bit form of x.
+func (b *asmAMD64) r32(x Reg) reg.Register { return b.r(x).(reg.GP).As32() }
+
+func isImm(o opnd) bool { _, ok := o.(imm); return ok }
+func isMem(o opnd) bool { _, ok := o.(mem); return ok }
+func isReg(o opnd) bool { _, ok := o.(Reg); return ok }
 
 // Operands avo has no type for. They are only printed: the raw
 // instructions that use them list the registers they write themselves.
@@ -138,25 +243,6 @@ func (b *asmAMD64) raw(op string, args []operand.Op, writes ...Reg) {
 	b.Instruction(i)
 }
 
-// loadG loads g from thread-local storage.
-func (b *asmAMD64) loadG(dst Reg) {
-	b.raw("MOVQ", []operand.Op{rawOp("(TLS)"), b.r(dst)}, dst)
-}
-
-// subSym subtracts n plus go_asm.h constants from dst.
-func (b *asmAMD64) subSym(dst Reg, si symImm) {
-	b.raw("SUBQ", []operand.Op{rawOp(si.asm()), b.r(dst)}, dst)
-}
-
-// addrOf loads the address of a function: $·name(SB).
-func (b *asmAMD64) addrOf(name string, dst Reg) {
-	b.raw("MOVQ", []operand.Op{rawOp(addrOf(name).asm()), b.r(dst)}, dst)
-}
-
-// NO_LOCAL_POINTERS declares that the frame holds no pointers the garbage
-// collector must see.
-func (b *asmAMD64) NO_LOCAL_POINTERS() { b.raw("NO_LOCAL_POINTERS", nil) }
-
 // ctl stores or loads an FPU control register: STMXCSR and LDMXCSR are in
 // avo's tables, the x87 FSTCW and FLDCW are not.
 func (b *asmAMD64) ctl(op string, m operand.Mem) {
@@ -170,16 +256,16 @@ func (b *asmAMD64) ctl(op string, m operand.Mem) {
 	}
 }
 
-// reestablish sets the fixed registers of ABIInternal code before a switch
+// Reestablish sets the fixed registers of ABIInternal code before a switch
 // jumps into Go code in place of a return through an ABI wrapper.
-func (b *asmAMD64) reestablish() {
+func (b *asmAMD64) Reestablish() {
 	if len(b.a.Internal) > 0 {
 		b.Comment(rewrap(whyABIInternal)...)
 	}
 	for _, k := range b.a.Internal {
 		switch k.Hold {
 		case FromTLS:
-			b.loadG(k.Reg)
+			b.LoadG(k.Reg)
 		case Zero:
 			b.XORPS(b.r(k.Reg), b.r(k.Reg))
 		default:

@@ -88,6 +88,11 @@ func (i symImm) asm() string {
 	return fmt.Sprintf("$(%d+%s)", i.n, strings.Join(i.syms, "+"))
 }
 
+// asmConst is a go_asm.h constant as an immediate: $const_name.
+type asmConst string
+
+func (c asmConst) asm() string { return "$" + string(c) }
+
 // addrOf is the address of a global or function: $·name(SB).
 type addrOf string
 
@@ -149,82 +154,110 @@ func (f *func386) add(op string, write bool, args ...opnd) *inst386 {
 	return i
 }
 
-func (f *func386) Label(l string)             { f.nodes = append(f.nodes, label386(l)) }
-func (f *func386) Comment(lines ...string)    { f.nodes = append(f.nodes, comment386(lines)) }
-func (f *func386) MOVL(s, d opnd)             { f.add("MOVL", true, s, d) }
-func (f *func386) LEAL(s mem, d Reg)          { f.add("LEAL", true, s, d) }
-func (f *func386) ADDL(s, d opnd)             { f.add("ADDL", true, s, d) }
-func (f *func386) ADCL(s, d opnd)             { f.add("ADCL", true, s, d) }
-func (f *func386) SUBL(s, d opnd)             { f.add("SUBL", true, s, d) }
-func (f *func386) XORL(s, d Reg)              { f.add("XORL", true, s, d) }
-func (f *func386) CMPL(x, y opnd)             { f.add("CMPL", false, x, y) }
-func (f *func386) CMPW(x, y opnd)             { f.add("CMPW", false, x, y) }
-func (f *func386) TESTL(x, y Reg)             { f.add("TESTL", false, x, y) }
-func (f *func386) JMP(t opnd)                 { f.add("JMP", false, t).ends = true }
-func (f *func386) JNE(l string)               { f.add("JNE", false, label(l)) }
-func (f *func386) JNZ(l string)               { f.add("JNZ", false, label(l)) }
-func (f *func386) JZ(l string)                { f.add("JZ", false, label(l)) }
-func (f *func386) JAE(l string)               { f.add("JAE", false, label(l)) }
-func (f *func386) JA(l string)                { f.add("JA", false, label(l)) }
-func (f *func386) JB(l string)                { f.add("JB", false, label(l)) }
-func (f *func386) ANDL(s, d opnd)             { f.add("ANDL", true, s, d) }
-func (f *func386) MOVOU(s, d opnd)            { f.add("MOVOU", true, s, d) }
-func (f *func386) JCS(l string)               { f.add("JCS", false, label(l)) }
-func (f *func386) CALL(c Callee)              { f.add("CALL", false, target(c.Name)) }
-func (f *func386) RET()                       { f.add("RET", false).ends = true }
-func (f *func386) NO_LOCAL_POINTERS()         { f.add("NO_LOCAL_POINTERS", false) }
-func (f *func386) ctlStore(op string, m mem)  { f.add(op, false, m) } // FSTCW, STMXCSR
-func (f *func386) ctlLoadOp(op string, m mem) { f.add(op, false, m) } // FLDCW, LDMXCSR
+func (f *func386) Label(l string)          { f.nodes = append(f.nodes, label386(l)) }
+func (f *func386) Comment(lines ...string) { f.nodes = append(f.nodes, comment386(lines)) }
+func (f *func386) MOVL(s, d opnd)          { f.add("MOVL", true, s, d) }
+func (f *func386) LEAL(s mem, d Reg)       { f.add("LEAL", true, s, d) }
+func (f *func386) ADDL(s, d opnd)          { f.add("ADDL", true, s, d) }
+func (f *func386) ADCL(s, d opnd)          { f.add("ADCL", true, s, d) }
+func (f *func386) SUBL(s, d opnd)          { f.add("SUBL", true, s, d) }
+func (f *func386) XORL(s, d Reg)           { f.add("XORL", true, s, d) }
+func (f *func386) CMPL(x, y opnd)          { f.add("CMPL", false, x, y) }
+func (f *func386) CMPW(x, y opnd)          { f.add("CMPW", false, x, y) }
+func (f *func386) TESTL(x, y Reg)          { f.add("TESTL", false, x, y) }
+func (f *func386) JMP(t opnd)              { f.add("JMP", false, t).ends = true }
+func (f *func386) JNE(l string)            { f.add("JNE", false, label(l)) }
+func (f *func386) JNZ(l string)            { f.add("JNZ", false, label(l)) }
+func (f *func386) JZ(l string)             { f.add("JZ", false, label(l)) }
+func (f *func386) JAE(l string)            { f.add("JAE", false, label(l)) }
+func (f *func386) JA(l string)             { f.add("JA", false, label(l)) }
+func (f *func386) JB(l string)             { f.add("JB", false, label(l)) }
+func (f *func386) ANDL(s, d opnd)          { f.add("ANDL", true, s, d) }
+func (f *func386) MOVOU(s, d opnd)         { f.add("MOVOU", true, s, d) }
+func (f *func386) JCS(l string)            { f.add("JCS", false, label(l)) }
+func (f *func386) CALL(c Callee)           { f.add("CALL", false, target(c.Name)) }
+func (f *func386) RET()                    { f.add("RET", false).ends = true }
+func (f *func386) NO_LOCAL_POINTERS()      { f.add("NO_LOCAL_POINTERS", false) }
 
 // Operands from the contract.
 
 // arg is the argument or result name of the function: name+off(FP).
 func (f *func386) arg(name string) mem { return mem{sym: name, disp: f.args.off(name), base: FP} }
 
-// fld is field fl of the swctx in register base; size is the access
-// width, checked against the field's type.
-func (f *func386) fld(fl *Field, base Reg, size int64) mem {
-	if n := f.a.Sizes.Sizeof(fl.Type); n != size {
-		panic(fmt.Sprintf("%d-byte access to %d-byte field %s", size, n, fl.Name))
-	}
-	return mem{sym: fl.asmName(), base: base}
-}
-
-// half is word i (0: low, 1: high) of 64-bit field fl: 386 moves and adds
-// 64-bit values in two halves.
-func (f *func386) half(fl *Field, base Reg, i int64) mem {
-	m := f.fld(fl, base, 8)
-	m.disp = i * f.a.Word
-	return m
-}
-
-// rt is the runtime field at go_asm.h constant c in the structure at base.
-func (f *func386) rt(c string, base Reg) mem { return mem{sym: goAsmConstPfx + c, base: base} }
-
-// glob is the package variable g.
-func (f *func386) glob(g Global) mem {
-	if f.a.Sizes.Sizeof(g.Type) != f.a.Word {
-		panic("not a word: " + g.Name)
-	}
-	return mem{sym: "·" + g.Name, base: SB}
-}
-
 // out is an argument of c in the current frame: its offset from SP.
 func (f *func386) out(c Callee, name string) mem { return at(f.a.abi0(c.Sig).off(name), SP) }
 
-// loadG loads g from thread-local storage.
-func (f *func386) loadG(dst Reg) { f.MOVL(tls{}, dst) }
+// The lowering (lower.go).
 
-// reestablish sets the fixed registers of ABIInternal code (none on 386)
+func (f *func386) arch() *Arch               { return f.a }
+func (f *func386) Mov(s, d opnd)             { f.MOVL(f.op(s), d) }
+func (f *func386) Mov32(s, d opnd)           { f.MOVL(f.op(s), d) }
+func (f *func386) Movou(s, d opnd)           { f.MOVOU(s, d) }
+func (f *func386) Lea(m mem, d Reg)          { f.LEAL(m, d) }
+func (f *func386) Add(s opnd, d Reg)         { f.ADDL(s, d) }
+func (f *func386) Sub(s opnd, d Reg)         { f.SUBL(s, d) }
+func (f *func386) AndImm(n int32, d Reg)     { f.ANDL(imm(uint32(n)), d) }
+func (f *func386) XorWord(r Reg)             { f.XORL(r, r) }
+func (f *func386) Zero(r Reg)                { f.XORL(r, r) }
+func (f *func386) Cmp(x, y opnd)             { f.CMPL(x, y) }
+func (f *func386) Cmp32(x, y opnd)           { f.CMPL(x, f.op(y)) }
+func (f *func386) Cmp16(x, y opnd)           { f.CMPW(x, y) }
+func (f *func386) Test(r Reg)                { f.TESTL(r, r) }
+func (f *func386) Jump(c cond, l string)     { f.add("J"+string(c), false, label(l)) }
+func (f *func386) Jmp(l string)              { f.JMP(label(l)) }
+func (f *func386) JmpReg(r Reg)              { f.JMP(r) }
+func (f *func386) Call(c Callee)             { f.CALL(c) }
+func (f *func386) Ret()                      { f.RET() }
+func (f *func386) LoadG(dst Reg)             { f.MOVL(tls{}, dst) }
+func (f *func386) NoLocalPointers()          { f.NO_LOCAL_POINTERS() }
+func (f *func386) RepMovsb()                 { panic("386: no string move in the contract") }
+func (f *func386) ctlStore(w CtlWord, m mem) { f.add(w.Save, false, m) } // FSTCW, STMXCSR
+func (f *func386) ctlLoad(w CtlWord, m mem)  { f.add(w.Load, false, m) } // FLDCW, LDMXCSR
+
+// op prints a go_asm.h constant as the 386 files always have: $(0+const).
+func (f *func386) op(o opnd) opnd {
+	if c, ok := o.(asmConst); ok {
+		return symImm{0, []string{string(c)}}
+	}
+	return o
+}
+
+// Move64 moves the two halves through Hi32.
+func (f *func386) Move64(s, d mem) {
+	for range 2 {
+		f.MOVL(s, f.a.Roles.Hi32)
+		f.MOVL(f.a.Roles.Hi32, d)
+		s.disp += f.a.Word
+		d.disp += f.a.Word
+	}
+}
+
+// Inc64 adds one to the low half and the carry to the high half.
+func (f *func386) Inc64(m mem) {
+	f.ADDL(imm(1), m)
+	m.disp += f.a.Word
+	f.ADCL(imm(0), m)
+}
+
+// Jnz64 tests the halves one by one.
+func (f *func386) Jnz64(m mem, l string) {
+	for range 2 {
+		f.CMPL(m, imm(0))
+		f.JNE(l)
+		m.disp += f.a.Word
+	}
+}
+
+// Reestablish sets the fixed registers of ABIInternal code (none on 386)
 // before a switch jumps into Go code in place of a return.
-func (f *func386) reestablish() {
+func (f *func386) Reestablish() {
 	if len(f.a.Internal) > 0 {
 		f.Comment(rewrap(whyABIInternal)...)
 	}
 	for _, k := range f.a.Internal {
 		switch k.Hold {
 		case FromTLS:
-			f.loadG(k.Reg)
+			f.LoadG(k.Reg)
 		case Zero:
 			f.XORL(k.Reg, k.Reg)
 		default:

@@ -9,58 +9,42 @@ package main
 // fpuEnv, which reads the environment new coroutines start with, exists in
 // both variants.
 
-import (
-	"fmt"
-
-	"github.com/mmcloughlin/avo/operand"
-)
-
-// ctlEmitter is what the FPU sequences need of an architecture's emitter:
-// store and load a control register to and from a field of the swctx in
-// the Ctx register, store one to a result of the current function.
-type ctlEmitter interface {
-	ctlSave(w CtlWord, f *Field)
-	ctlLoad(w CtlWord, f *Field)
-	ctlResult(w CtlWord, result string)
-	// skipIfSet jumps to label if the 16-bit field f of the swctx in Ctx
-	// is non-zero.
-	skipIfSet(f *Field, label string)
-	Label(l string)
-	Comment(lines ...string)
-}
+import "fmt"
 
 // fpuEnter switches from the resumer's environment to the co's (swapin).
-func fpuEnter(e ctlEmitter, shared bool) {
+func fpuEnter(e lower, shared bool) {
 	switchFPU(e, shared, "resumer's", "co's", func(w CtlWord) (*Field, *Field) { return w.Main, w.Co })
 }
 
 // fpuLeave switches from the co's environment to the resumer's (swapout).
-func fpuLeave(e ctlEmitter, shared bool) {
+func fpuLeave(e lower, shared bool) {
 	switchFPU(e, shared, "co's", "resumer's", func(w CtlWord) (*Field, *Field) { return w.Co, w.Main })
 }
 
-func switchFPU(e ctlEmitter, shared bool, from, to string, fields func(CtlWord) (save, load *Field)) {
+func switchFPU(e lower, shared bool, from, to string, fields func(CtlWord) (save, load *Field)) {
 	if shared {
 		e.Comment("No FPU switch: all coroutines share the thread's FPU environment.")
 		return
 	}
+	a, ctx := e.arch(), e.arch().Roles.Ctx
 	e.Comment("Save the "+from+" FPU environment, load the "+to+",",
 		"unless the co shares its resumer's (fpuShared).")
-	e.skipIfSet(fFPUShared, "fpudone")
+	e.Cmp16(a.fld(fFPUShared, ctx, 2), imm(0))
+	e.Jump(ifNotEqual, "fpudone")
 	for _, w := range fpuWords {
 		save, _ := fields(w)
-		e.ctlSave(w, save)
+		e.ctlStore(w, a.fld(save, ctx, w.Bytes))
 	}
 	for _, w := range fpuWords {
 		_, load := fields(w)
-		e.ctlLoad(w, load)
+		e.ctlLoad(w, a.fld(load, ctx, w.Bytes))
 	}
 	e.Label("fpudone")
 }
 
 // fpuEnvResults stores the control registers into fpuEnv's results, in
 // the order of its signature.
-func fpuEnvResults(e ctlEmitter) {
+func fpuEnvResults(e lower) {
 	res := dFpuEnv.Sig.Results()
 	for i := 0; i < res.Len(); i++ {
 		name := res.At(i).Name()
@@ -68,7 +52,7 @@ func fpuEnvResults(e ctlEmitter) {
 		if !ok {
 			panic("fpuEnv: no control register for result " + name)
 		}
-		e.ctlResult(w, name)
+		e.ctlStore(w, e.arg(name))
 	}
 }
 
@@ -104,91 +88,34 @@ func checkFPU(a *Arch) error {
 	return nil
 }
 
-// The amd64 emitter.
-
-func (b *asmAMD64) ctlSave(w CtlWord, f *Field) { b.ctl(w.Save, b.fld(f, b.a.Roles.Ctx, w.Bytes)) }
-func (b *asmAMD64) ctlLoad(w CtlWord, f *Field) { b.ctl(w.Load, b.fld(f, b.a.Roles.Ctx, w.Bytes)) }
-func (b *asmAMD64) ctlResult(w CtlWord, result string) {
-	b.ctl(w.Save, b.arg(result))
+// fpuEnv returns the thread's FPU environment.
+func fpuEnv(e lower) {
+	fpuEnvResults(e)
+	e.Ret()
 }
 
-func (b *asmAMD64) skipIfSet(f *Field, label string) {
-	b.CMPW(b.fld(f, b.a.Roles.Ctx, 2), operand.U16(0))
-	b.JNE(lbl(label))
-}
-
-func fpuEnvAMD64(b *asmAMD64) {
-	fpuEnvResults(b)
-	b.RET()
-}
-
-// fpuToCoAMD64 and fpuToMainAMD64 are the switch's FPU sequences on their
-// own, for a co whose switch is the runtime's.
-func fpuToCoAMD64(b *asmAMD64, shared bool) {
+// fpuToCo and fpuToMain are the switch's FPU sequences on their own, for a
+// co whose switch is the runtime's.
+func fpuToCo(e lower, shared bool) {
 	if !shared {
-		b.MOVQ(b.arg("c"), b.r(b.a.Roles.Ctx))
+		e.Mov(e.arg("c"), e.arch().Roles.Ctx)
 	}
-	fpuEnter(b, shared)
-	b.RET()
+	fpuEnter(e, shared)
+	e.Ret()
 }
 
-func fpuToMainAMD64(b *asmAMD64, shared bool) {
+func fpuToMain(e lower, shared bool) {
 	if !shared {
-		b.MOVQ(b.arg("c"), b.r(b.a.Roles.Ctx))
+		e.Mov(e.arg("c"), e.arch().Roles.Ctx)
 	}
-	fpuLeave(b, shared)
-	b.RET()
-}
-
-// The 386 emitter.
-
-func (f *func386) ctlSave(w CtlWord, fl *Field) {
-	f.ctlStore(w.Save, f.fld(fl, f.a.Roles.Ctx, w.Bytes))
-}
-func (f *func386) ctlLoad(w CtlWord, fl *Field) {
-	f.ctlLoadOp(w.Load, f.fld(fl, f.a.Roles.Ctx, w.Bytes))
-}
-func (f *func386) ctlResult(w CtlWord, result string) {
-	f.ctlStore(w.Save, f.arg(result))
-}
-
-func (f *func386) skipIfSet(fl *Field, label string) {
-	f.CMPW(f.fld(fl, f.a.Roles.Ctx, 2), imm(0))
-	f.JNE(label)
-}
-
-func fpuEnv386(f *func386) {
-	fpuEnvResults(f)
-	f.RET()
-}
-
-func fpuToCo386(f *func386, shared bool) {
-	if !shared {
-		f.MOVL(f.arg("c"), f.a.Roles.Ctx)
-	}
-	fpuEnter(f, shared)
-	f.RET()
-}
-
-func fpuToMain386(f *func386, shared bool) {
-	if !shared {
-		f.MOVL(f.arg("c"), f.a.Roles.Ctx)
-	}
-	fpuLeave(f, shared)
-	f.RET()
+	fpuLeave(e, shared)
+	e.Ret()
 }
 
 // fpuSetEnv loads its arguments into the control registers.
-func fpuSetEnvAMD64(b *asmAMD64) {
+func fpuSetEnv(e lower) {
 	for _, w := range fpuWords {
-		b.ctl(w.Load, b.arg(w.Result))
+		e.ctlLoad(w, e.arg(w.Result))
 	}
-	b.RET()
-}
-
-func fpuSetEnv386(f *func386) {
-	for _, w := range fpuWords {
-		f.ctlLoadOp(w.Load, f.arg(w.Result))
-	}
-	f.RET()
+	e.Ret()
 }
