@@ -151,6 +151,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cruns = append(cruns, run)
 	}
 
+	if k := emulatedKernel; k != "" && (*jsonOut || *svgFile != "" || *depthFile != "" || len(compare) > 0) {
+		fmt.Fprintf(stderr, "acobench: this %s build runs under emulation on a %s kernel, whose timings measure the emulator: -json, -svg, -depth-svg and -compare are refused (the table still runs every case, without timings)\n", runtime.GOARCH, k)
+		return 2
+	}
+
 	cfg := defaultConfig(*quick)
 	if *target > 0 {
 		cfg.target = *target
@@ -211,6 +216,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	p.clear()
 	finalize(rows)
+	if emulatedKernel != "" {
+		markEmulated(rows)
+	}
 
 	m.Notes = cfg.workloadNotes
 	if *svgFile != "" {

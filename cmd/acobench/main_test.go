@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -365,5 +366,73 @@ func TestCompareWithLibaco(t *testing.T) {
 	}
 	if _, err := parseLibaco("empty", strings.NewReader("nothing here\n")); err == nil {
 		t.Error("a file without libaco's rows was accepted")
+	}
+}
+
+func TestEmulatedOn(t *testing.T) {
+	for _, c := range []struct {
+		kernel, goarch string
+		want           bool
+	}{
+		{"x86_64", "arm64", true},
+		{"x86_64", "amd64", false},
+		{"x86_64", "386", false},
+		{"i686", "amd64", true},
+		{"aarch64", "arm64", false},
+		{"aarch64", "amd64", true},
+		{"", "arm64", false},        // unreadable: taken as native
+		{"riscv64", "arm64", false}, // unknown: taken as native
+	} {
+		if got := emulatedOn(c.kernel, c.goarch); got != c.want {
+			t.Errorf("emulatedOn(%q, %q) = %v, want %v", c.kernel, c.goarch, got, c.want)
+		}
+	}
+}
+
+// TestEmulationDetected checks the detection where CI runs this test: an
+// arm64 build under qemu-user on an x86-64 kernel.
+func TestEmulationDetected(t *testing.T) {
+	k := kernelArch()
+	if k == "" {
+		t.Skip("no /proc/sys/kernel/arch here")
+	}
+	want := ""
+	if runtime.GOARCH == "arm64" && k != "aarch64" || runtime.GOARCH != "arm64" && k == "aarch64" {
+		want = k
+	}
+	if emulatedKernel != want {
+		t.Errorf("a %s build on a %s kernel: emulatedKernel %q, want %q", runtime.GOARCH, k, emulatedKernel, want)
+	}
+}
+
+// TestEmulatedReportShowsNoTiming: an emulated run's table has every case,
+// each with the note instead of numbers, and the header says why; the
+// options that would print timings in other forms are refused.
+func TestEmulatedReportShowsNoTiming(t *testing.T) {
+	defer func(k string) { emulatedKernel = k }(emulatedKernel)
+	emulatedKernel = "x86_64"
+	rows := tinyRun(t)
+	markEmulated(rows)
+	var out bytes.Buffer
+	m := newMeta()
+	m.writeHeader(&out)
+	writeTable(&out, rows, &m)
+	if !strings.Contains(out.String(), "timing: none") {
+		t.Errorf("header does not say the run was not timed:\n%s", out.String())
+	}
+	table := parseTable(t, out.String())
+	if len(table) != len(rows) {
+		t.Fatalf("%d table rows, want %d", len(table), len(rows))
+	}
+	for _, cells := range table {
+		if cells[4] != "-" || cells[5] != "-" || cells[6] != "-" || !strings.HasPrefix(cells[7], "not timed") && !strings.HasPrefix(cells[7], "skipped") {
+			t.Errorf("emulated row shows numbers: %q", cells)
+		}
+	}
+	for _, args := range [][]string{{"-json"}, {"-svg", t.TempDir() + "/x.svg"}, {"-depth-svg", t.TempDir() + "/d.svg"}} {
+		var o, e bytes.Buffer
+		if code := run(args, &o, &e); code != 2 || !strings.Contains(e.String(), "emulation") {
+			t.Errorf("acobench %q emulated: exit %d, stderr %q; want it refused", args, code, e.String())
+		}
 	}
 }

@@ -46,6 +46,9 @@ func runMem(w, errw io.Writer, n int, id implID) error {
 	m := newMeta()
 	fmt.Fprintf(w, "aco %s memory report (libaco %s semantics), engine %s, %s, %s %s/%s, CPU %s, %s\n",
 		m.Version, m.Libaco, m.Engine, m.FPU, m.GoVersion, m.GOOS, m.GOARCH, m.CPU, m.Date.UTC().Format("Mon Jan 2 15:04:05 UTC 2006"))
+	if emulatedKernel != "" {
+		fmt.Fprintf(w, "note: this %s build runs under emulation on a %s kernel: the resident memory includes the emulator's own, the Go heap figures do not\n", runtime.GOARCH, emulatedKernel)
+	}
 
 	var ms0, ms1 runtime.MemStats
 	runtime.GC()

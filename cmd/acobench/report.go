@@ -85,6 +85,9 @@ func (m *meta) writeHeader(w io.Writer) {
 	fmt.Fprintf(w, "go:     %s %s/%s, GOMAXPROCS=%d\n", m.GoVersion, m.GOOS, m.GOARCH, m.Procs)
 	fmt.Fprintf(w, "cpu:    %s\n", m.CPU)
 	fmt.Fprintf(w, "date:   %s\n", m.Date.UTC().Format("Mon Jan 2 15:04:05 UTC 2006"))
+	if emulatedKernel != "" {
+		fmt.Fprintln(w, emulatedHeader(emulatedKernel))
+	}
 }
 
 // Table columns. The cells of a row are never empty and contain no run of
