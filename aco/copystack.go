@@ -550,7 +550,7 @@ func capture(c *swctx, lo, gp uintptr) uintptr {
 // The budget of the common yield is this function and memoRoots: a few
 // loads and compares for the checks, one compare per frame for the memo,
 // one load and a few compares per live slot for the roots, a dozen stores
-// (about 250 instructions for a Create'd co's three frames, counted with
+// (about 235 instructions for a Create'd co's three frames, counted with
 // callgrind). Do not add to it: every check a yield needs only sometimes
 // belongs to captureSlow.
 //
