@@ -183,6 +183,9 @@ func (co *Co) hasPendingDefers() bool {
 	if co.n == 0 {
 		return false
 	}
+	if m := co.memo; m != nil && !m.openDefers && m.matchImage(co.pc, co.buf+co.n+ptrSize, co.n) {
+		return false // the image's frames have no open-coded defers
+	}
 	for it := imageFrames(&co.swctx); ; {
 		if off := it.fi.openDefer; off >= 0 && *(*uint8)(ptrAt(it.sp + uintptr(off))) != 0 {
 			return true
@@ -558,6 +561,11 @@ func capture(c *swctx, lo, gp uintptr) uintptr {
 func captureFast(c *swctx, lo, gp uintptr) bool {
 	co := (*Co)(unsafe.Pointer(c))
 	m := co.memo
+	if m == nil {
+		// A co's first yield: the last layout of its share stack, as
+		// for a co of many created to run the same code.
+		m = co.ss.lastMemo
+	}
 	if m == nil || co.st.Load() != uint32(stRunning) || co.unwind != nil || gp != c.g {
 		return false
 	}
@@ -575,6 +583,8 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 			return false
 		}
 		co.memo = m
+	} else if co.memo != m {
+		co.memo = m // the share stack's
 	}
 	if co.costly != 0 {
 		co.costly = 0 // a cheap yield ends a run of costly ones
@@ -848,7 +858,7 @@ func scanned(c *swctx, y *yieldState, st uintptr) uintptr {
 		// yield are worth a memo; other frames than last time, after a
 		// few, walk buffers. (co.shape is set only when a yield succeeds:
 		// a retry after a status below sees the same frames again.)
-		if s.shape == co.shape {
+		if s.shape == co.shape || co.shape == 0 && s.shape == co.ss.lastShape {
 			st = stMemo
 		} else if !s.recorded && co.shape != 0 && co.walks >= walkBufsAfter {
 			st = stWalkRoom
@@ -906,6 +916,7 @@ func commitYield(c *swctx, y *yieldState) {
 	}
 	if y.s.shape != 0 {
 		co.shape = y.s.shape
+		co.ss.lastShape = y.s.shape
 		if co.walks < walkBufsAfter {
 			co.walks++
 		}

@@ -110,6 +110,9 @@ type yieldMemo struct {
 	adjust []uint32
 	objs   int // stack objects of the frames
 	yret   uintptr
+	// openDefers: a frame has open-coded defers (frameInfo.openDefer),
+	// whose bits Destroy must look at.
+	openDefers bool
 }
 
 type memoLink struct{ off, want uintptr }
@@ -192,6 +195,7 @@ func (co *Co) buildMemo() {
 			m.adjust = append(m.adjust, uint32(sp-uintptr(a)))
 		}
 		m.objs += len(fi.objs)
+		m.openDefers = m.openDefers || fi.openDefer >= 0
 		sp -= uintptr(fi.size)
 		l := memoLink{off: sp + ptrSize}
 		if sp == 0 {

@@ -46,8 +46,13 @@ type ShareStack struct {
 	destroyed bool
 
 	// lastMemo is the frame layout of the last co that yielded here with
-	// a new one: on the copy-stack engine, a hint for the next.
-	lastMemo *yieldMemo
+	// a new one: on the copy-stack engine, a hint for the next. lastShape
+	// is the shape (scanState.shape) of the last yield whose frames were
+	// walked here: a co whose first yield has the frames another co's
+	// last walked yield had builds a memo at once (cos created to run the
+	// same code, each yielding once, would otherwise never have one).
+	lastMemo  *yieldMemo
+	lastShape uint32
 	// found is the copy-stack engine's scratch for the roots of a yield
 	// (scanState.found): the co running here has it to itself.
 	found []uintptr
