@@ -714,3 +714,54 @@ func TestGrowStackMakesRoom(t *testing.T) {
 		require.GreaterOrEqual(t, <-room, uintptr(n), "room after growStack(%d)", n)
 	}
 }
+
+var firstYieldRan int
+
+func firstYieldDefer() { firstYieldRan++ }
+
+// TestFirstYieldSharesMemo: cos created on one share stack to run the same
+// code, each yielding once, take their first yield from the share stack's
+// memo (captureFast) once two of them have yielded alike, and Destroy
+// still runs the open-coded defer pending in each: the memo says its
+// frames have one, so Destroy looks at the bits.
+func TestFirstYieldSharesMemo(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	main, ss := NewMain(), NewShareStack(0)
+	defer main.Destroy()
+	defer ss.Destroy()
+	firstYieldRan = 0
+	body := func(co *Co) {
+		defer firstYieldDefer() // a static function: no closure on the stack
+		co.Yield()
+	}
+	var memo *yieldMemo
+	for i := range 10 {
+		co := Create(main, ss, 0, body, nil)
+		co.Resume()
+		if i >= 2 {
+			require.NotNil(t, co.memo, "co %d: first yield without a memo", i)
+			if memo == nil {
+				memo = co.memo
+			}
+			assert.Same(t, memo, co.memo, "co %d: not the share stack's memo", i)
+			assert.True(t, co.memo.openDefers, "the body's frame has an open-coded defer")
+			assert.Nil(t, co.x, "co %d: a memo taken from the share stack needs no extra state", i)
+		}
+		co.Destroy()
+		assert.Equal(t, i+1, firstYieldRan, "co %d: Destroy did not run the pending defer", i)
+	}
+
+	// Without defers, Destroy trusts the memo (no frame walk) and nothing
+	// runs.
+	calls := 0
+	plain := func(co *Co) { calls++; co.Yield(); calls++ }
+	for range 5 {
+		co := Create(main, ss, 0, plain, nil)
+		co.Resume()
+		require.False(t, co.hasPendingDefers())
+		co.Destroy()
+	}
+	assert.Equal(t, 5, calls)
+}
