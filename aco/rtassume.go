@@ -309,20 +309,23 @@ func checkFuncTable(o *rtOffsets, _ uint32) (failed string) {
 	panic("aco: self-test: a panic for its frames")
 }
 
-// checkOpenDefers suspends a co in a frame whose one open-coded defer was
-// taken or not, and reads the frame's deferBits in the image through the
-// decoded offset (plus o's skew): set exactly when the defer was taken,
-// as Destroy's hasPendingDefers must see it.
+// checkOpenDefers suspends a co in a frame with two open-coded defers,
+// each taken or not, and reads the frame's deferBits in the image through
+// the decoded offset (plus o's skew): exactly the bits of the defers taken
+// (1 for the first, 2 for the second), as Destroy's hasPendingDefers must
+// see them. Four patterns, so that a wrong offset cannot pass by reading
+// a neighbouring byte that happens to follow one flag (a spilled bool).
 func checkOpenDefers(o *rtOffsets, _ uint32) string {
 	// Without optimizations (-N) the compiler makes defer records instead,
-	// which the row g._defer covers; Destroy must still run the call.
+	// which the row g._defer covers; Destroy must still run the calls.
 	openCoded := openDeferFrameOpenCoded()
-	for _, taken := range []bool{true, false} {
+	for bits := range uint8(4) {
+		first, second := bits&1 != 0, bits&2 != 0
 		main, ss := NewMain(), NewShareStack(0)
-		ran := false
-		co := Create(main, ss, 0, func(co *Co) { openDeferFrame(co, taken, &ran) }, nil)
+		var ran uint8
+		co := Create(main, ss, 0, func(co *Co) { openDeferFrame(co, first, second, &ran) }, nil)
 		co.Resume()
-		bits, found := openDeferBits(co, o.openDeferSkew)
+		got, found := openDeferBits(co, o.openDeferSkew)
 		pending := co.hasPendingDefers()
 		co.Destroy()
 		ss.Destroy()
@@ -331,23 +334,27 @@ func checkOpenDefers(o *rtOffsets, _ uint32) string {
 		case !openCoded:
 		case !found:
 			return "no frame of openDeferFrame with open-coded defers in the image"
-		case (bits != 0) != taken:
-			return "deferBits is " + strconv.Itoa(int(bits)) + " with the defer taken=" + strconv.FormatBool(taken)
+		case got != bits:
+			return "deferBits is " + strconv.Itoa(int(got)) + " with the defers taken " + strconv.Itoa(int(bits))
 		}
 		switch {
-		case pending != taken:
-			return "hasPendingDefers is " + strconv.FormatBool(pending) + " with the defer taken=" + strconv.FormatBool(taken)
-		case ran != taken:
-			return "Destroy ran the deferred call " + strconv.FormatBool(ran) + " with the defer taken=" + strconv.FormatBool(taken)
+		case pending != (bits != 0):
+			return "hasPendingDefers is " + strconv.FormatBool(pending) + " with the defers taken " + strconv.Itoa(int(bits))
+		case ran != bits:
+			return "Destroy ran the deferred calls " + strconv.Itoa(int(ran)) + " with the defers taken " + strconv.Itoa(int(bits))
 		}
 	}
 	return ""
 }
 
 //go:noinline
-func openDeferFrame(co *Co, taken bool, ran *bool) {
-	if taken {
-		defer func() { *ran = true }() // open-coded: no loop, one defer
+func openDeferFrame(co *Co, first, second bool, ran *uint8) {
+	// Open-coded: no loop, two defers; each sets its bit of deferBits.
+	if first {
+		defer func() { *ran |= 1 }()
+	}
+	if second {
+		defer func() { *ran |= 2 }()
 	}
 	co.Yield()
 }
