@@ -183,7 +183,7 @@ func (co *Co) hasPendingDefers() bool {
 	if co.n == 0 {
 		return false
 	}
-	if m := co.memo; m != nil && !m.openDefers && m.matchImage(co.pc, co.buf+co.n+ptrSize, co.n) {
+	if m := co.imageMemo(); m != nil && !m.openDefers {
 		return false // the image's frames have no open-coded defers
 	}
 	for it := imageFrames(&co.swctx); ; {
@@ -194,6 +194,17 @@ func (co *Co) hasPendingDefers() bool {
 			return false
 		}
 	}
+}
+
+// imageMemo returns the co's memo if it describes the saved image (a yield
+// that walked its frames may have left an older one), else nil.
+//
+//go:nosplit
+func (co *Co) imageMemo() *yieldMemo {
+	if m := co.memo; m != nil && m.matchImage(co.pc, co.buf+co.n+ptrSize, co.n) {
+		return m
+	}
+	return nil
 }
 
 // resumeSkipPC is the return address of Resume's fast-path call of the
@@ -409,7 +420,7 @@ func (co *Co) relocate(hi uintptr) {
 		oldHi: co.hi + tbpOffset + ptrSize,
 		delta: hi - co.hi,
 	}
-	if m := co.memo; m != nil && m.matchImage(co.pc, r.img, co.n) {
+	if m := co.imageMemo(); m != nil {
 		for _, off := range m.adjust {
 			r.adj(r.img - uintptr(off))
 		}

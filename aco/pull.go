@@ -253,10 +253,7 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 			if co.st.Load() != uint32(stSuspended) || !co.copyStack {
 				p.resumed(h)
 			}
-			v, ok := p.v, p.ok
-			var zero V
-			p.v = zero
-			return v, ok
+			return p.take()
 		}
 		port := p.co.resumeOnG()
 		if port != nil && p.counted == nil {
@@ -288,9 +285,7 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 			p.checkNext()
 			p.co.Resume()
 		}
-		v, ok := p.v, p.ok
-		p.v = zero
-		return v, ok
+		return p.take()
 	}
 	stop := func() {
 		p := h.p
@@ -306,6 +301,15 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 		p.co.Resume()
 	}
 	return jumpNext(&h.cell, &p.fast, next), stop
+}
+
+// take returns the value the co's last yield handed over, if any, and
+// clears it (the iterator must not keep it alive).
+func (p *puller[V]) take() (V, bool) {
+	v, ok := p.v, p.ok
+	var zero V
+	p.v = zero
+	return v, ok
 }
 
 // noticeEnd reports whether the iteration is over, finishing it if the co

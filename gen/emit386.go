@@ -167,14 +167,8 @@ func (f *func386) CMPW(x, y opnd)          { f.add("CMPW", false, x, y) }
 func (f *func386) TESTL(x, y Reg)          { f.add("TESTL", false, x, y) }
 func (f *func386) JMP(t opnd)              { f.add("JMP", false, t).ends = true }
 func (f *func386) JNE(l string)            { f.add("JNE", false, label(l)) }
-func (f *func386) JNZ(l string)            { f.add("JNZ", false, label(l)) }
-func (f *func386) JZ(l string)             { f.add("JZ", false, label(l)) }
-func (f *func386) JAE(l string)            { f.add("JAE", false, label(l)) }
-func (f *func386) JA(l string)             { f.add("JA", false, label(l)) }
-func (f *func386) JB(l string)             { f.add("JB", false, label(l)) }
 func (f *func386) ANDL(s, d opnd)          { f.add("ANDL", true, s, d) }
 func (f *func386) MOVOU(s, d opnd)         { f.add("MOVOU", true, s, d) }
-func (f *func386) JCS(l string)            { f.add("JCS", false, label(l)) }
 func (f *func386) CALL(c Callee)           { f.add("CALL", false, target(c.Name)) }
 func (f *func386) RET()                    { f.add("RET", false).ends = true }
 func (f *func386) NO_LOCAL_POINTERS()      { f.add("NO_LOCAL_POINTERS", false) }
