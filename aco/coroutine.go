@@ -456,7 +456,9 @@ func (co *Co) Yield() {
 	// before it in a call that returns first: each frame between the co's
 	// code and the switch costs a mispredicted return after it (see
 	// Resume).
-	if co.enterPortable(co.leavePortable().yield(struct{}{})) {
+	ok := co.leavePortable().yield(struct{}{})
+	co.fpuEnter()
+	if !ok && co.stoppedOnG() {
 		// The co moved onto a goroutine of its own and was abandoned (see
 		// abandon): it leaves without running any more.
 		co.abandonYield()
@@ -510,8 +512,12 @@ func (co *Co) resumeOnG() *portable {
 	if s != uint32(stSuspended) {
 		return nil
 	}
-	if rtAvailable && !p.sameLocks() {
-		return nil
+	if rtAvailable {
+		// sameLocks, written out: a call here is a tenth of the checks.
+		gp := getg()
+		if gLocks(gp) != p.locks || (p.m != 0 && gM(gp) != p.m) {
+			return nil
+		}
 	}
 	if !co.claim(s) {
 		return nil
@@ -539,8 +545,15 @@ func (co *Co) leaveOnG() *portable {
 // leavePortable is Yield on the portable engine up to the switch: it checks
 // that the co may yield and marks it suspended.
 func (co *Co) leavePortable() *portable {
-	if co.st.Load() != uint32(stRunning) || co.unwind != nil || !co.x.port.mayYield() {
+	if co.st.Load() != uint32(stRunning) || co.unwind != nil {
 		co.yieldRefused() // the checks again, to name what is wrong
+	}
+	p := co.x.port
+	if rtAvailable {
+		// mayYield, written out (see resumeOnG).
+		if gp := getg(); gp != p.g || gLocks(gp) != p.locks {
+			co.yieldRefused()
+		}
 	}
 	if ss := co.ss; ss != nil {
 		ss.owner = nil
@@ -551,22 +564,17 @@ func (co *Co) leavePortable() *portable {
 	// the budget (each costs about 10 ns here).
 	co.setStateFast(stSuspended)
 	co.fpuLeave()
-	return co.x.port
+	return p
 }
 
-// enterPortable is Yield on the portable engine after the switch, which
-// returned ok. It reports whether the co has been abandoned and must leave
-// its goroutine without running.
-func (co *Co) enterPortable(ok bool) bool {
-	co.fpuEnter()
-	if !ok {
-		// Destroy or abandon stopped the iterator.
-		if co.x.abandoned {
-			return true
-		}
-		panic(co.unwind)
+// stoppedOnG is Yield on the portable engine after a switch that returned
+// false: Destroy or abandon stopped the iterator. It reports an abandoned
+// co, and panics to unwind a destroyed one.
+func (co *Co) stoppedOnG() bool {
+	if co.x.abandoned {
+		return true
 	}
-	return false
+	panic(co.unwind)
 }
 
 // Exit is libaco's aco_exit: it ends co from anywhere inside its function.

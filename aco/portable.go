@@ -73,17 +73,6 @@ func (p *portable) started() {
 	}
 }
 
-// mayYield reports whether the calling goroutine is the co's own one, with
-// the thread lock state of the co's first resume (which the runtime's
-// coroutine switch requires).
-func (p *portable) mayYield() bool {
-	if !rtAvailable {
-		return true
-	}
-	gp := getg()
-	return gp == p.g && gLocks(gp) == p.locks
-}
-
 // yieldRefused panics with the reason a portable Yield may not switch:
 // leavePortable's checks, one by one.
 func (co *Co) yieldRefused() {

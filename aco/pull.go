@@ -368,7 +368,9 @@ func pullBody[V any](co *Co) {
 		if port := co.leaveOnG(); port != nil {
 			// On a goroutine: iter.Pull's yield is called from here, as
 			// the switch is in Yield; the value passes through it.
-			if co.enterPortable(p.tyield(v)) {
+			ok := p.tyield(v)
+			co.fpuEnter()
+			if !ok && co.stoppedOnG() {
 				co.abandonYield()
 			}
 		} else {
