@@ -516,7 +516,7 @@ func (co *Co) attachRecords(gp, hi uintptr) {
 //
 //go:nosplit
 func (co *Co) attachDefers(gp, hi uintptr) {
-	x := &co.x.cs
+	x := co.x.cs
 	img := co.buf + co.n + ptrSize
 	next := gDefer(gp)
 	for i := len(x.defers) - 1; i >= 0; i-- {
@@ -950,7 +950,7 @@ func commitYield(c *swctx, y *yieldState) {
 //
 //go:nosplit
 func (co *Co) detachDefers(gp, hi uintptr, nd int) {
-	x := &co.x.cs
+	x := co.x.cs
 	x.defers = x.defers[:nd:nd]
 	r := unsafe.Pointer(unsafe.SliceData(x.defers))
 	d := gDefer(gp)
@@ -996,7 +996,7 @@ func (co *Co) detachPanics(gp, hi uintptr, np int) {
 //
 //go:nosplit
 func (co *Co) attachPanics(gp, hi uintptr) {
-	x := &co.x.cs
+	x := co.x.cs
 	img := co.buf + co.n + ptrSize
 	p := img - x.panics // the innermost record, in the save stack
 	for i := 1; i < x.npanic; i++ {

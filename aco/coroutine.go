@@ -129,13 +129,29 @@ type coExtra struct {
 	// a main co belongs to one goroutine at a time.
 	kids kidList
 
-	port *portable // portable-engine state; nil until first resumed
+	port *portable // portable-engine state (&portMem); nil until first resumed
 	hint int       // save stack size asked for, on the portable engine
 	// abandoned: the garbage collector found the handle of this moved co
 	// unreachable (see abandon); its goroutine is to end.
 	abandoned bool
 
-	cs csExtra // copy-stack engine: defer records and scratch
+	// portMem is the memory of port, in this allocation: a standalone co
+	// is a Co and a coExtra, besides what iter.Pull allocates. It is
+	// reused only once the goroutine of the last port has ended (after
+	// the co ended, was destroyed or abandoned), the only other holder of
+	// the old state.
+	portMem portable
+
+	// cs is the copy-stack engine's defer records and scratch, for a
+	// share-stack co only (extra allocates them together): a standalone
+	// co never takes the copy-stack paths, which read cs whenever x is set.
+	cs *csExtra
+}
+
+// coExtraCS is the allocation of a share-stack co's coExtra and its cs.
+type coExtraCS struct {
+	coExtra
+	cs csExtra
 }
 
 // NewMain creates a main coroutine: libaco's aco_create(NULL, NULL, 0, NULL,
@@ -192,12 +208,25 @@ func Create(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any) *Co {
 	return co
 }
 
-// extra returns co.x, made if needed.
+// extra returns co.x, made if needed: with its cs for a share-stack co.
 func (co *Co) extra() *coExtra {
 	if co.x == nil {
-		co.x = &coExtra{}
+		if co.ss == nil {
+			co.x = &coExtra{}
+		} else {
+			e := &coExtraCS{}
+			e.coExtra.cs = &e.cs
+			co.x = &e.coExtra
+		}
 	}
 	return co.x
+}
+
+// newPortable returns x's portable-engine state, zeroed, as its port.
+func (x *coExtra) newPortable() *portable {
+	x.portMem = portable{}
+	x.port = &x.portMem
+	return x.port
 }
 
 // newCo builds a non-main coroutine without Create's checks and accounting.
@@ -456,7 +485,17 @@ func (co *Co) Yield() {
 	// before it in a call that returns first: each frame between the co's
 	// code and the switch costs a mispredicted return after it (see
 	// Resume).
-	ok := co.leavePortable().yield(struct{}{})
+	// A standalone co's common yield makes no call after the switch; one
+	// more word in this frame would be in every copy-stack image.
+	if ok := co.leavePortable().yield(struct{}{}); !ok || co.moved {
+		co.enterPortable(ok)
+	}
+}
+
+// enterPortable is Yield on the portable engine after a switch that
+// returned ok, for a co that moved or was stopped: it hands a moved co its
+// FPU environment, and ends a stopped one (see stoppedOnG).
+func (co *Co) enterPortable(ok bool) {
 	co.fpuEnter()
 	if !ok && co.stoppedOnG() {
 		// The co moved onto a goroutine of its own and was abandoned (see

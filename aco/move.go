@@ -53,13 +53,12 @@ const walkBufsAfter = 8
 // there, or panics with its panic.
 func (co *Co) move() {
 	x := co.extra()
-	p := new(portable)
+	p := x.newPortable()
 	gp := getg()
 	if p.locks = gLocks(gp); p.locks != 0 {
 		p.m = gM(gp)
 	}
 	co.copyStack, co.moved, co.moveNext = false, true, false
-	x.port = p
 	if t, ok := co.arg.(typedPull); ok {
 		t.startTyped(p, co.resumeCopyStack) // a Pull co
 	} else {

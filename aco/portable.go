@@ -46,7 +46,7 @@ func (p *portable) sameLocks() bool {
 // starts the co's goroutine and runs co until it yields or ends. co is
 // already marked running.
 func (co *Co) resumePortable() {
-	p := new(portable)
+	p := co.x.newPortable()
 	if rtAvailable {
 		gp := getg()
 		if p.locks = gLocks(gp); p.locks != 0 {
@@ -62,7 +62,6 @@ func (co *Co) resumePortable() {
 			co.run()
 		})
 	}
-	co.x.port = p
 	p.next()
 }
 

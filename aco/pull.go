@@ -368,10 +368,10 @@ func pullBody[V any](co *Co) {
 		if port := co.leaveOnG(); port != nil {
 			// On a goroutine: iter.Pull's yield is called from here, as
 			// the switch is in Yield; the value passes through it.
-			ok := p.tyield(v)
-			co.fpuEnter()
-			if !ok && co.stoppedOnG() {
-				co.abandonYield()
+			// A Pull co shares its resumer's FPU environment: no call
+			// after the switch unless stopped (see Yield).
+			if ok := p.tyield(v); !ok || co.fpuShared == 0 {
+				co.enterPortable(ok)
 			}
 		} else {
 			p.v, p.ok = v, true

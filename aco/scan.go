@@ -229,7 +229,7 @@ const memoTableFrames = 32
 // starts with the second.
 func (co *Co) useMemo(m *yieldMemo) {
 	if old := co.memo; old != nil && old != m || co.x != nil {
-		x := &co.extra().cs
+		x := co.extra().cs
 		if old != nil {
 			x.keepMemo(old)
 		}

@@ -3,6 +3,8 @@
 package aco
 
 import (
+	"reflect"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -131,4 +133,31 @@ func TestSwitchContractRoutines(t *testing.T) {
 		assert.EqualValues(t, w.frame, s.frame, "%s: frame", w.name)
 		assert.Equal(t, w.spwrite, s.spwrite, "%s: writes SP", w.name)
 	}
+}
+
+// yieldFrameBudget is the most Yield's own frame may hold besides its
+// return address (and frame pointer): it is the innermost frame of every
+// copy-stack image, so each word more is copied twice per round trip (and
+// a value live across the portable switch would be one; see Yield).
+const yieldFrameBudget = 2 * ptrSize
+
+// TestYieldFrameBudget guards Yield's frame size in optimized builds.
+func TestYieldFrameBudget(t *testing.T) {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "-gcflags" && strings.Contains(s.Value, "-N") {
+				t.Skip("a build without optimization keeps every value in the frame:", s.Value)
+			}
+		}
+	}
+	entry := reflect.ValueOf((*Co).Yield).Pointer()
+	f := findfunc(entry)
+	require.True(t, f.valid())
+	require.True(t, strings.HasSuffix(funcName(entry), "aco.(*Co).Yield"), "found %s", funcName(entry))
+	frame := int32(0)
+	for pc := entry; findfunc(pc).valid() && findfunc(pc).entry() == entry; pc++ {
+		frame = max(frame, f.spdelta(pc))
+	}
+	t.Logf("Yield's frame: %d bytes below its return address", frame)
+	assert.LessOrEqual(t, uintptr(frame), yieldFrameBudget+fpWord, "Yield's frame outgrew its budget: every copy-stack image grows with it")
 }
