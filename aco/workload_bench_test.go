@@ -25,12 +25,16 @@ func BenchmarkWorkloads(b *testing.B) {
 	}
 	ws = append(ws, workload.Nested(1000), workload.Actors(10_000))
 	names := []string{"tree4", "tree6", "tree10", "tree16", "tree20", "inspect", "walkdir", "nested", "actors"}
-	for i, w := range ws {
-		name := names[i]
-		if i >= 4 && w.Name != "" && i < len(names) {
-			name = names[i]
+	if len(ws) != len(names) {
+		// Inspect or WalkDir found no GOROOT sources: name the rest by
+		// their workloads.
+		names = names[:0]
+		for _, w := range ws {
+			names = append(names, w.Name)
 		}
-		b.Run(name, func(b *testing.B) {
+	}
+	for i, w := range ws {
+		b.Run(names[i], func(b *testing.B) {
 			for _, impl := range workload.Impls {
 				b.Run(implName(impl), func(b *testing.B) {
 					step, stop := w.Start(impl)
