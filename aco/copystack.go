@@ -66,8 +66,11 @@ type cs struct {
 	shape uint32
 	// costly counts the last yields in a row that cost more than the
 	// portable engine's switch (see MoveThreshold); walks counts the yields
-	// whose frames had to be walked, up to walkBufsAfter.
-	costly, walks uint16
+	// whose frames had to be walked, up to walkBufsAfter; relocated is set
+	// by a resume that had to relocate the image (resumed at another
+	// depth), whose cost the next yield counts.
+	costly           uint16
+	walks, relocated uint8
 
 	// inline is the save stack while the image fits: words the garbage
 	// collector does not scan, in the Co's own allocation.
@@ -390,6 +393,7 @@ func prepareResume(c *swctx, hi, gp uintptr) uintptr {
 		c.ctRestore++
 		if hi != c.hi {
 			co.relocate(hi)
+			co.relocated = 1
 		}
 		c.hi = hi
 		if x := co.x; x != nil && (len(x.cs.defers) > 0 || x.cs.npanic > 0) {
@@ -597,8 +601,16 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	} else if co.memo != m {
 		co.memo = m // the share stack's
 	}
-	if co.costly != 0 {
-		co.costly = 0 // a cheap yield ends a run of costly ones
+	if co.relocated != 0 {
+		// The resume relocated the image: a costly round trip whatever
+		// the yield (see relocateYieldBytes and commitYield).
+		co.relocated = 0
+		if co.costly++; uintptr(co.costly) >= moveAfter && relocateYieldBytes+n > moveThreshold {
+			co.moveNext = true
+			c.slow = 1
+		}
+	} else if co.costly != 0 {
+		co.costly -= min(co.costly, costlyDecay) // a cheap yield (see costlyDecay)
 	}
 	if p := gPanic(gp); p >= lo && p < hi || gLocks(gp) != c.locks {
 		return false
@@ -913,6 +925,10 @@ func commitYield(c *swctx, y *yieldState) {
 	if y.collected {
 		cost += collectYieldBytes
 	}
+	if co.relocated != 0 {
+		co.relocated = 0
+		cost += relocateYieldBytes
+	}
 	if cost > moveThreshold && !co.moved {
 		// A copy of this image (and for frames that keep changing, their
 		// walk) costs more than a goroutine switch. Once that has held for
@@ -923,7 +939,7 @@ func commitYield(c *swctx, y *yieldState) {
 			c.slow = 1
 		}
 	} else {
-		co.costly = 0
+		co.costly -= min(co.costly, costlyDecay)
 	}
 	if y.s.shape != 0 {
 		co.shape = y.s.shape

@@ -767,3 +767,57 @@ func TestFirstYieldSharesMemo(t *testing.T) {
 		assert.Equal(t, i+1, firstYieldRan, "co %d: Destroy did not run the pending defer", i)
 	}
 }
+
+// TestResumedAtNewDepthsMoves checks the relocation count of the move: a
+// co whose resumes mostly come from a new call depth (so that each
+// relocates its image) moves onto a goroutine of its own, as a lexer
+// pulled by a recursive-descent parser does, even with a cheap resume now
+// and then; one resumed at one depth, or at a new one only every other
+// time, stays on its share stack. Its values
+// go on in order either way.
+func TestResumedAtNewDepthsMoves(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	cases := []struct {
+		name  string
+		depth func(i int) int // call depth of the i-th resume
+		moves bool
+	}{
+		{"a new depth every time", func(i int) int { return i % 5 }, true},
+		{"two depths in turn", func(i int) int { return i % 2 * 3 }, true},
+		{"a new depth nine times in ten", func(i int) int { return (i - i%10/9) % 5 }, true},
+		{"one depth", func(int) int { return 2 }, false},
+		{"a new depth every other time", func(i int) int { return i / 2 % 2 * 3 }, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			withMove(t, MoveThreshold, 32, func() {
+				main, ss := NewMain(), NewShareStack(0)
+				defer main.Destroy()
+				defer ss.Destroy()
+				n := 0
+				co := Create(main, ss, 0, func(co *Co) {
+					for {
+						n++
+						co.Yield()
+					}
+				}, nil)
+				var at func(d int)
+				at = func(d int) {
+					if d > 0 {
+						at(d - 1)
+						return
+					}
+					co.Resume()
+				}
+				for i := range 400 {
+					at(c.depth(i))
+					require.Equal(t, i+1, n, "resume %d", i)
+				}
+				assert.Equal(t, c.moves, co.Moved())
+				co.Destroy()
+			})
+		})
+	}
+}
