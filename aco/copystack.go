@@ -66,11 +66,8 @@ type cs struct {
 	shape uint32
 	// costly counts the last yields in a row that cost more than the
 	// portable engine's switch (see MoveThreshold); walks counts the yields
-	// whose frames had to be walked, up to walkBufsAfter; relocated is set
-	// by a resume that had to relocate the image (resumed at another
-	// depth), whose cost the next yield counts.
-	costly           uint16
-	walks, relocated uint8
+	// whose frames had to be walked, up to walkBufsAfter.
+	costly, walks uint16
 
 	// inline is the save stack while the image fits: words the garbage
 	// collector does not scan, in the Co's own allocation.
@@ -393,7 +390,7 @@ func prepareResume(c *swctx, hi, gp uintptr) uintptr {
 		c.ctRestore++
 		if hi != c.hi {
 			co.relocate(hi)
-			co.relocated = 1
+			co.countRelocation()
 		}
 		c.hi = hi
 		if x := co.x; x != nil && (len(x.cs.defers) > 0 || x.cs.npanic > 0) {
@@ -408,6 +405,26 @@ func prepareResume(c *swctx, hi, gp uintptr) uintptr {
 	}
 	c.hi = hi
 	return stOK
+}
+
+// countRelocation counts a resume that relocated the image (the co was
+// resumed at another depth) as a costly yield toward its move: the image
+// is adjusted and then copied, which a co resumed at a new depth again and
+// again (a lexer pulled by a recursive-descent parser) does cheaper on a
+// goroutine of its own, where it stays put. The count gets costlyDecay
+// more, which the yield after takes off if it is cheap: the common yield
+// (captureFast) counts nothing of its own.
+//
+//go:nosplit
+func (co *Co) countRelocation() {
+	if co.moved || co.costly >= 1<<15 {
+		return
+	}
+	co.costly += 1 + costlyDecay
+	if uintptr(co.costly) >= moveAfter+costlyDecay {
+		co.moveNext = true
+		co.slow = 1
+	}
 }
 
 // relocate moves the saved image from the address it was copied out at to
@@ -601,15 +618,7 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	} else if co.memo != m {
 		co.memo = m // the share stack's
 	}
-	if co.relocated != 0 {
-		// The resume relocated the image: a costly round trip whatever
-		// the yield (see relocateYieldBytes and commitYield).
-		co.relocated = 0
-		if co.costly++; uintptr(co.costly) >= moveAfter && relocateYieldBytes+n > moveThreshold {
-			co.moveNext = true
-			c.slow = 1
-		}
-	} else if co.costly != 0 {
+	if co.costly != 0 {
 		co.costly -= min(co.costly, costlyDecay) // a cheap yield (see costlyDecay)
 	}
 	if p := gPanic(gp); p >= lo && p < hi || gLocks(gp) != c.locks {
@@ -924,10 +933,6 @@ func commitYield(c *swctx, y *yieldState) {
 	cost := y.n + uintptr(y.s.walked)*walkFrameBytes
 	if y.collected {
 		cost += collectYieldBytes
-	}
-	if co.relocated != 0 {
-		co.relocated = 0
-		cost += relocateYieldBytes
 	}
 	if cost > moveThreshold && !co.moved {
 		// A copy of this image (and for frames that keep changing, their

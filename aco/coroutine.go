@@ -551,12 +551,8 @@ func (co *Co) resumeOnG() *portable {
 	if s != uint32(stSuspended) {
 		return nil
 	}
-	if rtAvailable {
-		// sameLocks, written out: a call here is a tenth of the checks.
-		gp := getg()
-		if gLocks(gp) != p.locks || (p.m != 0 && gM(gp) != p.m) {
-			return nil
-		}
+	if rtAvailable && !p.sameLocks(getg()) {
+		return nil
 	}
 	if !co.claim(s) {
 		return nil
@@ -588,11 +584,8 @@ func (co *Co) leavePortable() *portable {
 		co.yieldRefused() // the checks again, to name what is wrong
 	}
 	p := co.x.port
-	if rtAvailable {
-		// mayYield, written out (see resumeOnG).
-		if gp := getg(); gp != p.g || gLocks(gp) != p.locks {
-			co.yieldRefused()
-		}
+	if rtAvailable && !p.onItsG(getg()) {
+		co.yieldRefused()
 	}
 	if ss := co.ss; ss != nil {
 		ss.owner = nil

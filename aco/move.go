@@ -37,14 +37,6 @@ const walkFrameBytes = MoveWalkFrameBytes
 // switch, so such a yield is costly whatever its size.
 const collectYieldBytes = MoveThreshold
 
-// relocateYieldBytes is what a resume that relocated the image (a co
-// pulled from varying depths, as a lexer is by a recursive-descent parser)
-// adds to the size of the yield that follows: the relocation adjusts
-// every frame pointer and pointer into the image, and is followed by the
-// copy, so that a co resumed at a new depth again and again is cheaper on
-// a goroutine of its own, where it stays put.
-const relocateYieldBytes = MoveThreshold
-
 // costlyDecay is how much a cheap yield takes off a co's count of costly
 // yields (moveAfter moves it): a co moves once more than about four of
 // five yields are costly, as a lexer resumed at a new depth of its parser

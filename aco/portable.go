@@ -28,18 +28,26 @@ type portable struct {
 // nil for a first resume.
 func (co *Co) portableReady() *portable {
 	p := co.x.port
-	if p != nil && rtAvailable && !p.sameLocks() {
+	if p != nil && rtAvailable && !p.sameLocks(getg()) {
 		co.stopRunning(stSuspended)
 		panic("aco: Resume of a standalone co from an OS thread whose LockOSThread state differs from that of its first resume")
 	}
 	return p
 }
 
-// sameLocks reports whether the calling goroutine's thread lock state is
-// that of the co's first resume.
-func (p *portable) sameLocks() bool {
-	gp := getg()
+// sameLocks reports whether the thread lock state of gp, the calling
+// goroutine, is that of the co's first resume. It is small enough to be
+// inlined (getg, a call, is the caller's): a call here would be a tenth of
+// a resume's checks.
+func (p *portable) sameLocks(gp uintptr) bool {
 	return gLocks(gp) == p.locks && (p.m == 0 || gM(gp) == p.m)
+}
+
+// onItsG reports whether gp, the calling goroutine, is the co's own one,
+// with the thread lock state of the co's first resume (which the runtime's
+// coroutine switch requires); inlined, as sameLocks.
+func (p *portable) onItsG(gp uintptr) bool {
+	return gp == p.g && gLocks(gp) == p.locks
 }
 
 // resumePortable is the first resume of co on the portable engine: it
