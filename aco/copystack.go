@@ -48,6 +48,9 @@ const (
 	stGrow
 	stCgo
 	stMove
+	// stEnd: the trampoline returned because the co's bottom frame did
+	// (a yield leaves it with stOK).
+	stEnd
 )
 
 // cs is the copy-stack state of a share-stack coroutine, the head of its
@@ -280,11 +283,15 @@ func coEntry(c *swctx) {
 	co.returned = true
 }
 
-// afterResume runs, deferred, when the trampoline returns or a panic comes
-// out of it. A co that is still running has ended.
-func (co *Co) afterResume() {
-	if *(*uint32)(unsafe.Pointer(&co.st)) != uint32(stRunning) {
-		return // it yielded
+// afterResume runs, deferred, when Resume (or resumeCopyStack) is done with
+// the trampoline, however it came back: *mine is false once the co was
+// handed on (it yielded, or it runs on a goroutine of its own), and then
+// nothing here may touch it: another goroutine may already have resumed
+// it. Otherwise the co is still this goroutine's: it returned (co.returned)
+// or a panic or runtime.Goexit is unwinding it.
+func (co *Co) afterResume(mine *bool) {
+	if !*mine {
+		return
 	}
 	if !sharedFPUEnv && co.fpuShared == 0 {
 		// It left without swapout, which hands the resumer its FPU
@@ -302,13 +309,17 @@ func (co *Co) afterResume() {
 // resumeCopyStack runs co, already marked running, until it yields or ends:
 // Resume's slow path.
 func (co *Co) resumeCopyStack() {
-	defer co.afterResume()
+	mine := true
+	defer co.afterResume(&mine)
 	for {
-		st := trampoline(&co.swctx)
-		if st == stOK {
+		switch trampoline(&co.swctx) {
+		case stOK:
+			mine = false // it yielded
 			return
-		}
-		if st == stMove {
+		case stEnd:
+			return
+		case stMove:
+			mine = false // its goroutine ends it
 			co.move()
 			return
 		}
@@ -648,8 +659,9 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	if uint32(n) > c.maxcpsz {
 		c.maxcpsz = uint32(n)
 	}
+	// The state stays running: swapleave marks the co suspended once its
+	// image is saved (see Resume).
 	co.ss.owner = nil
-	co.setStateFast(stSuspended)
 	return true
 }
 
@@ -925,7 +937,7 @@ func scanned(c *swctx, y *yieldState, st uintptr) uintptr {
 }
 
 // commitYield is capture's last step, which cannot fail: it fills in the
-// context for swapout and marks the co suspended.
+// context for swapout and hands the share stack back.
 //
 //go:nosplit
 func commitYield(c *swctx, y *yieldState) {
@@ -961,8 +973,7 @@ func commitYield(c *swctx, y *yieldState) {
 	if uint32(y.n) > c.maxcpsz {
 		c.maxcpsz = uint32(y.n)
 	}
-	co.ss.owner = nil
-	co.setStateFast(stSuspended)
+	co.ss.owner = nil // swapleave marks the co suspended (see captureFast)
 }
 
 // detachDefers takes the co's nd defer records off the goroutine's chain

@@ -334,13 +334,22 @@ func (co *Co) Resume() {
 		// for this call site swapout returns from Resume itself (see
 		// learnResumeSkip).
 		co.ss.owner = co
-		defer co.afterResume()
+		// mine: the co is still this goroutine's (see afterResume).
+		// A yield does not come back here once resumeSkipPC is known:
+		// swapout returns from Resume for it.
+		mine := true
+		defer co.afterResume(&mine)
 		for {
 			st := trampoline(&co.swctx)
 			if st == stOK {
+				mine = false
+				break
+			}
+			if st == stEnd {
 				break
 			}
 			if st == stMove {
+				mine = false
 				co.move()
 				break
 			}

@@ -41,7 +41,7 @@ func growStack(int)                       {}
 func learnResumeSkip()                    {}
 func swapout(*swctx) uintptr              { return 0 }
 func captureFPU()                         {}
-func (co *Co) afterResume()               {}
+func (co *Co) afterResume(*bool)          {}
 func (co *Co) resumeCopyStack()           {}
 func (co *Co) yieldFailed(uintptr)        {}
 func (co *Co) initCopyStack(int)          {}
@@ -63,4 +63,5 @@ func (co *Co) fpuEnter() {}
 const (
 	stOK = iota
 	stMove
+	stEnd
 )

@@ -95,7 +95,11 @@ in:
 	// the trampoline, when the co ends.
 	MOVQ DI, (SP)
 	CALL ·swapin(SB)
-	XORL AX, AX
+
+	// The co's bottom frame returned here: it ended, and is still ours. A
+	// yield leaves with 0 instead, after which the co may be another
+	// goroutine's.
+	MOVQ $const_stEnd, AX
 
 done:
 	MOVQ AX, ret+8(FP)
@@ -276,10 +280,18 @@ copyoutrep:
 
 saved:
 	// No FPU switch: all coroutines share the thread's FPU environment.
+	MOVQ swctx_hi+0(DI), AX
+
+	// The image is saved and hi read: nothing below touches c. Only now may
+	// another goroutine resume the co (its Resume compares and swaps this
+	// state): marking it suspended any earlier would let that goroutine copy a
+	// half-saved image in, or change hi under us. A plain store is a release
+	// on x86 (stores are not reordered with older stores).
+	MOVL $const_stSuspended, Co_st+0(DI)
+
 	// Return from Resume for the trampoline if it was called from Resume's
 	// fast path (whose frame size resumeSkipFrame holds): the co yielded, so
 	// Resume has nothing left to do.
-	MOVQ swctx_hi+0(DI), AX
 	MOVQ 40(AX), CX
 	CMPQ CX, ·resumeSkipPC+0(SB)
 	JNE  leavetramp

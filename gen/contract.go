@@ -419,6 +419,7 @@ const (
 	cMLockedExt   = "rtMLockedExt"
 	cStSuspended  = "stSuspended"
 	cStRunning    = "stRunning"
+	cStEnd        = "stEnd"
 	goAsmConstPfx = "const_"
 )
 

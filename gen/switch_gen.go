@@ -38,6 +38,10 @@ var (
 		"which the image goes: the co's bottom frame (coEntry) returns here, into",
 		"the trampoline, when the co ends.",
 	}
+	whyEnd = []string{
+		"The co's bottom frame returned here: it ended, and is still ours. A yield",
+		"leaves with 0 instead, after which the co may be another goroutine's.",
+	}
 	whyTret   = []string{"Our return address: the word below every co's bottom frame."}
 	whyImage  = []string{"The image ends just below our return address."}
 	whyFirst  = []string{"Continue at the saved PC, with the image's lowest address as SP."}
@@ -58,6 +62,13 @@ var (
 		"The co may yield: swapleave, a leaf that writes SP, copies the image out",
 		"and leaves. Writing SP here instead would make this frame an SPWRITE one,",
 		"which the unwinder cannot walk through while capture runs.",
+	}
+	whyRelease = []string{
+		"The image is saved and hi read: nothing below touches c. Only now may",
+		"another goroutine resume the co (its Resume compares and swaps this",
+		"state): marking it suspended any earlier would let that goroutine copy a",
+		"half-saved image in, or change hi under us. A plain store is a release",
+		"on x86 (stores are not reordered with older stores).",
 	}
 	whySwapoutRet = []string{
 		"ret is 0 in the saved image: what the caller finds when the co is resumed.",
@@ -288,7 +299,8 @@ func trampoline(e lower) {
 	e.Comment(rewrap(whyCallSwapin)...)
 	e.Mov(R.Ctx, e.out(coEntry, "c"))
 	e.Call(Callee{Name: dSwapin.Name})
-	e.Zero(R.Acc)
+	e.Comment(rewrap(whyEnd)...)
+	e.Mov(constOf(cStEnd), R.Acc)
 
 	e.Label("done")
 	e.Mov(R.Acc, e.arg("ret"))
@@ -388,8 +400,10 @@ func swapleave(e lower, shared bool) {
 	e.Mov(a.word(fN, R.Ctx), R.N)
 	copyLoop(e, "copyout", "saved")
 	fpuLeave(e, shared)
-	e.Comment(rewrap(whySkipRs)...)
 	e.Mov(a.word(fHi, R.Ctx), R.Acc)
+	e.Comment(rewrap(whyRelease)...)
+	e.Mov32(constOf(cStSuspended), symAt("Co_st", R.Ctx))
+	e.Comment(rewrap(whySkipRs)...)
 	e.Mov(at(tf.RetPC, R.Acc), R.PC)
 	e.Cmp(R.PC, a.glob(gResumeSkipPC))
 	e.Jump(ifNotEqual, "leavetramp")
