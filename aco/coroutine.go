@@ -31,6 +31,11 @@ const (
 	stEnded                  // function returned, Exit, panic or unwound by Destroy
 	stDestroyed              // Destroy done; the object must not be used
 	stMain                   // a main coroutine
+	// stYielding: a co on a goroutine of its own yielded, and its resumer
+	// has not yet come back from the runtime's switch (see handBack).
+	stYielding
+	// stBusy: Reset is changing an ended co; nothing else may use it.
+	stBusy
 )
 
 func (s state) String() string {
@@ -47,6 +52,10 @@ func (s state) String() string {
 		return "destroyed"
 	case stMain:
 		return "main"
+	case stYielding:
+		return "yielding"
+	case stBusy:
+		return "being reset"
 	}
 	return "invalid"
 }
@@ -243,10 +252,11 @@ func newCo(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any) *Co {
 
 func (co *Co) state() state { return state(co.st.Load()) }
 
-// setStateFast sets the state with a plain store (see Resume).
+// setStateFast sets the state with a release store: a plain one where the
+// copy-stack engine runs (see storeRelease).
 //
 //go:nosplit
-func (co *Co) setStateFast(s state) { *(*uint32)(unsafe.Pointer(&co.st)) = uint32(s) }
+func (co *Co) setStateFast(s state) { storeRelease((*uint32)(unsafe.Pointer(&co.st)), uint32(s)) }
 
 // IsMain reports whether co is a main coroutine.
 func (co *Co) IsMain() bool { return co.state() == stMain || co.main == nil }
@@ -367,6 +377,7 @@ func (co *Co) Resume() {
 	// Checks are calls that return before the switch.
 	if p := co.resumeOnG(); p != nil {
 		p.next()
+		co.handBack()
 		return
 	}
 	co.startRunning()
@@ -376,9 +387,21 @@ func (co *Co) Resume() {
 	}
 	if p := co.portableReady(); p != nil {
 		p.next()
+		co.handBack()
 		return
 	}
 	co.resumePortable() // the first resume
+	co.handBack()
+}
+
+// handBack is the resumer's side of a portable yield, back from the
+// runtime's switch: a co that yielded (stYielding) is suspended from now
+// on, and another goroutine may resume it. Only the resumer stores here,
+// so a plain load and store do.
+func (co *Co) handBack() {
+	if co.st.Load() == uint32(stYielding) {
+		co.setStateFast(stSuspended)
+	}
 }
 
 // claim marks co, in state s, running, unless another goroutine changed
@@ -599,11 +622,12 @@ func (co *Co) leavePortable() *portable {
 	if ss := co.ss; ss != nil {
 		ss.owner = nil
 	}
-	// A plain store, as on the copy-stack engine: the Resume that moves
-	// the co on compares and swaps it, after the runtime's coroutine
-	// switch, whose own atomics publish it. One atomic per round trip is
-	// the budget (each costs about 10 ns here).
-	co.setStateFast(stSuspended)
+	// Not suspended yet: the resumer marks it so once it is back from
+	// the switch (handBack), so that no other goroutine resumes the co
+	// while the resumer is still inside iter.Pull's next. A plain store
+	// where the copy-stack engine runs (x86): one atomic per round trip
+	// is the budget (each costs about 10 ns here).
+	co.setStateFast(stYielding)
 	co.fpuLeave()
 	return p
 }
@@ -683,6 +707,12 @@ func (co *Co) runEnded() {
 // is an ordinary end; any other panic goes on after the last-word hook.
 func (co *Co) endPanic(r any) {
 	co.finish()
+	if co.main == pullMain && co.copyStack {
+		// A Pull co on its share stack, which next's common path
+		// resumed without a deferred call: give the iterator back.
+		// Nothing below uses it.
+		co.arg.(pullEnder).ended()
+	}
 	if u, ok := r.(*Unwind); ok && u.co == co {
 		return
 	}

@@ -52,6 +52,14 @@ func runSelfTest(o *rtOffsets, initLocks uint32) {
 	copyStackOn = true
 }
 
+// storeRelease stores v at p with a plain store, which x86 (the only
+// architecture of this engine) does not reorder with the loads and stores
+// before it: a release, without the locked instruction of an atomic store.
+// This engine never runs under the race detector.
+//
+//go:nosplit
+func storeRelease(p *uint32, v uint32) { *p = v }
+
 // yieldFailed acts on a status from swapout: it makes room, learns the
 // frame layout, collects roots, or panics for a yield that cannot be done.
 func (co *Co) yieldFailed(st uintptr) {

@@ -2,7 +2,10 @@
 
 package aco
 
-import "runtime"
+import (
+	"runtime"
+	"sync/atomic"
+)
 
 // Without runtime tables for this platform, release or build mode, every
 // coroutine runs on the portable engine.
@@ -53,10 +56,9 @@ func (co *Co) copyStackStats() SaveStack  { return SaveStack{} }
 func (co *Co) hasPendingDefers() bool     { return true }
 func (co *Co) move()                      {}
 
-// jumpNext is slow itself where the switch is not generated.
-func jumpNext[V any](_ *nextCell, _ *pullFast, slow func() (V, bool)) func() (V, bool) {
-	return slow
-}
+// storeRelease is an atomic store here: the race detector checks aco's own
+// synchronization too, and arm64 reorders plain stores.
+func storeRelease(p *uint32, v uint32) { atomic.StoreUint32(p, v) }
 func (co *Co) fpuLeave() {}
 func (co *Co) fpuEnter() {}
 

@@ -4,7 +4,6 @@ package aco
 
 import (
 	"iter"
-	"unsafe"
 )
 
 // Moving a co off its share stack. A copy-stack round trip copies the live
@@ -76,20 +75,7 @@ func (co *Co) move() {
 		})
 	}
 	p.next()
-}
-
-// nextJumpCode is the address of nextJump, the code of every nextCell.
-var nextJumpCode = nextJumpPC()
-
-// jumpNext returns the next function of a Pull iterator: a nextCell, whose
-// code (nextJump) jumps into iter.Pull's next while f allows it and into
-// slow otherwise, so that a moved co's round trip has no frame of aco on
-// the resumer's side. c is in the iterator's handle, which slow holds too:
-// the garbage collector finds the handle unreachable when next and stop
-// are (see abandon).
-func jumpNext[V any](c *nextCell, f *pullFast, slow func() (V, bool)) func() (V, bool) {
-	*c = nextCell{code: nextJumpCode, fast: f, slow: funcval(slow)}
-	return *(*func() (V, bool))(unsafe.Pointer(&c))
+	co.handBack()
 }
 
 // fpuLeave and fpuEnter hand the FPU environment over when a moved co

@@ -4,7 +4,7 @@ import (
 	"iter"
 	"runtime"
 	"sync"
-	"unsafe"
+	"sync/atomic"
 )
 
 // pullMain is the main coroutine of the coroutines behind Pull. It is never
@@ -89,31 +89,13 @@ func pull2[K, V any](next func() (kv[K, V], bool), stop func()) (func() (K, V, b
 	}, stop
 }
 
-// pullFast is what the next function of a Pull iterator reads before it
-// resumes the co itself (nextJump, in the generated switch): iter.Pull's
-// next, once the co runs on a goroutine of its own, to jump into directly.
-type pullFast struct {
-	// next is iter.Pull's next (a func value) while nextJump may jump
-	// into it: set by allowJump, cleared when the iteration ends.
-	next unsafe.Pointer
-	co   *Co
-}
-
-// nextCell is the func value a Pull iterator hands out as next where the
-// switch is generated (jumpNext): its code is nextJump, which jumps to
-// fast.next or to slow, aco's next.
-type nextCell struct {
-	code uintptr
-	fast *pullFast
-	slow unsafe.Pointer
-}
-
-// funcval is the func value f as a pointer, for nextCell.
-func funcval[F any](f F) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&f)) }
-
 // puller is the state shared by a pull iterator and its coroutine.
 type puller[V any] struct {
-	fast     pullFast
+	// busy is who holds the iterator (see acquire): a call of next or
+	// stop holds it from its first instruction to its last use of the
+	// puller or the co, so that a second goroutine calling next or stop
+	// meanwhile panics instead of resuming the co.
+	busy     uint32
 	co       *Co
 	own      ShareStack  // the private share stack used by Pull
 	counted  *ShareStack // share stack whose live count PullOn raised
@@ -122,6 +104,7 @@ type puller[V any] struct {
 	ok       bool // v holds a value from yield
 	done     bool // seq returned or stop was called
 	stopping bool // stop asked seq to return: yield returns false
+	stopped  bool // stop was called from inside seq, which is suspended there
 	// cleanup: a cleanup on the handle ends the co if the iterator is
 	// dropped (see abandon); stopCleanup is it, stopped when the iteration
 	// ends (the runtime keeps a span's cleanups in a list it searches).
@@ -160,30 +143,11 @@ func (p *puller[V]) startTyped(port *portable, body func()) {
 	port.yield = func(struct{}) bool { return p.tyield(p.v) }
 }
 
-// allowJump lets next jump straight into iter.Pull's next (nextJump) once
-// the co runs on a goroutine of its own, if nothing the jump skips is
-// needed: not for a PullOn co on a share stack of the caller's (whose live
-// count and owner other coroutines see), nor for a co moved under an OS
-// thread lock or with an FPU environment of its own.
-func (p *puller[V]) allowJump() {
-	co := p.co
-	if !rtAvailable || p.tnext == nil || p.counted != nil || co.copyStack || co.x == nil {
-		return
-	}
-	if port := co.x.port; port == nil || port.locks != 0 || (co.moved && co.fpuShared == 0) {
-		return
-	}
-	p.fast.co = co
-	p.fast.next = funcval(p.tnext)
-}
-
 // pullHandle is what the next and stop functions hold. The coroutine holds
 // the puller (its argument) but not this, so the garbage collector can find
 // the handle unreachable while a goroutine runs the coroutine.
-// It holds next's nextCell too, which saves an allocation.
 type pullHandle[V any] struct {
-	cell nextCell
-	p    *puller[V]
+	p *puller[V]
 }
 
 func (p *puller[V]) init(ss *ShareStack, seq iter.Seq[V]) {
@@ -236,50 +200,52 @@ func (p *puller[V]) recycle() bool {
 	return true
 }
 
-// funcs returns next and stop. Each is a closure that resumes the co
-// itself, with no frame of aco in between: the return after a switch is
+// funcs returns next and stop. next resumes the co itself, with no frame
+// of aco in between on its common path: the return after a switch is
 // mispredicted once per frame it passes (see Resume).
 func (p *puller[V]) funcs() (func() (V, bool), func()) {
 	h := &pullHandle[V]{p: p}
 	next := func() (V, bool) {
 		p := h.p
-		if co := p.co; co.copyStack && p.counted == nil && co.st.Load() == uint32(stSuspended) {
+		if !p.acquire(holdFast) {
+			p.refuse("next")
+		}
+		if co := p.co; co.copyStack && p.counted == nil && !co.moveNext && co.st.Load() == uint32(stSuspended) {
 			// The common next: a Pull co suspended on its own share
-			// stack. No deferred call: a panic from the co ended it, and
-			// the next call of next or stop notices (noticeEnd). What
-			// resumed does matters only if the co ended or moved.
+			// stack, which stays there for this resume. No deferred
+			// call: a panic from the co ended it and gave the iterator
+			// back (see pullEnded), and the next call of next or stop
+			// notices the end (noticeEnd). What resumed does matters
+			// only if the co ended.
 			p.ok = false
 			co.Resume()
-			if co.st.Load() != uint32(stSuspended) || !co.copyStack {
+			if co.st.Load() != uint32(stSuspended) || p.stopped {
 				p.resumed(h)
 			}
-			return p.take()
-		}
-		port := p.co.resumeOnG()
-		if port != nil && p.counted == nil {
-			// A Pull co on a goroutine of its own, suspended, which
-			// nextJump did not take straight to iter.Pull's next (a
-			// thread lock, or before allowJump): iter.Pull's next, and
-			// a check for the end after it. A
-			// panic from the co passes through (it ended the co), and
-			// the next call notices the end (noticeEnd); a PullOn co
-			// takes the way below, whose deferred call gives its
-			// share stack's live count back at once.
-			v, ok := p.tnext()
-			if p.co.st.Load() == uint32(stEnded) {
-				p.finish()
-			}
+			v, ok := p.take()
+			p.release()
 			return v, ok
 		}
-		// Every other case: the resumes on the share stack, the end,
-		// misuse.
+		// Every other case: a co on a goroutine of its own, a PullOn co,
+		// the end, misuse. The deferred call gives the iterator back
+		// however this call ends.
+		p.busy = holdDeferred
+		defer p.leave(h)
 		var zero V
-		if port == nil && p.noticeEnd() {
+		if p.noticeEnd() {
 			return zero, false
 		}
 		p.ok = false
-		defer p.resumed(h)
-		if port != nil {
+		if port := p.co.resumeOnG(); port != nil {
+			if p.counted == nil {
+				// A Pull co on a goroutine of its own: iter.Pull's
+				// next, which carries the value.
+				v, ok := p.tnext()
+				if p.stopped {
+					return zero, false
+				}
+				return v, ok
+			}
 			port.next() // a PullOn co on a goroutine of its own, marked running
 		} else {
 			p.checkNext()
@@ -289,6 +255,11 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 	}
 	stop := func() {
 		p := h.p
+		if !p.acquire(holdDeferred) {
+			p.stopRefused()
+			return
+		}
+		defer p.leave(h)
 		if p.noticeEnd() {
 			return
 		}
@@ -297,11 +268,86 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 			return
 		}
 		p.stopping = true
-		defer p.resumed(h)
 		p.co.Resume()
 	}
-	return jumpNext(&h.cell, &p.fast, next), stop
+	return next, stop
 }
+
+// Who holds a Pull iterator (puller.busy).
+const (
+	holdNone     = iota
+	holdFast     // next's common path, which has no deferred call
+	holdDeferred // a call whose deferred leave gives the iterator back
+)
+
+// acquire takes the iterator for a call of next or stop: the one atomic
+// instruction of a Pull round trip (a compare-and-swap, about 5 ns here),
+// which makes a second goroutine's call fail cleanly instead of resuming
+// the co under the first.
+func (p *puller[V]) acquire(how uint32) bool {
+	return atomic.CompareAndSwapUint32(&p.busy, holdNone, how)
+}
+
+// release gives the iterator back after the call's last use of it.
+func (p *puller[V]) release() { storeRelease(&p.busy, holdNone) }
+
+// pullEnder is a puller, for endPanic.
+type pullEnder interface{ ended() }
+
+// ended gives the iterator back for the call of next whose co ended in a
+// panic or runtime.Goexit on next's common path, which has no deferred
+// call; a call holding it otherwise gives it back itself.
+func (p *puller[V]) ended() {
+	if p.busy == holdFast {
+		p.release()
+	}
+}
+
+// leave runs, deferred, at the end of a call of next or stop that held the
+// iterator with holdDeferred: it notices how the co came back (resumed)
+// and gives the iterator back.
+func (p *puller[V]) leave(h *pullHandle[V]) {
+	p.co.handBack()
+	p.resumed(h)
+	p.release()
+}
+
+// refuse panics for a call of next that found the iterator held: by the
+// call of next running the generator, on this goroutine (next called from
+// inside the generator), or by a call on another goroutine.
+func (p *puller[V]) refuse(what string) {
+	if p.inside() {
+		panic(msgNextAgain)
+	}
+	panic("aco: Pull: " + what + " called from two goroutines at once (" + msgOneGoroutine + ")")
+}
+
+// stopRefused is stop on an iterator another call holds. Called from inside
+// the generator (its co runs on this goroutine), it does what iter.Pull's
+// stop does there: the generator is left where it is, never to run again
+// (its pending deferred calls do not run), and the next call that is
+// running it returns; the iteration is over. From another goroutine it
+// panics.
+func (p *puller[V]) stopRefused() {
+	if !p.inside() {
+		panic("aco: Pull: stop called while another goroutine runs next or stop (" + msgOneGoroutine + ")")
+	}
+	p.stopping, p.stopped = true, true
+	p.co.Yield()
+	panic("aco: internal error: a generator stopped from inside was resumed")
+}
+
+// inside reports whether the co runs on this goroutine: a call that finds
+// the iterator held comes from inside the generator. It reads what another
+// goroutine may be writing (the co, its goroutine): only to choose a panic
+// message, which is right whenever the call is.
+func (p *puller[V]) inside() bool {
+	co := p.co
+	return rtAvailable && co.state() == stRunning && co.goroutine() == getg()
+}
+
+// msgOneGoroutine is why two goroutines must not share an iterator at once.
+const msgOneGoroutine = "an iterator, like iter.Pull's, is used by one goroutine at a time: the second call panics and the first goes on"
 
 // take returns the value the co's last yield handed over, if any, and
 // clears it (the iterator must not keep it alive).
@@ -324,7 +370,7 @@ func (p *puller[V]) noticeEnd() bool {
 // Messages of Pull's misuse, in iter.Pull's words where the situation is
 // the same.
 const (
-	msgNextAgain = "aco: Pull: next called again before yield (next of an iterator called while its generator runs: from inside it, or from two goroutines at once)"
+	msgNextAgain = "aco: Pull: next called again before yield (next of an iterator called from inside its own generator)"
 	msgNextBusy  = "aco: PullOn: next called while another coroutine of the same share stack runs (iterators on one share stack cannot be pulled from inside each other: give the inner one a share stack of its own, or use Pull)"
 )
 
@@ -340,10 +386,21 @@ func (p *puller[V]) checkNext() {
 	}
 }
 
-// resumed runs, deferred, after the co was resumed, however it came back:
-// it notices the end, and gives a co that moved onto a goroutine of its own
-// a cleanup that ends it if the iterator is dropped.
+// resumed runs after the co was resumed, however it came back: it notices
+// the end, ends the iteration if stop was called from inside the generator,
+// and gives a co that moved onto a goroutine of its own a cleanup that ends
+// it if the iterator is dropped.
 func (p *puller[V]) resumed(h *pullHandle[V]) {
+	if p.stopped && !p.done {
+		// The generator is suspended in its stop: it never runs again.
+		// A co on a goroutine of its own leaves its frames as an
+		// abandoned one does, so that the goroutine ends.
+		if p.co.moved {
+			p.co.abandon()
+		}
+		p.finish()
+		return
+	}
 	if p.co.IsEnd() {
 		p.finish()
 		return
@@ -351,9 +408,6 @@ func (p *puller[V]) resumed(h *pullHandle[V]) {
 	if p.co.moved && !p.cleanup {
 		p.cleanup = true
 		p.stopCleanup = runtime.AddCleanup(h, (*puller[V]).abandon, p)
-	}
-	if p.fast.next == nil && !p.done {
-		p.allowJump()
 	}
 }
 
@@ -386,7 +440,6 @@ func (p *puller[V]) finish() {
 		return
 	}
 	p.done = true
-	p.fast.next, p.fast.co = nil, nil // next takes aco's way from now on
 	p.co.st.Store(uint32(stEnded))
 	if p.cleanup {
 		p.stopCleanup.Stop()

@@ -115,13 +115,3 @@ func swapout(c *swctx) uintptr
 // trampoline's caller. Called only by swapout, which passes c and the image's
 // lowest address in registers; it never returns.
 func swapleave()
-
-// nextJump is the code of the next function a Pull iterator hands out (a
-// nextCell): it jumps, with the caller's frame, arguments and results
-// untouched, into iter.Pull's next when the co runs on a goroutine of its own
-// and may be resumed at once, else into aco's next. Never called by name:
-// nextCell.code holds its address (nextJumpPC).
-func nextJump()
-
-// nextJumpPC returns the ABI0 address of nextJump.
-func nextJumpPC() uintptr

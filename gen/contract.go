@@ -78,10 +78,6 @@ type Roles struct {
 	// source SI, count CX) uses Ctx's register; "" where the copy loop
 	// has no string-move form.
 	Keep Reg
-	// Closure is where a call of a Go func value passes the func value
-	// (the closure context): nextJump reads its cell from it and passes
-	// the func value it jumps to in it.
-	Closure Reg
 }
 
 // Arch is the contract of one GOARCH.
@@ -135,13 +131,12 @@ var amd64 = &Arch{
 	Roles: Roles{
 		Ctx: DI, G: R8, Hi: R9, N: CX,
 		Src: SI, Dst: R8, Idx: R9, Word: R10, Vec: X0, Vec2: X1,
-		Acc: AX, PC: CX, Slot: BX, Keep: DX, Closure: DX,
+		Acc: AX, PC: CX, Slot: BX, Keep: DX,
 	},
 	Shares: []Share{
 		{[]string{"G", "Dst"}, "g is the trampoline's, the destination the copy loops', which run in swapin and swapleave"},
 		{[]string{"Hi", "Idx"}, "the trampoline hands hi to swapin, whose copy loop's index is computed from it"},
 		{[]string{"N", "PC"}, "the image size is used up by the copy before the switch loads the PC it jumps to"},
-		{[]string{"Keep", "Closure"}, "Keep is the copy loops', Closure nextJump's"},
 	},
 }
 
@@ -159,10 +154,10 @@ var i386 = &Arch{
 	Roles: Roles{
 		Ctx: DI, G: DX, Hi: BX, N: CX,
 		Src: SI, Dst: BX, Idx: DX, Word: AX, Vec: X0, Vec2: X1,
-		Acc: AX, PC: CX, Slot: DX, Hi32: SI, Closure: DX,
+		Acc: AX, PC: CX, Slot: DX, Hi32: SI,
 	},
 	Shares: []Share{
-		{[]string{"G", "Idx", "Slot", "Closure"}, "386 has six registers: g is the trampoline's, the index the copy loops', the slot the switch's after the copy, the closure nextJump's"},
+		{[]string{"G", "Idx", "Slot"}, "386 has six registers: g is the trampoline's, the index the copy loops', the slot the switch's after the copy"},
 		{[]string{"Hi", "Dst"}, "as amd64's Hi and Idx: the copy's destination is computed from hi"},
 		{[]string{"N", "PC"}, "the image size is used up by the copy before the switch loads the PC it jumps to"},
 		{[]string{"Word", "Acc"}, "the copy loops' word and the results and addresses read outside them"},
@@ -418,7 +413,6 @@ const (
 	cGM           = "rtGM"
 	cMLockedExt   = "rtMLockedExt"
 	cStSuspended  = "stSuspended"
-	cStRunning    = "stRunning"
 	cStEnd        = "stEnd"
 	goAsmConstPfx = "const_"
 )
@@ -512,23 +506,6 @@ swapin's FPU switch, for a co on a goroutine of its own (move.go).`,
 swapleave's FPU switch, for a co on a goroutine of its own (move.go).`,
 		NoSplit: true,
 	}
-	dNextJump = &Decl{
-		Name: "nextJump",
-		Sig:  sig(nil, nil),
-		Doc: `nextJump is the code of the next function a Pull iterator hands out
-(a nextCell): it jumps, with the caller's frame, arguments and results
-untouched, into iter.Pull's next when the co runs on a goroutine of its
-own and may be resumed at once, else into aco's next. Never called by
-name: nextCell.code holds its address (nextJumpPC).`,
-		NoSplit: true,
-		NoFrame: true,
-	}
-	dNextJumpPC = &Decl{
-		Name:    "nextJumpPC",
-		Sig:     sig(nil, params(Param{"", uintptrT})),
-		Doc:     `nextJumpPC returns the ABI0 address of nextJump.`,
-		NoSplit: true,
-	}
 	dFpuSetEnv = &Decl{
 		Name:    "fpuSetEnv",
 		Sig:     sig(params(Param{"cw", uint16T}, Param{"mxcsr", uint32T}), nil),
@@ -539,7 +516,7 @@ name: nextCell.code holds its address (nextJumpPC).`,
 
 // decls is the order of the declarations in zswitch.go and of the
 // functions in the switch's assembly files.
-var decls = []*Decl{dCoEntryPC, dFpuEnv, dFpuSetEnv, dFpuToCo, dFpuToMain, dTrampoline, dSwapin, dSwapout, dSwapleave, dNextJump, dNextJumpPC}
+var decls = []*Decl{dCoEntryPC, dFpuEnv, dFpuSetEnv, dFpuToCo, dFpuToMain, dTrampoline, dSwapin, dSwapout, dSwapleave}
 
 // getg lives in files of its own (zgetg_*.s), built wherever the runtime
 // layout tables are, the race detector included: the portable engine's

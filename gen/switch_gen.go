@@ -204,47 +204,11 @@ func getg(e lower) {
 	e.Ret()
 }
 
-// pcOf returns the ABI0 address of a function: coEntryPC, nextJumpPC.
+// pcOf returns the ABI0 address of a function: coEntryPC.
 func pcOf(e lower, name string) {
 	e.Mov(addrOf(name), AX)
 	e.Mov(AX, e.arg("ret"))
 	e.Ret()
-}
-
-// nextJump: a Pull iterator's next, in front of iter.Pull's.
-
-var whyNextJump = []string{
-	"A tail call: no frame of aco stays between the caller and the runtime's",
-	"coroutine switch, whose return the CPU mispredicts once per frame it",
-	"passes (BenchmarkWrappedIterPull). The fast way needs iter.Pull's next",
-	"(pullFast.next, nil until the co has moved and after it ends), the co",
-	"suspended, and no OS thread lock (which the runtime's switch would",
-	"throw on); it marks the co running, as claim does for a Pull co. Every",
-	"other case is aco's next, whose checks name the mistake. next has no",
-	"arguments, so only the closure register must reach either target.",
-}
-
-func nextJump(e lower) {
-	R := e.arch().Roles
-	e.Comment(rewrap(whyNextJump)...)
-	e.Mov(symAt("nextCell_fast", R.Closure), R.Acc)
-	e.Mov(symAt("pullFast_next", R.Acc), R.PC)
-	e.Test(R.PC)
-	e.Jump(ifZero, "slow")
-	e.Mov(symAt("pullFast_co", R.Acc), R.Hi)
-	e.Cmp32(symAt("Co_st", R.Hi), constOf(cStSuspended))
-	e.Jump(ifNotEqual, "slow")
-	e.LoadG(R.Acc)
-	e.Mov(rt(cGM, R.Acc), R.Acc)
-	e.Jnz64(rt(cMLockedExt, R.Acc), "slow") // lockedExt and lockedInt
-	e.Mov32(constOf(cStRunning), symAt("Co_st", R.Hi))
-	e.Mov(R.PC, R.Closure)
-	e.Mov(at(0, R.PC), R.PC)
-	e.JmpReg(R.PC)
-	e.Label("slow")
-	e.Mov(symAt("nextCell_slow", R.Closure), R.Closure)
-	e.Mov(at(0, R.Closure), R.PC)
-	e.JmpReg(R.PC)
 }
 
 // trampoline
@@ -443,10 +407,6 @@ func routine(e lower, d *Decl, shared bool) {
 		swapout(e)
 	case dSwapleave:
 		swapleave(e, shared)
-	case dNextJump:
-		nextJump(e)
-	case dNextJumpPC:
-		pcOf(e, dNextJump.Name)
 	default:
 		panic("no routine for " + d.Name)
 	}
