@@ -59,8 +59,8 @@ func (co *Co) move()                      {}
 // storeRelease is an atomic store here: the race detector checks aco's own
 // synchronization too, and arm64 reorders plain stores.
 func storeRelease(p *uint32, v uint32) { atomic.StoreUint32(p, v) }
-func (co *Co) fpuLeave() {}
-func (co *Co) fpuEnter() {}
+func (co *Co) fpuLeave()               {}
+func (co *Co) fpuEnter()               {}
 
 const (
 	stOK = iota
