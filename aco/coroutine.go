@@ -335,15 +335,21 @@ func (co *Co) String() string {
 // whoever resumed it). A coroutine runs on one goroutine at a time and a
 // share stack runs one coroutine at a time.
 func (co *Co) Resume() {
-	if s := co.st.Load(); co.copyStack && (s == uint32(stSuspended) || s == uint32(stInit)) &&
-		co.ss.owner == nil && co.claim(s) {
+	if co == nil {
+		panic("aco: Resume of a nil *Co")
+	}
+	if s := co.st.Load(); co.copyStack && (s == uint32(stSuspended) || s == uint32(stInit)) && co.claim(s) {
 		// The copy-stack fast path. claim makes sure two goroutines
-		// cannot both resume the co; the rest of the state changes are
-		// plain stores (this engine never runs under the race detector).
+		// cannot both resume the co, and the share stack's claim that
+		// no two cos of it run at once; the co gives both back when it
+		// yields, after its last use of them (swapleave).
+		if !co.ss.claim(co) {
+			co.setStateFast(state(s))
+			panic(msgShareStackBusy)
+		}
 		// The trampoline is called from here and nowhere else in Resume:
 		// for this call site swapout returns from Resume itself (see
 		// learnResumeSkip).
-		co.ss.owner = co
 		// mine: the co is still this goroutine's (see afterResume).
 		// A yield does not come back here once resumeSkipPC is known:
 		// swapout returns from Resume for it.
@@ -435,8 +441,10 @@ func (co *Co) startRunning() {
 		case stSuspended:
 		case stMain:
 			panic("aco: Resume of a main co")
-		case stRunning:
-			panic(msgResumeRunning)
+		case stRunning, stYielding:
+			panic(co.runningMsg("Resume"))
+		case stBusy:
+			panic("aco: Resume of a co that another goroutine is resetting at the same time")
 		case stEnded:
 			panic("aco: Resume of an ended co")
 		case stDestroyed:
@@ -449,13 +457,27 @@ func (co *Co) startRunning() {
 		}
 	}
 	// Only the goroutine that won the co looks at its share stack.
-	if ss := co.ss; ss != nil {
-		if ss.owner != nil {
-			co.st.Store(uint32(s))
-			panic("aco: Resume: share stack is busy running another co (a share stack runs one co at a time)")
-		}
-		ss.owner = co
+	if ss := co.ss; ss != nil && !ss.claim(co) {
+		co.st.Store(uint32(s))
+		panic(msgShareStackBusy)
 	}
+}
+
+// runningMsg is the panic message of what, a Resume, Destroy or Reset of
+// co, which is running (or yielding: its resumer is not back from the
+// switch yet): it names the cause where it can be told. On the goroutine
+// the co runs on, the caller is inside the co or a co it resumed; on
+// another goroutine, that goroutine is running the co at the same time,
+// unless the caller is a standalone co the running co resumed (each runs
+// on a goroutine of its own), which cannot be told apart from it.
+func (co *Co) runningMsg(what string) string {
+	if rtAvailable && co.state() == stRunning && co.goroutine() == getg() {
+		return "aco: " + what + " of a running co from inside itself or a co it resumed (a co cannot be resumed or destroyed until it has yielded back to its resumer)"
+	}
+	if rtAvailable {
+		return "aco: " + what + " of a running co while another goroutine runs it (a co runs on one goroutine at a time; a standalone co it resumed has a goroutine of its own too)"
+	}
+	return msgResumeRunning
 }
 
 // stopRunning hands the share stack back and sets the new state. It is
@@ -464,7 +486,7 @@ func (co *Co) startRunning() {
 //go:nosplit
 func (co *Co) stopRunning(s state) {
 	if ss := co.ss; ss != nil && ss.owner == co { // not while Destroy unwinds it off its share stack
-		ss.owner = nil
+		ss.leave()
 	}
 	co.st.Store(uint32(s))
 }
@@ -477,9 +499,12 @@ func (co *Co) checkInside(what string) {
 		return
 	case stMain:
 		panic("aco: " + what + " on a main co (only a non-main co can " + what + ")")
-	default:
-		panic("aco: " + what + " called outside the co (the co is not running)")
+	case stInit:
+		if co.fn == nil {
+			panic(msgZeroCo)
+		}
 	}
+	panic("aco: " + what + " called outside the co (the co is not running)")
 }
 
 // Yield is libaco's aco_yield: it suspends co and returns control to its
@@ -560,7 +585,7 @@ func (co *Co) abandon() {
 	co.x.abandoned = true
 	// The copy-stack yield hands its share stack back: give it one of its
 	// own, not the iterator's, which another goroutine may be using.
-	co.ss = &ShareStack{}
+	co.ss = &ShareStack{private: true}
 	co.setStateFast(stRunning)
 	p.stop()
 }
@@ -575,27 +600,22 @@ func (co *Co) abandon() {
 // It is the whole of a portable resume before the switch, in one call:
 // a few loads and compares, claim, two stores.
 func (co *Co) resumeOnG() *portable {
-	x := co.x
-	if co.copyStack || x == nil || x.port == nil {
+	if co.st.Load() != uint32(stSuspended) || co.copyStack || !co.claim(uint32(stSuspended)) {
 		return nil
 	}
-	p, s := x.port, co.st.Load()
-	if s != uint32(stSuspended) {
+	// The co is this goroutine's now: only from here on are its fields
+	// read, which the goroutine that handed it back wrote.
+	var p *portable
+	if x := co.x; x != nil && !co.copyStack {
+		p = x.port
+	}
+	if p == nil || rtAvailable && !p.sameLocks(getg()) {
+		co.setStateFast(stSuspended) // Resume's slow path says why
 		return nil
 	}
-	if rtAvailable && !p.sameLocks(getg()) {
+	if ss := co.ss; ss != nil && !ss.claim(co) {
+		co.setStateFast(stSuspended) // busy: startRunning says so
 		return nil
-	}
-	if !co.claim(s) {
-		return nil
-	}
-	// Only the goroutine that won the co looks at its share stack.
-	if ss := co.ss; ss != nil {
-		if ss.owner != nil {
-			co.st.Store(s) // busy: startRunning says so
-			return nil
-		}
-		ss.owner = co
 	}
 	return p
 }
@@ -620,7 +640,7 @@ func (co *Co) leavePortable() *portable {
 		co.yieldRefused()
 	}
 	if ss := co.ss; ss != nil {
-		ss.owner = nil
+		ss.leave()
 	}
 	// Not suspended yet: the resumer marks it so once it is back from
 	// the switch (handBack), so that no other goroutine resumes the co
@@ -660,14 +680,14 @@ func (co *Co) Exit() {
 // Messages of misuse the engines share.
 const (
 	msgZeroCo = "aco: use of a Co that Create did not make (a zero Co value: make coroutines with Create, main coroutines with NewMain)"
-	// One message for every way: the portable engine cannot tell a co
-	// resumed from inside a co it resumed from one resumed on another
-	// goroutine (each co has a goroutine of its own there).
-	msgResumeRunning = "aco: Resume of a running co (from inside itself or a co it resumed, which cannot be, or while another goroutine runs it)"
-	msgYieldOutside  = "aco: Yield called outside the co (from another goroutine, or from inside another co it resumed)"
-	msgExitOutside   = "aco: Exit called outside the co (from another goroutine)"
-	msgYieldLocked   = "aco: Yield while the co holds an OS thread lock (runtime.LockOSThread without UnlockOSThread)"
-	msgYieldCgo      = "aco: Yield inside a cgo callback is not supported"
+	// Where the runtime cannot be read (runningMsg tells the causes
+	// apart where it can).
+	msgResumeRunning  = "aco: Resume of a running co (from inside itself or a co it resumed, or while another goroutine runs it)"
+	msgShareStackBusy = "aco: Resume: share stack is busy running another co (a share stack runs one co at a time)"
+	msgYieldOutside   = "aco: Yield called outside the co (from another goroutine, or from inside another co it resumed)"
+	msgExitOutside    = "aco: Exit called outside the co (from another goroutine)"
+	msgYieldLocked    = "aco: Yield while the co holds an OS thread lock (runtime.LockOSThread without UnlockOSThread)"
+	msgYieldCgo       = "aco: Yield inside a cgo callback is not supported"
 )
 
 // Unwind is the panic value with which Exit and Destroy unwind a coroutine's
@@ -760,13 +780,18 @@ func (co *Co) finish() {
 //
 // A destroyed coroutine must not be used again; doing so panics.
 func (co *Co) Destroy() {
+	if co == nil {
+		panic("aco: Destroy of a nil *Co")
+	}
 	switch co.state() {
 	case stMain:
 		if co.x.kids.n != 0 {
 			panic("aco: Destroy of a main co that still has live coroutines (destroy them first)")
 		}
-	case stRunning:
-		panic("aco: Destroy of a running co")
+	case stRunning, stYielding:
+		panic(co.runningMsg("Destroy"))
+	case stBusy:
+		panic("aco: Destroy of a co that another goroutine is resetting at the same time")
 	case stDestroyed:
 		panic("aco: Destroy of a destroyed co")
 	case stInit:
@@ -803,9 +828,7 @@ func (co *Co) destroySuspended() {
 		}
 	}
 	if ss := co.ss; ss != nil {
-		if ss.owner == nil {
-			ss.owner = co
-		} // else the owner keeps it: stopRunning leaves it alone
+		ss.claim(co) // if it has an owner, the owner keeps it: stopRunning leaves it alone
 	}
 	// A panic from a deferred call of the coroutine continues from
 	// Destroy; the coroutine is destroyed all the same.
@@ -850,17 +873,33 @@ func (co *Co) release() {
 // gets a new function and argument and goes back to the "init" state, keeping
 // its main coroutine, share stack and save stack (statistics start over).
 func (co *Co) Reset(fn Func, arg any) {
+	if co == nil {
+		panic("aco: Reset of a nil *Co")
+	}
 	if fn == nil {
 		panic("aco: Reset: nil function")
 	}
-	switch co.state() {
-	case stEnded, stInit:
-	case stMain:
-		panic("aco: Reset of a main co")
-	case stDestroyed:
-		panic("aco: Reset of a destroyed co")
-	default:
-		panic("aco: Reset of a co that has not ended (it is " + co.state().String() + ")")
+	for {
+		s := co.state()
+		switch s {
+		case stEnded, stInit:
+		case stMain:
+			panic("aco: Reset of a main co")
+		case stDestroyed:
+			panic("aco: Reset of a destroyed co")
+		case stBusy:
+			panic("aco: Reset of a co that another goroutine is resetting at the same time")
+		default:
+			panic("aco: Reset of a co that has not ended (it is " + s.String() + ")")
+		}
+		if s == stInit && co.fn == nil {
+			panic(msgZeroCo)
+		}
+		// The co is this goroutine's while it is busy: a Resume, Destroy
+		// or Reset from another goroutine meanwhile panics.
+		if co.st.CompareAndSwap(uint32(s), uint32(stBusy)) {
+			break
+		}
 	}
 	co.fn, co.arg = fn, arg
 	if co.moved {

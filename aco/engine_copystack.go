@@ -60,6 +60,9 @@ func runSelfTest(o *rtOffsets, initLocks uint32) {
 //go:nosplit
 func storeRelease(p *uint32, v uint32) { *p = v }
 
+// storeReleasePtr is storeRelease for a pointer (with its write barrier).
+func storeReleasePtr(p *unsafe.Pointer, v unsafe.Pointer) { *p = v }
+
 // yieldFailed acts on a status from swapout: it makes room, learns the
 // frame layout, collects roots, or panics for a yield that cannot be done.
 func (co *Co) yieldFailed(st uintptr) {

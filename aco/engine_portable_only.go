@@ -5,6 +5,7 @@ package aco
 import (
 	"runtime"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Without runtime tables for this platform, release or build mode, every
@@ -59,8 +60,11 @@ func (co *Co) move()                      {}
 // storeRelease is an atomic store here: the race detector checks aco's own
 // synchronization too, and arm64 reorders plain stores.
 func storeRelease(p *uint32, v uint32) { atomic.StoreUint32(p, v) }
-func (co *Co) fpuLeave()               {}
-func (co *Co) fpuEnter()               {}
+
+// storeReleasePtr is storeRelease for a pointer.
+func storeReleasePtr(p *unsafe.Pointer, v unsafe.Pointer) { atomic.StorePointer(p, v) }
+func (co *Co) fpuLeave()                                  {}
+func (co *Co) fpuEnter()                                  {}
 
 const (
 	stOK = iota

@@ -42,6 +42,7 @@ func Pull[V any](seq iter.Seq[V]) (next func() (V, bool), stop func()) {
 		return iter.Pull(seq)
 	}
 	p := &puller[V]{}
+	p.own.private = true
 	p.init(&p.own, seq)
 	return p.funcs()
 }
@@ -381,7 +382,7 @@ func (p *puller[V]) checkNext() {
 	if co.state() == stRunning {
 		panic(msgNextAgain)
 	}
-	if ss := co.ss; ss != nil && ss.owner != nil && ss.owner != co {
+	if ss := co.ss; ss != nil && ss.Owner() != nil && ss.Owner() != co {
 		panic(msgNextBusy)
 	}
 }

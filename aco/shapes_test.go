@@ -577,7 +577,7 @@ func TestMisuseMessagesInUsersTerms(t *testing.T) {
 			co.Resume()
 		}, nil)
 		co.Resume()
-		require.Equal(t, msgResumeRunning, got)
+		require.Equal(t, "aco: Resume of a running co from inside itself or a co it resumed (a co cannot be resumed or destroyed until it has yielded back to its resumer)", got)
 		co.Destroy()
 	})
 }

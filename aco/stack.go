@@ -1,6 +1,10 @@
 package aco
 
-import "os"
+import (
+	"os"
+	"sync/atomic"
+	"unsafe"
+)
 
 // DefaultShareStackSize is the size a share stack gets when it is created
 // with size 0, as in libaco (2 MiB).
@@ -36,7 +40,13 @@ type ShareStack struct {
 	guardPage bool // libaco's guard_page_enabled
 
 	// owner is the coroutine running on the share stack, nil when none is.
+	// A co takes it with claim, which two goroutines resuming two of its
+	// coroutines at once cannot both win, and gives it back with a
+	// release store (see leave).
 	owner *Co
+	// private: the share stack of one Pull iterator, which the iterator's
+	// own guard (puller.busy) already gives to one call at a time.
+	private bool
 
 	// live counts the coroutines created on this share stack and not yet
 	// destroyed. Like a main co's count of its coroutines it is a plain
@@ -111,7 +121,24 @@ func (s *ShareStack) GuardPage() bool { return s.guardPage }
 
 // Owner returns the coroutine currently running on the share stack, or nil.
 // It is only meaningful on the goroutine that resumed that coroutine.
-func (s *ShareStack) Owner() *Co { return s.owner }
+func (s *ShareStack) Owner() *Co {
+	return (*Co)(atomic.LoadPointer((*unsafe.Pointer)(unsafe.Pointer(&s.owner))))
+}
+
+// claim makes co the share stack's owner unless another co owns it: a
+// compare-and-swap, as for the co's own state, since the coroutines of
+// a share stack may be resumed from several goroutines (and the scratch
+// of their yields is the share stack's).
+func (s *ShareStack) claim(co *Co) bool {
+	if s.private {
+		s.owner = co
+		return true
+	}
+	return atomic.CompareAndSwapPointer((*unsafe.Pointer)(unsafe.Pointer(&s.owner)), nil, unsafe.Pointer(co))
+}
+
+// leave gives the share stack back, after its owner's last use of it.
+func (s *ShareStack) leave() { storeReleasePtr((*unsafe.Pointer)(unsafe.Pointer(&s.owner)), nil) }
 
 // Live returns the number of coroutines created on the share stack and not
 // yet destroyed.
@@ -131,6 +158,9 @@ func (s *ShareStack) Destroy() {
 }
 
 func (s *ShareStack) addLive() {
+	if s.size == 0 {
+		panic("aco: Create: share stack was not made by NewShareStack (a zero ShareStack value)")
+	}
 	if s.destroyed {
 		panic("aco: Create: share stack has been destroyed")
 	}
