@@ -208,6 +208,41 @@ func mcRunning(e *env, body func(co *Co)) (co *Co, release func(), wait func() m
 	return co, func() { once.Do(func() { close(rel) }) }, func() mcOut { return <-done }
 }
 
+// mcPull is PullOn e's share stack, or Pull for standalone kinds (PullOn
+// with no share stack is iter.Pull itself).
+func mcPull(e *env, seq func(yield func(int) bool)) (func() (int, bool), func()) {
+	if e.ss != nil {
+		return PullOn(e.ss, seq)
+	}
+	return Pull(seq)
+}
+
+// mcPulling starts a next of an iterator over 1, 2, 3 on a new goroutine,
+// where the generator blocks before its first value until release is
+// called; it returns once the generator runs. wait waits for that next
+// (and checks its value).
+func mcPulling(e *env) (next func() (int, bool), stop, release func(), wait func() mcOut) {
+	running, rel := make(chan struct{}), make(chan struct{})
+	next, stop = mcPull(e, func(yield func(int) bool) {
+		close(running)
+		<-rel
+		for i := 1; i <= 3 && yield(i); i++ {
+		}
+	})
+	done := make(chan mcOut, 1)
+	go func() {
+		var v int
+		out := mc(func() { v, _ = next() })
+		if !out.panicked && v != 1 {
+			out = mcOut{panicked: true, v: fmt.Sprintf("the first next returned %d, want 1", v)}
+		}
+		done <- out
+	}()
+	<-running
+	var once sync.Once
+	return next, stop, func() { once.Do(func() { close(rel) }) }, func() mcOut { return <-done }
+}
+
 var mcRows = []mcRow{
 	// Resume.
 	{"resume an ended co", "aco: Resume of an ended co", false, func(t *testing.T, e *env) mcOut {
@@ -217,14 +252,14 @@ var mcRows = []mcRow{
 		co.Destroy()
 		return out
 	}},
-	{"resume a running co from inside itself", "aco: Resume of a running co", false, func(t *testing.T, e *env) mcOut {
+	{"resume a running co from inside itself", "aco: Resume of a running co from inside itself or a co it resumed (a co cannot be resumed or destroyed until it has yielded back to its resumer)", false, func(t *testing.T, e *env) mcOut {
 		var out mcOut
 		co := e.create(func(co *Co) { out = mc(co.Resume) }, nil)
 		co.Resume()
 		co.Destroy()
 		return out
 	}},
-	{"resume a running co from another goroutine", "aco: Resume of a running co", false, func(t *testing.T, e *env) mcOut {
+	{"resume a running co from another goroutine", "aco: Resume of a running co while another goroutine runs it (a co runs on one goroutine at a time; a standalone co it resumed has a goroutine of its own too)", false, func(t *testing.T, e *env) mcOut {
 		co, release, wait := mcRunning(e, nil)
 		out := mc(co.Resume)
 		release()
@@ -251,6 +286,53 @@ var mcRows = []mcRow{
 		return out
 	}},
 	{"resume the same co from two goroutines at once", "aco: Resume of a running co", true, mcTwoResumers},
+	{"resume a nil *Co", "aco: Resume of a nil *Co", false, func(t *testing.T, e *env) mcOut {
+		var co *Co
+		return mc(co.Resume)
+	}},
+
+	// Pull iterators (PullOn the kind's share stack; Pull for standalone).
+	{"pull: next from two goroutines at once", "aco: Pull: next called from two goroutines at once (an iterator, like iter.Pull's, is used by one goroutine at a time: the second call panics and the first goes on)", false, func(t *testing.T, e *env) mcOut {
+		next, stop, release, wait := mcPulling(e)
+		out := mc(func() { next() })
+		release()
+		if w := wait(); w.panicked {
+			out.note = fmt.Sprintf("the first next panicked: %v", w.v)
+		} else if v, ok := next(); !ok || v != 2 {
+			out.note = fmt.Sprintf("after the collision next returned %v, %v, want 2, true", v, ok)
+		}
+		stop()
+		return out
+	}},
+	{"pull: stop while another goroutine runs next", "aco: Pull: stop called while another goroutine runs next or stop", false, func(t *testing.T, e *env) mcOut {
+		next, stop, release, wait := mcPulling(e)
+		out := mc(stop)
+		release()
+		if w := wait(); w.panicked {
+			out.note = fmt.Sprintf("the first next panicked: %v", w.v)
+		} else if v, ok := next(); !ok || v != 2 {
+			out.note = fmt.Sprintf("after the collision next returned %v, %v, want 2, true", v, ok)
+		}
+		stop()
+		return out
+	}},
+	{"pull: next from inside the generator", "aco: Pull: next called again before yield", false, func(t *testing.T, e *env) mcOut {
+		var out mcOut
+		var next func() (int, bool)
+		var stop func()
+		next, stop = mcPull(e, func(yield func(int) bool) {
+			out = mc(func() { next() })
+			yield(1)
+		})
+		if v, ok := next(); !ok || v != 1 {
+			out.note = fmt.Sprintf("next returned %v, %v, want 1, true", v, ok)
+		}
+		stop()
+		return out
+	}},
+	{"pull: a nil iterator", "aco: Pull: nil iterator", false, func(t *testing.T, e *env) mcOut {
+		return mc(func() { Pull[int](nil) }) // PullOn, Pull2, Pull2On: TestPullNilIterator
+	}},
 
 	// Yield and Exit outside the co.
 	{"yield from the resumer while the co is suspended", "aco: Yield called outside the co", false, func(t *testing.T, e *env) mcOut {
@@ -259,6 +341,25 @@ var mcRows = []mcRow{
 		out := mc(co.Yield)
 		co.Destroy()
 		return out
+	}},
+	{"yield on a zero Co value", "aco: use of a Co that Create did not make", false, func(t *testing.T, e *env) mcOut {
+		var co Co
+		return mc(co.Yield)
+	}},
+	{"reset a zero Co value", "aco: use of a Co that Create did not make", false, func(t *testing.T, e *env) mcOut {
+		var co Co
+		return mc(func() { co.Reset(func(*Co) {}, nil) })
+	}},
+	{"destroy a nil *Co", "aco: Destroy of a nil *Co", false, func(t *testing.T, e *env) mcOut {
+		var co *Co
+		return mc(co.Destroy)
+	}},
+	{"reset a nil *Co", "aco: Reset of a nil *Co", false, func(t *testing.T, e *env) mcOut {
+		var co *Co
+		return mc(func() { co.Reset(func(*Co) {}, nil) })
+	}},
+	{"create on a zero ShareStack value", "aco: Create: share stack was not made by NewShareStack (a zero ShareStack value)", false, func(t *testing.T, e *env) mcOut {
+		return mc(func() { Create(e.main, &ShareStack{}, 0, func(*Co) {}, nil) })
 	}},
 	{"yield before the co started", "aco: Yield called outside the co", false, func(t *testing.T, e *env) mcOut {
 		co := e.create(func(co *Co) {}, nil)
@@ -322,14 +423,14 @@ var mcRows = []mcRow{
 	}},
 
 	// Destroy.
-	{"destroy a running co from inside itself", "aco: Destroy of a running co", false, func(t *testing.T, e *env) mcOut {
+	{"destroy a running co from inside itself", "aco: Destroy of a running co from inside itself or a co it resumed", false, func(t *testing.T, e *env) mcOut {
 		var out mcOut
 		co := e.create(func(co *Co) { out = mc(co.Destroy) }, nil)
 		co.Resume()
 		co.Destroy()
 		return out
 	}},
-	{"destroy a running co from another goroutine", "aco: Destroy of a running co", false, func(t *testing.T, e *env) mcOut {
+	{"destroy a running co from another goroutine", "aco: Destroy of a running co while another goroutine runs it", false, func(t *testing.T, e *env) mcOut {
 		co, release, wait := mcRunning(e, nil)
 		out := mc(co.Destroy)
 		release()

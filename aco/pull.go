@@ -38,6 +38,9 @@ var pullMain = NewMain()
 // a coroutine on a goroutine of its own is what iter.Pull makes, and a
 // wrapper would only add its cost.
 func Pull[V any](seq iter.Seq[V]) (next func() (V, bool), stop func()) {
+	if seq == nil {
+		panic("aco: Pull: nil iterator")
+	}
 	if !copyStackOn {
 		return iter.Pull(seq)
 	}
@@ -55,6 +58,9 @@ func Pull[V any](seq iter.Seq[V]) (next func() (V, bool), stop func()) {
 //
 // With a nil share stack PullOn is iter.Pull (see Pull).
 func PullOn[V any](ss *ShareStack, seq iter.Seq[V]) (next func() (V, bool), stop func()) {
+	if seq == nil {
+		panic("aco: PullOn: nil iterator")
+	}
 	if ss == nil {
 		return iter.Pull(seq)
 	}
@@ -66,6 +72,9 @@ func PullOn[V any](ss *ShareStack, seq iter.Seq[V]) (next func() (V, bool), stop
 
 // Pull2 is [iter.Pull2] on an aco coroutine; see [Pull].
 func Pull2[K, V any](seq iter.Seq2[K, V]) (next func() (K, V, bool), stop func()) {
+	if seq == nil {
+		panic("aco: Pull2: nil iterator")
+	}
 	return pull2(Pull(func(yield func(kv[K, V]) bool) {
 		seq(func(k K, v V) bool { return yield(kv[K, V]{k, v}) })
 	}))
@@ -73,6 +82,9 @@ func Pull2[K, V any](seq iter.Seq2[K, V]) (next func() (K, V, bool), stop func()
 
 // Pull2On is [Pull2] on the share stack ss; see [PullOn].
 func Pull2On[K, V any](ss *ShareStack, seq iter.Seq2[K, V]) (next func() (K, V, bool), stop func()) {
+	if seq == nil {
+		panic("aco: Pull2On: nil iterator")
+	}
 	return pull2(PullOn(ss, func(yield func(kv[K, V]) bool) {
 		seq(func(k K, v V) bool { return yield(kv[K, V]{k, v}) })
 	}))

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 type pullFunc func(seq iter.Seq[int]) (func() (int, bool), func())
@@ -153,4 +154,62 @@ func TestPullManyInterleaved(t *testing.T) {
 	}
 	assert.Equal(t, 0, ss.Live())
 	ss.Destroy()
+}
+
+// TestPullNilIterator: each Pull function names itself when given a nil
+// iterator, instead of a nil dereference later.
+func TestPullNilIterator(t *testing.T) {
+	ss := NewShareStack(0)
+	defer ss.Destroy()
+	require.PanicsWithValue(t, "aco: Pull: nil iterator", func() { Pull[int](nil) })
+	require.PanicsWithValue(t, "aco: PullOn: nil iterator", func() { PullOn[int](ss, nil) })
+	require.PanicsWithValue(t, "aco: PullOn: nil iterator", func() { PullOn[int](nil, nil) })
+	require.PanicsWithValue(t, "aco: Pull2: nil iterator", func() { Pull2[int, int](nil) })
+	require.PanicsWithValue(t, "aco: Pull2On: nil iterator", func() { Pull2On[int, int](ss, nil) })
+	require.Zero(t, ss.Live(), "a refused PullOn counts nothing")
+}
+
+// TestPullStopInsideGenerator: stop called by the generator itself does
+// what iter.Pull's does there: the next call running the generator returns,
+// the generator never runs again (its deferred calls do not run), and the
+// iteration is over. (iter.Pull's next then returns the generator's last
+// value once more; aco's returns the zero value and false.)
+func TestPullStopInsideGenerator(t *testing.T) {
+	for _, on := range []string{"Pull", "PullOn"} {
+		t.Run(on, func(t *testing.T) {
+			var stop func()
+			after, deferred := false, false
+			seq := func(yield func(int) bool) {
+				defer func() { deferred = true }()
+				if !yield(1) {
+					return
+				}
+				stop()
+				after = true
+				yield(2)
+			}
+			var next func() (int, bool)
+			var ss *ShareStack
+			if on == "Pull" {
+				next, stop = Pull(seq)
+			} else {
+				ss = NewShareStack(0)
+				next, stop = PullOn(ss, seq)
+			}
+			v, ok := next()
+			require.Equal(t, 1, v)
+			require.True(t, ok)
+			_, ok = next() // the generator calls stop
+			require.False(t, ok, "the next running a generator that stopped itself reports the end")
+			_, ok = next()
+			require.False(t, ok)
+			stop()
+			require.False(t, after, "the generator never runs again")
+			require.False(t, deferred, "its deferred calls do not run, as with iter.Pull")
+			if ss != nil {
+				require.Zero(t, ss.Live(), "the iteration is over: the share stack is free")
+				ss.Destroy()
+			}
+		})
+	}
 }
