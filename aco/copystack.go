@@ -133,6 +133,7 @@ func (co *Co) initCopyStack(saveStackSize int) {
 func (co *Co) resetCopyStack() {
 	co.n = 0
 	co.pc = entryPC
+	co.g = 0 // no goroutine runs it (see commitYield)
 	co.slow = 1
 	co.yret = 0
 	co.enter = 0
@@ -653,6 +654,7 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	c.n = n
 	c.hi = hi
 	c.pc = pc
+	c.g = 0 // see commitYield
 	c.yret = uint32(m.yret)
 	c.enter = 0
 	c.ctSave++
@@ -968,6 +970,11 @@ func commitYield(c *swctx, y *yieldState) {
 	c.n = y.n
 	c.hi = y.hi
 	c.pc = y.pc
+	// No goroutine runs the co until the next resume sets its own:
+	// a goroutine that ran it before must not pass for its runner
+	// (capture's check of the yielding goroutine, runningMsg) while
+	// another one is resuming it.
+	c.g = 0
 	c.enter = 0
 	c.ctSave++
 	if uint32(y.n) > c.maxcpsz {

@@ -233,9 +233,12 @@ func (co *Co) extra() *coExtra {
 
 // newPortable returns x's portable-engine state, zeroed, as its port.
 func (x *coExtra) newPortable() *portable {
-	x.portMem = portable{}
-	x.port = &x.portMem
-	return x.port
+	p := &x.portMem
+	p.next, p.stop, p.yield = nil, nil, nil
+	p.g.Store(0) // atomic: see portable.g
+	p.m, p.locks = 0, 0
+	x.port = p
+	return p
 }
 
 // newCo builds a non-main coroutine without Create's checks and accounting.
@@ -434,11 +437,7 @@ func (co *Co) startRunning() {
 	for {
 		s = co.state()
 		switch s {
-		case stInit:
-			if co.fn == nil {
-				panic(msgZeroCo) // Create and Reset never leave fn nil
-			}
-		case stSuspended:
+		case stInit, stSuspended:
 		case stMain:
 			panic("aco: Resume of a main co")
 		case stRunning, stYielding:
@@ -455,6 +454,11 @@ func (co *Co) startRunning() {
 		if co.st.CompareAndSwap(uint32(s), uint32(stRunning)) {
 			break
 		}
+	}
+	// The co is this goroutine's: only now are its fields read.
+	if s == stInit && co.fn == nil {
+		co.st.Store(uint32(s))
+		panic(msgZeroCo) // Create and Reset never leave fn nil
 	}
 	// Only the goroutine that won the co looks at its share stack.
 	if ss := co.ss; ss != nil && !ss.claim(co) {
@@ -752,8 +756,10 @@ func (co *Co) goroutine() uintptr {
 	if co.copyStack {
 		return co.g
 	}
-	if co.x != nil && co.x.port != nil {
-		return co.x.port.g
+	if x := co.x; x != nil {
+		// portMem, not port, which the co's owner may be clearing: g is
+		// 0 until a goroutine runs the co.
+		return x.portMem.g.Load()
 	}
 	return 0
 }
@@ -794,10 +800,6 @@ func (co *Co) Destroy() {
 		panic("aco: Destroy of a co that another goroutine is resetting at the same time")
 	case stDestroyed:
 		panic("aco: Destroy of a destroyed co")
-	case stInit:
-		if co.fn == nil {
-			panic(msgZeroCo)
-		}
 	case stSuspended:
 		if co.copyStack && !co.hasPendingDefers() {
 			// Nothing would observe an unwinding: just drop the frames
@@ -849,6 +851,11 @@ func (co *Co) markDestroyed() {
 	if s != stEnded && s != stInit && s != stMain || !co.st.CompareAndSwap(uint32(s), uint32(stDestroyed)) {
 		panic("aco: Destroy of a co that another goroutine resumed or destroyed at the same time")
 	}
+	// The co is this goroutine's: only now are its fields read.
+	if s == stInit && co.fn == nil && co.main == nil {
+		co.st.Store(uint32(s))
+		panic(msgZeroCo) // Create and Reset never leave fn nil
+	}
 	co.release()
 }
 
@@ -892,12 +899,13 @@ func (co *Co) Reset(fn Func, arg any) {
 		default:
 			panic("aco: Reset of a co that has not ended (it is " + s.String() + ")")
 		}
-		if s == stInit && co.fn == nil {
-			panic(msgZeroCo)
-		}
 		// The co is this goroutine's while it is busy: a Resume, Destroy
 		// or Reset from another goroutine meanwhile panics.
 		if co.st.CompareAndSwap(uint32(s), uint32(stBusy)) {
+			if s == stInit && co.fn == nil {
+				co.st.Store(uint32(s))
+				panic(msgZeroCo) // Create and Reset never leave fn nil
+			}
 			break
 		}
 	}

@@ -1,6 +1,9 @@
 package aco
 
-import "iter"
+import (
+	"iter"
+	"sync/atomic"
+)
 
 // The portable engine runs each coroutine on a goroutine of its own and
 // passes control with the runtime's coroutine switch, reached through
@@ -19,7 +22,10 @@ type portable struct {
 	// the thread lock state of its first resume, which the runtime's
 	// coroutine switch requires at every later switch (it throws, killing
 	// the process, otherwise): the lock counts and, if locked, the thread.
-	g, m  uintptr
+	// g is read by other goroutines too (the misuse checks' "is the
+	// caller the co's goroutine"), so it is atomic.
+	g     atomic.Uintptr
+	m     uintptr
 	locks uint64
 }
 
@@ -47,7 +53,7 @@ func (p *portable) sameLocks(gp uintptr) bool {
 // with the thread lock state of the co's first resume (which the runtime's
 // coroutine switch requires); inlined, as sameLocks.
 func (p *portable) onItsG(gp uintptr) bool {
-	return gp == p.g && gLocks(gp) == p.locks
+	return gp == p.g.Load() && gLocks(gp) == p.locks
 }
 
 // resumePortable is the first resume of co on the portable engine: it
@@ -76,7 +82,7 @@ func (co *Co) resumePortable() {
 // started records the co's goroutine; it runs first on that goroutine.
 func (p *portable) started() {
 	if rtAvailable {
-		p.g = getg()
+		p.g.Store(getg())
 	}
 }
 
@@ -100,7 +106,7 @@ func (co *Co) checkYieldPortable() {
 	}
 	p, gp := co.x.port, getg()
 	switch l := gLocks(gp); {
-	case gp != p.g:
+	case gp != p.g.Load():
 		panic(msgYieldOutside)
 	case uint32(l) != uint32(p.locks):
 		panic(msgYieldLocked)

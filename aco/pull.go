@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // pullMain is the main coroutine of the coroutines behind Pull. It is never
@@ -42,7 +43,7 @@ func Pull[V any](seq iter.Seq[V]) (next func() (V, bool), stop func()) {
 		panic("aco: Pull: nil iterator")
 	}
 	if !copyStackOn {
-		return iter.Pull(seq)
+		return guardedPull(seq)
 	}
 	p := &puller[V]{}
 	p.own.private = true
@@ -62,7 +63,7 @@ func PullOn[V any](ss *ShareStack, seq iter.Seq[V]) (next func() (V, bool), stop
 		panic("aco: PullOn: nil iterator")
 	}
 	if ss == nil {
-		return iter.Pull(seq)
+		return guardedPull(seq)
 	}
 	ss.addLive()
 	p := &puller[V]{counted: ss}
@@ -109,6 +110,7 @@ type puller[V any] struct {
 	// puller or the co, so that a second goroutine calling next or stop
 	// meanwhile panics instead of resuming the co.
 	busy     uint32
+	racer    uint32 // what next and stop mark written for the race detector
 	co       *Co
 	own      ShareStack  // the private share stack used by Pull
 	counted  *ShareStack // share stack whose live count PullOn raised
@@ -242,7 +244,7 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 		// Every other case: a co on a goroutine of its own, a PullOn co,
 		// the end, misuse. The deferred call gives the iterator back
 		// however this call ends.
-		p.busy = holdDeferred
+		storeRelease(&p.busy, holdDeferred)
 		defer p.leave(h)
 		var zero V
 		if p.noticeEnd() {
@@ -260,6 +262,9 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 				return v, ok
 			}
 			port.next() // a PullOn co on a goroutine of its own, marked running
+			if p.stopped {
+				return zero, false
+			}
 		} else {
 			p.checkNext()
 			p.co.Resume()
@@ -298,6 +303,7 @@ const (
 // which makes a second goroutine's call fail cleanly instead of resuming
 // the co under the first.
 func (p *puller[V]) acquire(how uint32) bool {
+	raceWrite(unsafe.Pointer(&p.racer))
 	return atomic.CompareAndSwapUint32(&p.busy, holdNone, how)
 }
 
@@ -479,4 +485,55 @@ func (p *puller[V]) abandon() {
 	if !p.done && p.co.state() == stSuspended {
 		p.co.abandon()
 	}
+}
+
+// guardedPull is iter.Pull with the guard of aco's own iterators: a call of
+// next or stop while another one runs on another goroutine panics, where
+// iter.Pull's runtime switch may throw, hang or hand a value to the wrong
+// caller. Pull is this where share-stack coroutines run on the portable
+// engine, and PullOn with no share stack: the coroutine is iter.Pull's, and
+// the guard costs a compare-and-swap and a deferred store per call.
+func guardedPull[V any](seq iter.Seq[V]) (func() (V, bool), func()) {
+	var busy, racer uint32
+	var gen atomic.Uintptr  // the generator's goroutine, where it can be known
+	var stopped atomic.Bool // stop was called from inside the generator
+	inext, istop := iter.Pull(func(yield func(V) bool) {
+		if rtAvailable {
+			gen.Store(getg())
+		}
+		seq(yield)
+	})
+	inside := func() bool { return rtAvailable && gen.Load() == getg() }
+	next := func() (V, bool) {
+		raceWrite(unsafe.Pointer(&racer))
+		if !atomic.CompareAndSwapUint32(&busy, holdNone, holdDeferred) {
+			if inside() {
+				panic(msgNextAgain)
+			}
+			panic("aco: Pull: next called from two goroutines at once (" + msgOneGoroutine + ")")
+		}
+		defer storeRelease(&busy, holdNone)
+		v, ok := inext()
+		if stopped.Load() {
+			// As aco's own iterators: the iteration is over (iter.Pull's
+			// next would return the last value again).
+			var zero V
+			return zero, false
+		}
+		return v, ok
+	}
+	stop := func() {
+		raceWrite(unsafe.Pointer(&racer))
+		if !atomic.CompareAndSwapUint32(&busy, holdNone, holdDeferred) {
+			if !inside() {
+				panic("aco: Pull: stop called while another goroutine runs next or stop (" + msgOneGoroutine + ")")
+			}
+			stopped.Store(true)
+			istop() // from inside the generator: iter.Pull's own way
+			return
+		}
+		defer storeRelease(&busy, holdNone)
+		istop()
+	}
+	return next, stop
 }

@@ -173,7 +173,8 @@ func TestPullNilIterator(t *testing.T) {
 // what iter.Pull's does there: the next call running the generator returns,
 // the generator never runs again (its deferred calls do not run), and the
 // iteration is over. (iter.Pull's next then returns the generator's last
-// value once more; aco's returns the zero value and false.)
+// value once more; aco's returns the zero value and false, on every
+// engine.)
 func TestPullStopInsideGenerator(t *testing.T) {
 	for _, on := range []string{"Pull", "PullOn"} {
 		t.Run(on, func(t *testing.T) {
