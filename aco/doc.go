@@ -51,21 +51,31 @@
 //
 // # Rules
 //
-//   - A main co, its share stacks and its coroutines belong to one goroutine
-//     at a time, as libaco's belong to a thread: using them from several
-//     goroutines needs the caller's synchronisation. A co may be resumed
-//     from any goroutine, one at a time, and may resume other coroutines
-//     (each yields back to whoever resumed it).
+//   - Any goroutine may resume, destroy or reset a co, and a running co
+//     may resume other coroutines (each yields back to whoever resumed it).
+//     Two goroutines that do so to one co at once, or resume two cos of one
+//     share stack at once, or call one Pull iterator's next or stop at
+//     once, never both get it: the second call panics before it touches
+//     any stack ("aco: Resume of a running co while another goroutine runs
+//     it", "aco: Pull: next called from two goroutines at once"), the first
+//     goes on, and the co or iterator stays usable. This costs one atomic
+//     instruction on the co and one on its share stack per resume, and one
+//     per call of a Pull iterator. Creating coroutines of one main co, or
+//     destroying several of them, from several goroutines at once needs the
+//     caller's synchronisation, as libaco's main co belongs to a thread
+//     (the race detector reports it).
 //   - Coroutines on one share stack run one at a time: resuming a coroutine
 //     whose share stack is busy with another running coroutine panics, as
 //     it would corrupt libaco's single execution stack. Destroying a
 //     suspended coroutine works whatever its share stack runs: a supervisor
 //     may destroy a sibling.
 //   - Misuse panics with a message that starts with "aco: " and says what
-//     the program did: resuming a running, ended or destroyed co, yielding
-//     outside the co, destroying a running co or a main co or share stack
-//     that still has coroutines, a zero Co value. The package stays usable
-//     after the panic is recovered.
+//     the program did: resuming a running co (from inside itself or a co it
+//     resumed, or while another goroutine runs it), an ended or destroyed
+//     co, yielding outside the co, destroying a running co or a main co or
+//     share stack that still has coroutines, a nil *Co, a zero Co or
+//     ShareStack value, a nil iterator. The package stays usable after the
+//     panic is recovered.
 //   - [Co.Destroy] is strict; [Co.DestroyAll] ends a main co and everything
 //     it still owns, for shutdowns and test cleanups.
 //

@@ -19,12 +19,20 @@ var pullMain = NewMain()
 // value and false once seq has returned; stop ends the iteration early, so
 // that seq's yield returns false (seq should then return; its deferred calls
 // run). Both may be called any number of times; a panic in seq comes out of
-// the next or stop call that was running it. As with iter.Pull, next and
-// stop must not be called from several goroutines at once: that is a data
-// race, which the race detector reports (under it Pull is iter.Pull), and
-// which Pull, like iter.Pull, does not always detect otherwise (it spares
-// the atomic instruction a Co's Resume pays for that). A call of next
-// while next runs on the same goroutine (from inside seq) always panics.
+// the next or stop call that was running it.
+//
+// As with iter.Pull, next and stop are for one goroutine at a time. A call
+// of next or stop while another one runs on another goroutine panics
+// ("aco: Pull: next called from two goroutines at once"), before it
+// touches the coroutine, and the call that was running goes on: the
+// iterator stays usable. Under the race detector such calls are also
+// reported as a data race at the calls, as iter.Pull's are. A call of next
+// from inside seq panics too. stop called from inside seq does what
+// iter.Pull's stop does there: seq is left where it is and never runs again
+// (its pending deferred calls do not run), and the next call that was
+// running it returns; that call returns the zero value and false (iter.Pull's
+// returns seq's last value again). The guard costs one atomic instruction
+// per call.
 //
 // The coroutine runs on a share stack of its own; use [PullOn] to choose one.
 //
@@ -35,9 +43,8 @@ var pullMain = NewMain()
 // [PullOn] with a nil share stack, it keeps its goroutine, as iter.Pull's
 // does.
 //
-// Where the portable engine runs share-stack coroutines, Pull is iter.Pull:
-// a coroutine on a goroutine of its own is what iter.Pull makes, and a
-// wrapper would only add its cost.
+// Where the portable engine runs share-stack coroutines, Pull is iter.Pull
+// behind the same guard.
 func Pull[V any](seq iter.Seq[V]) (next func() (V, bool), stop func()) {
 	if seq == nil {
 		panic("aco: Pull: nil iterator")
@@ -57,7 +64,7 @@ func Pull[V any](seq iter.Seq[V]) (next func() (V, bool), stop func()) {
 // other. The coroutine counts as live on ss until seq has ended or stop has
 // been called (an abandoned iterator stays counted).
 //
-// With a nil share stack PullOn is iter.Pull (see Pull).
+// With a nil share stack PullOn is iter.Pull behind Pull's guard (see Pull).
 func PullOn[V any](ss *ShareStack, seq iter.Seq[V]) (next func() (V, bool), stop func()) {
 	if seq == nil {
 		panic("aco: PullOn: nil iterator")

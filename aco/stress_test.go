@@ -124,12 +124,6 @@ func stressChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Where Pull is iter.Pull itself (the portable engine), two goroutines
-	// calling its next at once are the runtime's business, not aco's:
-	// under the race detector its switch throws ("coroswitch on exited
-	// coro", see the README's known limits). PullOn a share stack is
-	// aco's on every engine.
-	pullIsIterPull := Engine() == Portable
 	const nIters, nCos = 3, 3
 	var iters [nIters]atomic.Pointer[stressIter]
 	var cos [nCos]atomic.Pointer[stressCo]
@@ -158,7 +152,7 @@ func stressChild(t *testing.T) {
 			}
 		}
 		var it stressIter
-		if i%2 == 0 && !pullIsIterPull {
+		if i%2 == 0 {
 			it.next, it.stop = Pull(seq)
 		} else {
 			it.next, it.stop = PullOn(NewShareStack(0), seq)
