@@ -34,7 +34,8 @@ const (
 	// stYielding: a co on a goroutine of its own yielded, and its resumer
 	// has not yet come back from the runtime's switch (see handBack).
 	stYielding
-	// stBusy: Reset is changing an ended co; nothing else may use it.
+	// stBusy: Reset or Destroy holds the co while it looks at it or
+	// changes it; nothing else may use it.
 	stBusy
 )
 
@@ -55,7 +56,7 @@ func (s state) String() string {
 	case stYielding:
 		return "yielding"
 	case stBusy:
-		return "being reset"
+		return "busy"
 	}
 	return "invalid"
 }
@@ -443,7 +444,7 @@ func (co *Co) startRunning() {
 		case stRunning, stYielding:
 			panic(co.runningMsg("Resume"))
 		case stBusy:
-			panic("aco: Resume of a co that another goroutine is resetting at the same time")
+			panic(msgBusy("Resume"))
 		case stEnded:
 			panic("aco: Resume of an ended co")
 		case stDestroyed:
@@ -681,6 +682,12 @@ func (co *Co) Exit() {
 	panic(co.unwind)
 }
 
+// msgBusy is the panic message of what, a Resume, Destroy or Reset of a
+// co that another goroutine's Reset or Destroy holds.
+func msgBusy(what string) string {
+	return "aco: " + what + " of a co that another goroutine is resetting or destroying at the same time"
+}
+
 // Messages of misuse the engines share.
 const (
 	msgZeroCo = "aco: use of a Co that Create did not make (a zero Co value: make coroutines with Create, main coroutines with NewMain)"
@@ -797,16 +804,19 @@ func (co *Co) Destroy() {
 	case stRunning, stYielding:
 		panic(co.runningMsg("Destroy"))
 	case stBusy:
-		panic("aco: Destroy of a co that another goroutine is resetting at the same time")
+		panic(msgBusy("Destroy"))
 	case stDestroyed:
 		panic("aco: Destroy of a destroyed co")
 	case stSuspended:
+		if !co.st.CompareAndSwap(uint32(stSuspended), uint32(stBusy)) {
+			co.Destroy() // another goroutine came first: say what it did
+			return
+		}
+		// The co is this goroutine's: only now is its image read.
 		if co.copyStack && !co.hasPendingDefers() {
 			// Nothing would observe an unwinding: just drop the frames
 			// (which does not need the share stack either).
-			if !co.st.CompareAndSwap(uint32(stSuspended), uint32(stDestroyed)) {
-				panic("aco: Destroy of a co that another goroutine resumed or destroyed at the same time")
-			}
+			co.st.Store(uint32(stDestroyed))
 			co.release()
 			return
 		}
@@ -824,11 +834,7 @@ func (co *Co) Destroy() {
 // of their own: the destroying goroutine's or its goroutine's), so it
 // runs without owning it, and the share stack stays with its owner.
 func (co *Co) destroySuspended() {
-	for !co.st.CompareAndSwap(uint32(stSuspended), uint32(stRunning)) {
-		if co.state() != stSuspended {
-			panic("aco: Destroy of a co that another goroutine resumed or destroyed at the same time")
-		}
-	}
+	co.st.Store(uint32(stRunning)) // from stBusy: Destroy holds the co
 	if ss := co.ss; ss != nil {
 		ss.claim(co) // if it has an owner, the owner keeps it: stopRunning leaves it alone
 	}
@@ -895,7 +901,7 @@ func (co *Co) Reset(fn Func, arg any) {
 		case stDestroyed:
 			panic("aco: Reset of a destroyed co")
 		case stBusy:
-			panic("aco: Reset of a co that another goroutine is resetting at the same time")
+			panic(msgBusy("Reset"))
 		default:
 			panic("aco: Reset of a co that has not ended (it is " + s.String() + ")")
 		}
