@@ -269,14 +269,15 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 				return v, ok
 			}
 			port.next() // a PullOn co on a goroutine of its own, marked running
-			if p.stopped {
-				return zero, false
-			}
 		} else {
 			p.checkNext()
 			p.co.Resume()
 		}
-		return p.take()
+		v, ok := p.take()
+		if p.stopped {
+			return zero, false // seq called stop: the iteration is over
+		}
+		return v, ok
 	}
 	stop := func() {
 		p := h.p
