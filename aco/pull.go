@@ -146,9 +146,9 @@ type typedPull interface {
 }
 
 // startTyped starts the goroutine of a Pull co through iter.Pull of the
-// iterator's own value type, which then carries the values, so that next
-// can jump straight into its next (nextJump) and a yield calls its yield
-// with no frame between. port gets the untyped functions the engine uses.
+// iterator's own value type, which then carries the values: next calls its
+// next, and a yield calls its yield with no frame between. port gets the
+// untyped functions the engine uses.
 func (p *puller[V]) startTyped(port *portable, body func()) {
 	p.tnext, port.stop = iter.Pull(func(yield func(V) bool) {
 		p.tyield = yield
