@@ -243,6 +243,23 @@ func mcPulling(e *env) (next func() (int, bool), stop, release func(), wait func
 	return next, stop, func() { once.Do(func() { close(rel) }) }, func() mcOut { return <-done }
 }
 
+// mcPullCollision runs second (a call of next or stop) while another
+// goroutine's next runs the generator, and returns what second panicked
+// with; the note says if the first next did not return 1 or the iterator
+// did not go on with 2 afterwards.
+func mcPullCollision(e *env, second func(next func() (int, bool), stop func())) mcOut {
+	next, stop, release, wait := mcPulling(e)
+	out := mc(func() { second(next, stop) })
+	release()
+	if w := wait(); w.panicked {
+		out.note = fmt.Sprintf("the first next panicked: %v", w.v)
+	} else if v, ok := next(); !ok || v != 2 {
+		out.note = fmt.Sprintf("after the collision next returned %v, %v, want 2, true", v, ok)
+	}
+	stop()
+	return out
+}
+
 var mcRows = []mcRow{
 	// Resume.
 	{"resume an ended co", "aco: Resume of an ended co", false, func(t *testing.T, e *env) mcOut {
@@ -293,28 +310,10 @@ var mcRows = []mcRow{
 
 	// Pull iterators (PullOn the kind's share stack; Pull for standalone).
 	{"pull: next from two goroutines at once", "aco: Pull: next called from two goroutines at once (an iterator, like iter.Pull's, is used by one goroutine at a time: the second call panics and the first goes on)", false, func(t *testing.T, e *env) mcOut {
-		next, stop, release, wait := mcPulling(e)
-		out := mc(func() { next() })
-		release()
-		if w := wait(); w.panicked {
-			out.note = fmt.Sprintf("the first next panicked: %v", w.v)
-		} else if v, ok := next(); !ok || v != 2 {
-			out.note = fmt.Sprintf("after the collision next returned %v, %v, want 2, true", v, ok)
-		}
-		stop()
-		return out
+		return mcPullCollision(e, func(next func() (int, bool), _ func()) { next() })
 	}},
 	{"pull: stop while another goroutine runs next", "aco: Pull: stop called while another goroutine runs next or stop", false, func(t *testing.T, e *env) mcOut {
-		next, stop, release, wait := mcPulling(e)
-		out := mc(stop)
-		release()
-		if w := wait(); w.panicked {
-			out.note = fmt.Sprintf("the first next panicked: %v", w.v)
-		} else if v, ok := next(); !ok || v != 2 {
-			out.note = fmt.Sprintf("after the collision next returned %v, %v, want 2, true", v, ok)
-		}
-		stop()
-		return out
+		return mcPullCollision(e, func(_ func() (int, bool), stop func()) { stop() })
 	}},
 	{"pull: next from inside the generator", "aco: Pull: next called again before yield", false, func(t *testing.T, e *env) mcOut {
 		var out mcOut
