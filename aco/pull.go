@@ -230,13 +230,13 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 	next := func() (V, bool) {
 		p := h.p
 		if !p.acquire(holdFast) {
-			p.refuse("next")
+			p.refuse()
 		}
 		if co := p.co; co.copyStack && p.counted == nil && !co.moveNext && co.st.Load() == uint32(stSuspended) {
 			// The common next: a Pull co suspended on its own share
 			// stack, which stays there for this resume. No deferred
 			// call: a panic from the co ended it and gave the iterator
-			// back (see pullEnded), and the next call of next or stop
+			// back (see ended), and the next call of next or stop
 			// notices the end (noticeEnd). What resumed does matters
 			// only if the co ended.
 			p.ok = false
@@ -342,11 +342,11 @@ func (p *puller[V]) leave(h *pullHandle[V]) {
 // refuse panics for a call of next that found the iterator held: by the
 // call of next running the generator, on this goroutine (next called from
 // inside the generator), or by a call on another goroutine.
-func (p *puller[V]) refuse(what string) {
+func (p *puller[V]) refuse() {
 	if p.inside() {
 		panic(msgNextAgain)
 	}
-	panic("aco: Pull: " + what + " called from two goroutines at once (" + msgOneGoroutine + ")")
+	panic(msgNextTwo)
 }
 
 // stopRefused is stop on an iterator another call holds. Called from inside
@@ -357,7 +357,7 @@ func (p *puller[V]) refuse(what string) {
 // panics.
 func (p *puller[V]) stopRefused() {
 	if !p.inside() {
-		panic("aco: Pull: stop called while another goroutine runs next or stop (" + msgOneGoroutine + ")")
+		panic(msgStopBusy)
 	}
 	p.stopping, p.stopped = true, true
 	p.co.Yield()
@@ -373,8 +373,12 @@ func (p *puller[V]) inside() bool {
 	return rtAvailable && co.state() == stRunning && co.goroutine() == getg()
 }
 
-// msgOneGoroutine is why two goroutines must not share an iterator at once.
-const msgOneGoroutine = "an iterator, like iter.Pull's, is used by one goroutine at a time: the second call panics and the first goes on"
+// The messages of two goroutines using one iterator at once, with why.
+const (
+	msgOneGoroutine = "an iterator, like iter.Pull's, is used by one goroutine at a time: the second call panics and the first goes on"
+	msgNextTwo      = "aco: Pull: next called from two goroutines at once (" + msgOneGoroutine + ")"
+	msgStopBusy     = "aco: Pull: stop called while another goroutine runs next or stop (" + msgOneGoroutine + ")"
+)
 
 // take returns the value the co's last yield handed over, if any, and
 // clears it (the iterator must not keep it alive).
@@ -518,7 +522,7 @@ func guardedPull[V any](seq iter.Seq[V]) (func() (V, bool), func()) {
 			if inside() {
 				panic(msgNextAgain)
 			}
-			panic("aco: Pull: next called from two goroutines at once (" + msgOneGoroutine + ")")
+			panic(msgNextTwo)
 		}
 		defer storeRelease(&busy, holdNone)
 		v, ok := inext()
@@ -534,7 +538,7 @@ func guardedPull[V any](seq iter.Seq[V]) (func() (V, bool), func()) {
 		raceWrite(unsafe.Pointer(&racer))
 		if !atomic.CompareAndSwapUint32(&busy, holdNone, holdDeferred) {
 			if !inside() {
-				panic("aco: Pull: stop called while another goroutine runs next or stop (" + msgOneGoroutine + ")")
+				panic(msgStopBusy)
 			}
 			stopped.Store(true)
 			istop() // from inside the generator: iter.Pull's own way
