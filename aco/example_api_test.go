@@ -14,14 +14,15 @@ type tree struct {
 	v           int
 }
 
-// all is a recursive push iterator: an in-order walk that yields from every
-// depth of the recursion.
-func (t *tree) all(yield func(int) bool) bool {
-	return t == nil || t.left.all(yield) && yield(t.v) && t.right.all(yield)
+// walk is an in-order walk of t that yields from every depth of the
+// recursion; it reports whether yield asked for more.
+func walk(t *tree, yield func(int) bool) bool {
+	return t == nil || walk(t.left, yield) && yield(t.v) && walk(t.right, yield)
 }
 
-func (t *tree) All() func(yield func(int) bool) {
-	return func(yield func(int) bool) { t.all(yield) }
+// all is a recursive push iterator over t's values, in order.
+func all(t *tree) func(yield func(int) bool) {
+	return func(yield func(int) bool) { walk(t, yield) }
 }
 
 // sample is the tree 1 2 3 4 5 6 7, in order.
@@ -35,7 +36,7 @@ var sample = &tree{
 // the walk, and stop ends it early (the walk's yield returns false, so it
 // returns through all its frames).
 func ExamplePull_recursive() {
-	next, stop := aco.Pull(sample.All())
+	next, stop := aco.Pull(all(sample))
 	defer stop()
 	var got []int
 	for {
@@ -58,9 +59,9 @@ func ExamplePull_recursive() {
 func ExamplePull_merge() {
 	odd := &tree{left: &tree{v: 1}, v: 3, right: &tree{v: 5}}
 	even := &tree{left: &tree{v: 2}, v: 4, right: &tree{v: 6}}
-	na, sa := aco.Pull(odd.All())
+	na, sa := aco.Pull(all(odd))
 	defer sa()
-	nb, sb := aco.Pull(even.All())
+	nb, sb := aco.Pull(all(even))
 	defer sb()
 	var merged []int
 	a, okA := na()
@@ -79,16 +80,16 @@ func ExamplePull_merge() {
 	// [1 2 3 4 5 6]
 }
 
-// allDepth is a recursive push iterator of pairs: each value with its depth
-// in the tree.
-func (t *tree) allDepth(d int, yield func(int, int) bool) bool {
-	return t == nil || t.left.allDepth(d+1, yield) && yield(d, t.v) && t.right.allDepth(d+1, yield)
+// walkDepth is an in-order walk of t, at depth d, that yields each value
+// with its depth.
+func walkDepth(t *tree, d int, yield func(int, int) bool) bool {
+	return t == nil || walkDepth(t.left, d+1, yield) && yield(d, t.v) && walkDepth(t.right, d+1, yield)
 }
 
 // Pull2 pulls pairs, like iter.Pull2: here (depth, value) from a recursive
 // walk, stopped early once the root has been seen.
 func ExamplePull2() {
-	next, stop := aco.Pull2(func(yield func(int, int) bool) { sample.allDepth(0, yield) })
+	next, stop := aco.Pull2(func(yield func(int, int) bool) { walkDepth(sample, 0, yield) })
 	defer stop()
 	for d, v, ok := next(); ok; d, v, ok = next() {
 		fmt.Println("depth", d, "value", v)
@@ -132,8 +133,8 @@ func ExampleUnwind() {
 // ended or been stopped.
 func ExamplePullOn() {
 	ss := aco.NewShareStack(0)
-	next1, stop1 := aco.PullOn(ss, sample.All())
-	next2, stop2 := aco.PullOn(ss, sample.All())
+	next1, stop1 := aco.PullOn(ss, all(sample))
+	next2, stop2 := aco.PullOn(ss, all(sample))
 	var sums []int
 	for range 3 {
 		a, _ := next1()

@@ -14,16 +14,6 @@ type tree struct {
 	v           int
 }
 
-// all is a recursive push iterator: an in-order walk that yields from every
-// depth of the recursion.
-func (t *tree) all(yield func(int) bool) bool {
-	return t == nil || t.left.all(yield) && yield(t.v) && t.right.all(yield)
-}
-
-func (t *tree) All() func(yield func(int) bool) {
-	return func(yield func(int) bool) { t.all(yield) }
-}
-
 // sample is the tree 1 2 3 4 5 6 7, in order.
 var sample = &tree{
 	left:  &tree{left: &tree{v: 1}, v: 2, right: &tree{v: 3}},
@@ -31,14 +21,14 @@ var sample = &tree{
 	right: &tree{left: &tree{v: 5}, v: 6, right: &tree{v: 7}},
 }
 
-// allDepth is a recursive push iterator of pairs: each value with its depth
-// in the tree.
-func (t *tree) allDepth(d int, yield func(int, int) bool) bool {
-	return t == nil || t.left.allDepth(d+1, yield) && yield(d, t.v) && t.right.allDepth(d+1, yield)
+// walkDepth is an in-order walk of t, at depth d, that yields each value
+// with its depth.
+func walkDepth(t *tree, d int, yield func(int, int) bool) bool {
+	return t == nil || walkDepth(t.left, d+1, yield) && yield(d, t.v) && walkDepth(t.right, d+1, yield)
 }
 
 func main() {
-	next, stop := aco.Pull2(func(yield func(int, int) bool) { sample.allDepth(0, yield) })
+	next, stop := aco.Pull2(func(yield func(int, int) bool) { walkDepth(sample, 0, yield) })
 	defer stop()
 	for d, v, ok := next(); ok; d, v, ok = next() {
 		fmt.Println("depth", d, "value", v)

@@ -14,22 +14,23 @@ type tree struct {
 	v           int
 }
 
-// all is a recursive push iterator: an in-order walk that yields from every
-// depth of the recursion.
-func (t *tree) all(yield func(int) bool) bool {
-	return t == nil || t.left.all(yield) && yield(t.v) && t.right.all(yield)
+// walk is an in-order walk of t that yields from every depth of the
+// recursion; it reports whether yield asked for more.
+func walk(t *tree, yield func(int) bool) bool {
+	return t == nil || walk(t.left, yield) && yield(t.v) && walk(t.right, yield)
 }
 
-func (t *tree) All() func(yield func(int) bool) {
-	return func(yield func(int) bool) { t.all(yield) }
+// all is a recursive push iterator over t's values, in order.
+func all(t *tree) func(yield func(int) bool) {
+	return func(yield func(int) bool) { walk(t, yield) }
 }
 
 func main() {
 	odd := &tree{left: &tree{v: 1}, v: 3, right: &tree{v: 5}}
 	even := &tree{left: &tree{v: 2}, v: 4, right: &tree{v: 6}}
-	na, sa := aco.Pull(odd.All())
+	na, sa := aco.Pull(all(odd))
 	defer sa()
-	nb, sb := aco.Pull(even.All())
+	nb, sb := aco.Pull(all(even))
 	defer sb()
 	var merged []int
 	a, okA := na()
@@ -44,10 +45,4 @@ func main() {
 		}
 	}
 	fmt.Println(merged)
-}
-
-// allDepth is a recursive push iterator of pairs: each value with its depth
-// in the tree.
-func (t *tree) allDepth(d int, yield func(int, int) bool) bool {
-	return t == nil || t.left.allDepth(d+1, yield) && yield(d, t.v) && t.right.allDepth(d+1, yield)
 }

@@ -14,14 +14,15 @@ type tree struct {
 	v           int
 }
 
-// all is a recursive push iterator: an in-order walk that yields from every
-// depth of the recursion.
-func (t *tree) all(yield func(int) bool) bool {
-	return t == nil || t.left.all(yield) && yield(t.v) && t.right.all(yield)
+// walk is an in-order walk of t that yields from every depth of the
+// recursion; it reports whether yield asked for more.
+func walk(t *tree, yield func(int) bool) bool {
+	return t == nil || walk(t.left, yield) && yield(t.v) && walk(t.right, yield)
 }
 
-func (t *tree) All() func(yield func(int) bool) {
-	return func(yield func(int) bool) { t.all(yield) }
+// all is a recursive push iterator over t's values, in order.
+func all(t *tree) func(yield func(int) bool) {
+	return func(yield func(int) bool) { walk(t, yield) }
 }
 
 // sample is the tree 1 2 3 4 5 6 7, in order.
@@ -31,16 +32,10 @@ var sample = &tree{
 	right: &tree{left: &tree{v: 5}, v: 6, right: &tree{v: 7}},
 }
 
-// allDepth is a recursive push iterator of pairs: each value with its depth
-// in the tree.
-func (t *tree) allDepth(d int, yield func(int, int) bool) bool {
-	return t == nil || t.left.allDepth(d+1, yield) && yield(d, t.v) && t.right.allDepth(d+1, yield)
-}
-
 func main() {
 	ss := aco.NewShareStack(0)
-	next1, stop1 := aco.PullOn(ss, sample.All())
-	next2, stop2 := aco.PullOn(ss, sample.All())
+	next1, stop1 := aco.PullOn(ss, all(sample))
+	next2, stop2 := aco.PullOn(ss, all(sample))
 	var sums []int
 	for range 3 {
 		a, _ := next1()
