@@ -737,12 +737,18 @@ func (co *Co) runEnded() {
 // panic value (nil for runtime.Goexit). The co's own Unwind (Exit, Destroy)
 // is an ordinary end; any other panic goes on after the last-word hook.
 func (co *Co) endPanic(r any) {
+	// A Pull iterator's or a Coroutine's co on its share stack, which
+	// their common paths resume without a deferred call (elsewhere their
+	// deferred calls do this after the switch): it gives the iterator or
+	// Coroutine back once ended. Read before finish: from then on another
+	// goroutine may reset the co.
+	e, _ := co.arg.(ender)
+	if !co.copyStack {
+		e = nil
+	}
 	co.finish()
-	if co.main == pullMain && co.copyStack {
-		// A Pull co on its share stack, which next's common path
-		// resumed without a deferred call: give the iterator back.
-		// Nothing below uses it.
-		co.arg.(pullEnder).ended()
+	if e != nil {
+		e.ended() // nothing below uses the iterator or Coroutine
 	}
 	if u, ok := r.(*Unwind); ok && u.co == co {
 		return

@@ -404,3 +404,60 @@ func ExampleThreadInit() {
 	// last word: oops
 	// resumer recovered: oops
 }
+
+// A Coroutine passes values both ways, as a Python generator's send does:
+// each Resume sends a number to a running average, which yields the
+// average so far.
+func ExampleCoroutine() {
+	mainCo := aco.NewMain()
+	ss := aco.NewShareStack(0)
+	avg := aco.NewCoroutine(mainCo, ss, func(c *aco.Coroutine[float64, float64], x float64) {
+		sum, n := 0.0, 0
+		for {
+			sum, n = sum+x, n+1
+			x = c.Yield(sum / float64(n))
+		}
+	})
+	for _, x := range []float64{10, 20, 60} {
+		a, _ := avg.Resume(x)
+		fmt.Println(a)
+	}
+	avg.Destroy()
+	ss.Destroy()
+	mainCo.Destroy()
+	// Output:
+	// 10
+	// 15
+	// 30
+}
+
+// All ranges over what a coroutine yields; breaking out leaves it
+// suspended, and the next loop goes on from there. Resume after the end
+// reports the end again.
+func ExampleCoroutine_All() {
+	mainCo := aco.NewMain()
+	fib := aco.NewCoroutine(mainCo, nil, func(c *aco.Coroutine[struct{}, int], _ struct{}) {
+		a, b := 0, 1
+		for a < 100 {
+			c.Yield(a)
+			a, b = b, a+b
+		}
+	})
+	var first, rest []int
+	for v := range fib.All() {
+		first = append(first, v)
+		if v == 5 {
+			break
+		}
+	}
+	for v := range fib.All() {
+		rest = append(rest, v)
+	}
+	fmt.Println(first, rest)
+	fmt.Println(fib.Resume(struct{}{}))
+	fib.Destroy()
+	mainCo.Destroy()
+	// Output:
+	// [0 1 1 2 3 5] [8 13 21 34 55 89]
+	// 0 false
+}

@@ -260,6 +260,40 @@ func mcPullCollision(e *env, second func(next func() (int, bool), stop func())) 
 	return out
 }
 
+// mcCoroutineCollision runs second while another goroutine's Resume runs
+// a Coroutine (which doubles what it is sent), and returns what second
+// panicked with; the note says if the first Resume did not return 2 or the
+// coroutine did not go on with 6 for 3 afterwards.
+func mcCoroutineCollision(e *env, second func(c *Coroutine[int, int])) mcOut {
+	running, rel := make(chan struct{}), make(chan struct{})
+	c := NewCoroutine(e.main, e.ss, func(c *Coroutine[int, int], in int) {
+		close(running)
+		<-rel
+		for {
+			in = c.Yield(2 * in)
+		}
+	})
+	done := make(chan mcOut, 1)
+	go func() {
+		var v int
+		out := mc(func() { v, _ = c.Resume(1) })
+		if !out.panicked && v != 2 {
+			out = mcOut{panicked: true, v: fmt.Sprintf("the first Resume returned %d, want 2", v)}
+		}
+		done <- out
+	}()
+	<-running
+	out := mc(func() { second(c) })
+	close(rel)
+	if w := <-done; w.panicked {
+		out.note = fmt.Sprintf("the first Resume panicked: %v", w.v)
+	} else if v, ok := c.Resume(3); !ok || v != 6 {
+		out.note = fmt.Sprintf("after the collision Resume returned %v, %v, want 6, true", v, ok)
+	}
+	c.Destroy()
+	return out
+}
+
 var mcRows = []mcRow{
 	// Resume.
 	{"resume an ended co", "aco: Resume of an ended co", false, func(t *testing.T, e *env) mcOut {
@@ -331,6 +365,42 @@ var mcRows = []mcRow{
 	}},
 	{"pull: a nil iterator", "aco: Pull: nil iterator", false, func(t *testing.T, e *env) mcOut {
 		return mc(func() { Pull[int](nil) }) // PullOn, Pull2, Pull2On: TestPullNilIterator
+	}},
+
+	// Coroutine (typed): its guard, in front of the co's.
+	{"coroutine: resume from two goroutines at once", "aco: Coroutine.Resume while another goroutine resumes or destroys it (a Coroutine is used by one goroutine at a time: the second call panics and the first goes on)", false, func(t *testing.T, e *env) mcOut {
+		return mcCoroutineCollision(e, func(c *Coroutine[int, int]) { c.Resume(5) })
+	}},
+	{"coroutine: destroy while another goroutine resumes it", "aco: Coroutine.Destroy while another goroutine resumes or destroys it", false, func(t *testing.T, e *env) mcOut {
+		return mcCoroutineCollision(e, func(c *Coroutine[int, int]) { c.Destroy() })
+	}},
+	{"coroutine: resume from inside itself", "aco: Coroutine.Resume from inside the coroutine (it cannot be resumed or destroyed until it has yielded)", false, func(t *testing.T, e *env) mcOut {
+		var out mcOut
+		c := NewCoroutine(e.main, e.ss, func(c *Coroutine[int, int], first int) {
+			out = mc(func() { c.Resume(1) })
+			c.Yield(first)
+		})
+		if v, ok := c.Resume(7); !ok || v != 7 {
+			out.note = fmt.Sprintf("Resume returned %v, %v, want 7, true", v, ok)
+		}
+		c.Destroy()
+		return out
+	}},
+	{"coroutine: resume a destroyed coroutine", "aco: Coroutine.Resume of a destroyed coroutine", false, func(t *testing.T, e *env) mcOut {
+		c := NewCoroutine(e.main, e.ss, func(c *Coroutine[int, int], first int) { c.Yield(first) })
+		c.Resume(1)
+		c.Destroy()
+		return mc(func() { c.Resume(2) })
+	}},
+	{"coroutine: yield from outside", "aco: Yield called outside the co", false, func(t *testing.T, e *env) mcOut {
+		c := NewCoroutine(e.main, e.ss, func(c *Coroutine[int, int], first int) { c.Yield(first) })
+		c.Resume(1)
+		out := mc(func() { c.Yield(3) })
+		if v, ok := c.Resume(2); ok || v != 0 {
+			out.note = fmt.Sprintf("the Resume after the misuse returned %v, %v, want the end (0, false)", v, ok)
+		}
+		c.Destroy()
+		return out
 	}},
 
 	// Yield and Exit outside the co.

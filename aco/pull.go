@@ -318,12 +318,13 @@ func (p *puller[V]) acquire(how uint32) bool {
 // release gives the iterator back after the call's last use of it.
 func (p *puller[V]) release() { storeRelease(&p.busy, holdNone) }
 
-// pullEnder is a puller, for endPanic.
-type pullEnder interface{ ended() }
+// ender is a puller or a Coroutine, the argument of their co: endPanic
+// tells it that the co ended in a panic (or runtime.Goexit, or Exit).
+type ender interface{ ended() }
 
 // ended gives the iterator back for the call of next whose co ended in a
 // panic or runtime.Goexit on next's common path, which has no deferred
-// call; a call holding it otherwise gives it back itself.
+// call; a call holding it otherwise (holdDeferred) gives it back itself.
 func (p *puller[V]) ended() {
 	if p.busy == holdFast {
 		p.release()

@@ -23,7 +23,7 @@ func BenchmarkWorkloads(b *testing.B) {
 	if w, err := workload.WalkDir(workload.GoSrc()); err == nil {
 		ws = append(ws, w)
 	}
-	ws = append(ws, workload.Nested(1000), workload.Actors(10_000))
+	ws = append(ws, workload.Nested(1000), workload.Actors(10_000), workload.Send(1000))
 	names := []string{"tree4", "tree6", "tree10", "tree16", "tree20", "inspect", "walkdir", "nested", "actors"}
 	if len(ws) != len(names) {
 		// Inspect or WalkDir found no GOROOT sources: name the rest by

@@ -32,14 +32,14 @@ func workloadCase(w workload.Workload) string { return "workload: " + w.Name }
 // toolchain's sources) are left out, with a note, when they are missing.
 func (c *config) workloads() (ws []workload.Workload, depths []int, notes []string) {
 	depths = treeDepths
-	nested, actors := 1000, 1_000_000
+	nested, actors, send := 1000, 1_000_000, 1000
 	if c.quick {
 		depths = []int{4, 10, 16}
 		nested, actors = 200, 10_000
 	}
 	if c.fixedOps > 0 {
 		depths = []int{4}
-		nested, actors = 20, 100
+		nested, actors, send = 20, 100, 10
 	}
 	for _, d := range depths {
 		ws = append(ws, workload.Tree(d))
@@ -56,7 +56,7 @@ func (c *config) workloads() (ws []workload.Workload, depths []int, notes []stri
 			notes = append(notes, "filepath.WalkDir workload left out: "+err.Error())
 		}
 	}
-	ws = append(ws, workload.Nested(nested), workload.Actors(actors))
+	ws = append(ws, workload.Nested(nested), workload.Actors(actors), workload.Send(send))
 	return ws, depths, notes
 }
 

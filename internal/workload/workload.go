@@ -294,3 +294,92 @@ func (a *actorState) step(yield func(int) bool, d int) bool {
 	a.ticks++
 	return yield(a.ticks)
 }
+
+// Send is a coroutine that takes a value at every resume and yields one
+// back (a running sum), n round trips a pass: what Lua's resume and yield
+// or a Python generator's send do. The aco implementations use the typed
+// aco.Coroutine (on a share stack, and standalone); iter.Pull passes the
+// value in through a variable of its caller, as a Go program has to; the
+// goroutine gets a channel each way.
+func Send(n int) Workload {
+	return Workload{Name: fmt.Sprintf("values both ways (aco.Coroutine), %d round trips", n), Start: func(impl Impl) (func() int, func()) {
+		ck := new(sumCheck)
+		switch impl {
+		case ShareStack, Standalone:
+			m := aco.NewMain()
+			var ss *aco.ShareStack
+			if impl == ShareStack {
+				ss = aco.NewShareStack(0)
+			}
+			c := aco.NewCoroutine(m, ss, func(c *aco.Coroutine[int, int], v int) {
+				sum := 0
+				for {
+					sum += v
+					v = c.Yield(sum)
+				}
+			})
+			return func() int {
+					for i := range n {
+						v, _ := c.Resume(i)
+						ck.check(i, v)
+					}
+					return n
+				}, func() {
+					c.Destroy()
+					if ss != nil {
+						ss.Destroy()
+					}
+					m.Destroy()
+				}
+		case IterPull:
+			var in int
+			next, stop := iter.Pull(func(yield func(int) bool) {
+				sum := 0
+				for {
+					sum += in
+					if !yield(sum) {
+						return
+					}
+				}
+			})
+			return func() int {
+				for i := range n {
+					in = i
+					v, _ := next()
+					ck.check(i, v)
+				}
+				return n
+			}, stop
+		case Chan:
+			in, out := make(chan int), make(chan int)
+			go func() {
+				sum := 0
+				for v := range in {
+					sum += v
+					out <- sum
+				}
+				close(out)
+			}()
+			return func() int {
+					for i := range n {
+						in <- i
+						ck.check(i, <-out)
+					}
+					return n
+				}, func() {
+					close(in)
+					<-out
+				}
+		}
+		panic("workload: unknown implementation " + impl.String())
+	}}
+}
+
+// sumCheck checks the running sums Send's coroutine yields.
+type sumCheck struct{ sum int }
+
+func (s *sumCheck) check(sent, got int) {
+	if s.sum += sent; got != s.sum {
+		panic(fmt.Sprintf("workload: Send: the coroutine yielded %d, want the running sum %d", got, s.sum))
+	}
+}

@@ -15,7 +15,7 @@ func TestWorkloadsAgree(t *testing.T) {
 	require.NoError(t, err)
 	wd, err := WalkDir(GoSrc())
 	require.NoError(t, err)
-	ws := []Workload{Tree(4), Tree(10), ins, wd, Nested(200), Actors(1000)}
+	ws := []Workload{Tree(4), Tree(10), ins, wd, Nested(200), Actors(1000), Send(100)}
 	for _, w := range ws {
 		var counts []int
 		for _, impl := range Impls {

@@ -1,0 +1,223 @@
+package aco
+
+import (
+	"iter"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Coroutine is a coroutine that passes values both ways, as Lua's
+// coroutine.resume and coroutine.yield or a Python generator's send do:
+// [Coroutine.Resume] sends an In to it and returns the Out it yields;
+// [Coroutine.Yield], inside it, hands an Out to its resumer and returns the
+// In of the next Resume. It is a [Co] of [Create] underneath, on a share
+// stack or standalone, and belongs to a main co like any other.
+//
+// Like a Pull iterator, a Coroutine is for one goroutine at a time: a
+// Resume or Destroy while another goroutine's Resume or Destroy runs
+// panics before it touches the coroutine or the values, and the call that
+// was running goes on. That costs one atomic instruction per Resume, in
+// place of the one a [Co.Resume] spends on the co.
+type Coroutine[In, Out any] struct {
+	// busy is 1 while a Resume or Destroy holds the coroutine: from before
+	// it writes in to after it has read out, so no second goroutine can
+	// write in while the coroutine reads it, or resume the co between the
+	// co's yield and its resumer's read of out.
+	busy  uint32
+	racer uint32 // what Resume and Destroy mark written for the race detector
+	co    *Co
+	in    In  // the value of the Resume running the co
+	out   Out // the value of the co's last Yield, until its resumer reads it
+}
+
+// NewCoroutine creates a suspended coroutine of main that runs fn on the
+// share stack ss (nil: standalone, on a goroutine of its own, see [Create]).
+// The first [Coroutine.Resume] starts fn with the value it sends as first;
+// each [Coroutine.Yield] inside fn hands a value to the Resume that is
+// running fn, and returns the value of the next Resume. When fn returns,
+// the coroutine has ended.
+func NewCoroutine[In, Out any](main *Co, ss *ShareStack, fn func(c *Coroutine[In, Out], first In)) *Coroutine[In, Out] {
+	if fn == nil {
+		panic("aco: NewCoroutine: nil function")
+	}
+	c := &Coroutine[In, Out]{}
+	// The co's argument is c, so that a panic that ends the co gives the
+	// coroutine back (see ended). The co's function calls fn itself: a
+	// frame less in every saved image than a generic function between.
+	c.co = Create(main, ss, 0, func(co *Co) {
+		in := c.in
+		var zero In
+		c.in = zero // fn holds its own copy now
+		fn(c, in)
+	}, c)
+	return c
+}
+
+// Resume starts or continues the coroutine with the value in: the first
+// Resume passes it to the coroutine's function, each later one returns it
+// from the Yield at which the coroutine is suspended. Resume returns the
+// value the coroutine yields next and true, or the zero Out and false when
+// the coroutine's function returns instead, and on every Resume after that
+// (like a Pull iterator's next). A panic in the coroutine continues from
+// Resume, with the coroutine ended.
+//
+// Resume panics if the coroutine was destroyed, if it is called from
+// inside the coroutine, or while another goroutine resumes or destroys it.
+func (c *Coroutine[In, Out]) Resume(in In) (Out, bool) {
+	if !c.acquire() {
+		c.refuse("Resume")
+	}
+	if co := c.co; co.copyStack && !co.moveNext && co.st.Load() == uint32(stSuspended) && co.ss.owner == nil {
+		// The common resume, with no deferred call, on a co that stays
+		// on its share stack: Co.Resume cannot panic before the switch
+		// here (only if another goroutine broke
+		// the share stack's or the main co's rules at this instant,
+		// which leaves c held), and a panic that ends the co gives c
+		// back (ended).
+		c.in = in
+		co.Resume()
+		return c.take()
+	}
+	return c.resumeSlow(in)
+}
+
+// resumeSlow is Resume for everything but a suspended copy-stack co that
+// stays on its free share stack: a co on a goroutine (standalone, moved,
+// or moving at this resume), the first resume, the end, misuse. Its deferred call gives c back if Resume
+// panics.
+func (c *Coroutine[In, Out]) resumeSlow(in In) (Out, bool) {
+	done := false
+	defer func() {
+		if !done {
+			// Co.Resume refused (a panic that names the misuse), or
+			// the co ended in a panic (ended gave c back already: no
+			// call that takes it now touches in or out, see ended).
+			c.release()
+		}
+	}()
+	co := c.co
+	var zero Out
+	switch co.state() {
+	case stEnded:
+		done = true
+		c.release()
+		return zero, false
+	case stDestroyed:
+		panic("aco: Coroutine.Resume of a destroyed coroutine")
+	}
+	c.in = in
+	co.Resume()
+	done = true
+	return c.take()
+}
+
+// take is the end of a Resume that ran the co: the value it yielded, or
+// the end, and c given back after the last use of in and out.
+func (c *Coroutine[In, Out]) take() (Out, bool) {
+	var zero Out
+	if c.co.st.Load() == uint32(stEnded) {
+		var none In
+		c.in = none
+		c.release()
+		return zero, false
+	}
+	out := c.out
+	c.out = zero // the coroutine must not keep the value alive
+	c.release()
+	return out, true
+}
+
+// Yield suspends the coroutine, handing out to the Resume that is running
+// it, and returns the value of the Resume that continues it. It must be
+// called from inside the coroutine's function (at any call depth), on the
+// goroutine that runs it. If the coroutine is being destroyed, Yield does
+// not return: it unwinds the coroutine's stack (see [Co.Destroy]).
+func (c *Coroutine[In, Out]) Yield(out Out) In {
+	co := c.co
+	if !co.runsHere() {
+		// Not inside: Co.Yield panics with the message that says why,
+		// or unwinds a co being destroyed. out is not stored: the
+		// coroutine's resumer may be reading it.
+		co.Yield()
+		panic("aco: internal error: a Coroutine yielded from outside")
+	}
+	c.out = out
+	co.Yield()
+	in := c.in
+	var zero In
+	c.in = zero
+	return in
+}
+
+// IsEnd reports whether the coroutine has ended (its function returned or
+// panicked, or it was destroyed).
+func (c *Coroutine[In, Out]) IsEnd() bool { return c.co.IsEnd() }
+
+// Destroy ends the coroutine as [Co.Destroy] does: a suspended one is
+// unwound, so its deferred calls run, and its memory is released. It
+// panics if called from inside the coroutine or while another goroutine
+// resumes or destroys it.
+func (c *Coroutine[In, Out]) Destroy() {
+	if !c.acquire() {
+		c.refuse("Destroy")
+	}
+	defer c.release()
+	c.co.Destroy()
+	var in In
+	var out Out
+	c.in, c.out = in, out
+}
+
+// All returns an iterator over the values the coroutine yields, resuming it
+// with the zero In each time, until it ends. Breaking out of the loop
+// leaves the coroutine suspended where it yielded: a later All or Resume
+// continues from there.
+func (c *Coroutine[In, Out]) All() iter.Seq[Out] {
+	return func(yield func(Out) bool) {
+		var in In
+		for {
+			v, ok := c.Resume(in)
+			if !ok || !yield(v) {
+				return
+			}
+		}
+	}
+}
+
+// String describes the coroutine, as [Co.String] does.
+func (c *Coroutine[In, Out]) String() string { return c.co.String() }
+
+// acquire takes the coroutine for a Resume or Destroy: the one atomic
+// instruction of a typed round trip besides the share stack's.
+func (c *Coroutine[In, Out]) acquire() bool {
+	raceWrite(unsafe.Pointer(&c.racer))
+	return atomic.CompareAndSwapUint32(&c.busy, 0, 1)
+}
+
+// release gives the coroutine back, after the call's last use of in and
+// out.
+func (c *Coroutine[In, Out]) release() { storeRelease(&c.busy, 0) }
+
+// ended gives the coroutine back when its co ends in a panic or
+// runtime.Goexit, which goes on past Resume's release; endPanic calls it.
+// For an end by Exit, Resume then returns and releases it again, harmless:
+// once the co has ended, a Resume reads neither in nor out.
+func (c *Coroutine[In, Out]) ended() { c.release() }
+
+// refuse panics for a call, what, that found the coroutine held: from
+// inside the coroutine (it runs on this goroutine), or by another goroutine.
+func (c *Coroutine[In, Out]) refuse(what string) {
+	if c.co.runsHere() && rtAvailable {
+		panic("aco: Coroutine." + what + " from inside the coroutine (it cannot be resumed or destroyed until it has yielded)")
+	}
+	panic("aco: Coroutine." + what + " while another goroutine resumes or destroys it (" + msgOneGoroutineCo + ")")
+}
+
+// msgOneGoroutineCo says why two goroutines cannot use a Coroutine at once.
+const msgOneGoroutineCo = "a Coroutine is used by one goroutine at a time: the second call panics and the first goes on"
+
+// runsHere reports whether co is running on this goroutine (where the
+// runtime can be read: elsewhere, whether it is running).
+func (co *Co) runsHere() bool {
+	return co.st.Load() == uint32(stRunning) && (!rtAvailable || co.goroutine() == getg())
+}
