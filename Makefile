@@ -44,6 +44,10 @@ fuzz:
 # rtlayout: the runtime layout tables (aco/zrtlayout_*.go) for every
 # supported release and GOARCH, from the runtime's DWARF. Not part of go
 # generate: it needs the Go 1.27 toolchain (fetched through the module proxy).
+# The generator runs on the host and builds and reads a program of each
+# GOARCH, which it never runs.
 rtlayout:
-	cd gen && for tc in local go1.27.3; do for arch in amd64 386 arm64; do \
-		GOTOOLCHAIN=$$tc GOARCH=$$arch $(GO) run -exec "$$(if [ $$arch = arm64 ]; then echo qemu-aarch64-static; fi)" ./rtlayout -o ../aco || exit 1; done; done
+	cd gen && for tc in local go1.27.3; do \
+		GOTOOLCHAIN=$$tc $(GO) build -o "$${TMPDIR:-/tmp}/aco-rtlayout" ./rtlayout || exit 1; \
+		for arch in amd64 386 arm64; do \
+			GOTOOLCHAIN=$$tc GOARCH=$$arch "$${TMPDIR:-/tmp}/aco-rtlayout" -o ../aco || exit 1; done; done

@@ -37,6 +37,10 @@ const (
 	// stBusy: Reset or Destroy holds the co while it looks at it or
 	// changes it; nothing else may use it.
 	stBusy
+	// stReading: Stack holds a suspended or init co while it reads its
+	// frames; Resume, Destroy and Reset wait until it is done
+	// (waitReading), so that a dump never makes them fail.
+	stReading
 )
 
 func (s state) String() string {
@@ -57,6 +61,8 @@ func (s state) String() string {
 		return "yielding"
 	case stBusy:
 		return "busy"
+	case stReading:
+		return "reading"
 	}
 	return "invalid"
 }
@@ -445,6 +451,9 @@ func (co *Co) startRunning() {
 			panic(co.runningMsg("Resume"))
 		case stBusy:
 			panic(msgBusy("Resume"))
+		case stReading:
+			co.waitReading()
+			continue
 		case stEnded:
 			panic("aco: Resume of an ended co")
 		case stDestroyed:
@@ -811,6 +820,10 @@ func (co *Co) Destroy() {
 		panic(co.runningMsg("Destroy"))
 	case stBusy:
 		panic(msgBusy("Destroy"))
+	case stReading:
+		co.waitReading()
+		co.Destroy()
+		return
 	case stDestroyed:
 		panic("aco: Destroy of a destroyed co")
 	case stSuspended:
@@ -908,6 +921,9 @@ func (co *Co) Reset(fn Func, arg any) {
 			panic("aco: Reset of a destroyed co")
 		case stBusy:
 			panic(msgBusy("Reset"))
+		case stReading:
+			co.waitReading()
+			continue
 		default:
 			panic("aco: Reset of a co that has not ended (it is " + s.String() + ")")
 		}

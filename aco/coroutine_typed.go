@@ -221,3 +221,6 @@ const msgOneGoroutineCo = "a Coroutine is used by one goroutine at a time: the s
 func (co *Co) runsHere() bool {
 	return co.st.Load() == uint32(stRunning) && (!rtAvailable || co.goroutine() == getg())
 }
+
+// Stack describes where the coroutine is, as [Co.Stack] does.
+func (c *Coroutine[In, Out]) Stack() []byte { return c.co.Stack() }

@@ -117,3 +117,19 @@ func (co *Co) yieldFailed(st uintptr) {
 		panic("aco: internal error: unknown switch status")
 	}
 }
+
+// imagePCs returns the continuation PCs of the frames of a suspended co's
+// saved image, innermost (Yield's) first, as runtime.Callers gives them.
+// The caller holds the co (stReading), so no resume rewrites the image.
+func (co *Co) imagePCs() []uintptr {
+	if co.n == 0 {
+		return nil
+	}
+	var pcs []uintptr
+	for it := imageFrames(&co.swctx); ; {
+		pcs = append(pcs, it.fi.pc&^sigpanicKey)
+		if !it.next() {
+			return pcs
+		}
+	}
+}

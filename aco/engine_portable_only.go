@@ -71,3 +71,5 @@ const (
 	stMove
 	stEnd
 )
+
+func (co *Co) imagePCs() []uintptr { return nil }

@@ -11,3 +11,4 @@ func getg() uintptr          { return 0 }
 func gM(uintptr) uintptr     { return 0 }
 func gPanic(uintptr) uintptr { return 0 }
 func gLocks(uintptr) uint64  { return 0 }
+func gGoid(uintptr) uint64   { return 0 }

@@ -267,3 +267,11 @@ func bitvectorN(bv uintptr) int32 { return *(*int32)(ptrAt(bv + rtBitvectorN)) }
 
 //go:nosplit
 func bitvectorBytes(bv uintptr) uintptr { return load(bv + rtBitvectorBytedata) }
+
+// gGoid returns the goroutine's id, as runtime.Stack prints it.
+func gGoid(gp uintptr) uint64 {
+	if ptrSize == 8 {
+		return uint64(load(gp + rtGGoid))
+	}
+	return uint64(load(gp+rtGGoid)) | uint64(load(gp+rtGGoid+4))<<32
+}

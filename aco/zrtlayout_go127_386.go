@@ -33,6 +33,7 @@ const (
 	rtFuncPcsp                 = 16
 	rtFuncSize                 = 44
 	rtGDefer                   = 20
+	rtGGoid                    = 80
 	rtGM                       = 24
 	rtGPanic                   = 16
 	rtGSize                    = 288

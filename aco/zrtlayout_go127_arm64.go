@@ -33,6 +33,7 @@ const (
 	rtFuncPcsp                 = 16
 	rtFuncSize                 = 44
 	rtGDefer                   = 40
+	rtGGoid                    = 152
 	rtGM                       = 48
 	rtGPanic                   = 32
 	rtGSize                    = 456

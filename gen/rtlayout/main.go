@@ -24,7 +24,7 @@ import (
 
 // fields lists, per runtime type, the fields whose offsets aco needs.
 var fields = map[string][]string{
-	"runtime.g":      {"stack", "_panic", "_defer", "m"},
+	"runtime.g":      {"stack", "_panic", "_defer", "m", "goid"},
 	"runtime.stack":  {"lo", "hi"},
 	"runtime.m":      {"lockedExt", "lockedInt"},
 	"runtime._defer": {"heap", "rangefunc", "sp", "pc", "fn", "link", "head"},

@@ -1,0 +1,171 @@
+package aco
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The functions of TestStacks' coroutines, one per depth, so that a dump
+// names which frame each co is suspended in.
+
+//go:noinline
+func stackOuter(co *Co, depth int) {
+	if depth > 1 {
+		stackMiddle(co, depth-1)
+		return
+	}
+	co.Yield()
+}
+
+//go:noinline
+func stackMiddle(co *Co, depth int) {
+	if depth > 1 {
+		stackInner(co)
+		return
+	}
+	co.Yield()
+}
+
+//go:noinline
+func stackInner(co *Co) { co.Yield() }
+
+// dumpFuncs returns the function names of the frames of one co in a dump,
+// in order, without the package path.
+func dumpFuncs(t *testing.T, dump string) []string {
+	t.Helper()
+	var fns []string
+	for _, l := range strings.Split(dump, "\n") {
+		if strings.HasPrefix(l, "\t") || strings.HasPrefix(l, "coroutine ") || l == "" {
+			continue
+		}
+		require.True(t, strings.HasSuffix(l, "(...)"), "a frame line %q", l)
+		fns = append(fns, strings.TrimPrefix(strings.TrimSuffix(l, "(...)"), acoPkg+"."))
+	}
+	return fns
+}
+
+// TestStacks: three coroutines suspended at depths 1, 2 and 3 show their
+// own frames, innermost first, each with its file:line; WriteStacks writes
+// them in creation order, with a not-started co and an ended one.
+func TestStacks(t *testing.T) {
+	forKinds(t, func(t *testing.T, e *env) {
+		var cos []*Co
+		for d := 1; d <= 3; d++ {
+			co := e.create(func(co *Co) { stackOuter(co, d) }, nil)
+			co.Resume()
+			cos = append(cos, co)
+		}
+		want := [][]string{
+			{"(*Co).Yield", "stackOuter", "TestStacks.func1.1"},
+			{"(*Co).Yield", "stackMiddle", "stackOuter", "TestStacks.func1.1"},
+			{"(*Co).Yield", "stackInner", "stackMiddle", "stackOuter", "TestStacks.func1.1"},
+		}
+		for i, co := range cos {
+			dump := string(co.Stack())
+			assert.Equal(t, want[i], dumpFuncs(t, dump), "the frames of the co suspended at depth %d:\n%s", i+1, dump)
+			assert.Regexp(t, regexp.MustCompile(`\n\t.*/stackdump_test\.go:\d+\n`), dump, "file:line of the test's frames")
+		}
+		fresh := e.create(func(co *Co) {}, nil)
+		ended := e.create(func(co *Co) {}, nil)
+		ended.Resume()
+
+		var b bytes.Buffer
+		require.NoError(t, e.main.WriteStacks(&b))
+		parts := strings.Split(strings.TrimSuffix(b.String(), "\n\n"), "\n\n")
+		require.Len(t, parts, 5, "one stack per live co:\n%s", b.String())
+		for i := range cos {
+			assert.Equal(t, want[i], dumpFuncs(t, parts[i]))
+		}
+		assert.Contains(t, parts[3], "[init")
+		assert.Contains(t, parts[3], "not started: it will run "+acoPkg+".TestStacks.func1.2")
+		assert.Contains(t, parts[4], "[ended]")
+
+		for _, co := range append(cos, fresh, ended) {
+			co.Destroy()
+		}
+	})
+}
+
+// TestStackMoved: a co that moved onto a goroutine of its own shows the same
+// frames, read from its goroutine.
+func TestStackMoved(t *testing.T) {
+	if !copyStackOn {
+		t.Skip("no move without the copy-stack engine")
+	}
+	e := newEnv(t, kinds[1])
+	defer e.close()
+	var deep func(co *Co, d int)
+	deep = func(co *Co, d int) {
+		var pad [64]byte
+		pad[d%64] = byte(d)
+		if d == 0 {
+			stackInner(co)
+			return
+		}
+		deep(co, d-1)
+		sinkByte = pad[d%64]
+	}
+	co := e.create(func(co *Co) {
+		for {
+			deep(co, 12)
+		}
+	}, nil)
+	for i := 0; i < 100 && !co.Moved(); i++ {
+		co.Resume()
+	}
+	require.True(t, co.Moved(), "the co did not move")
+	dump := string(co.Stack())
+	fns := dumpFuncs(t, dump)
+	require.GreaterOrEqual(t, len(fns), 15, dump)
+	assert.Equal(t, []string{"(*Co).Yield", "stackInner"}, fns[:2], dump)
+	assert.Equal(t, "TestStackMoved.func2", fns[len(fns)-1], dump)
+	assert.Contains(t, dump, "moved to a goroutine")
+	co.Destroy()
+}
+
+var sinkByte byte
+
+// TestStackWhileResumed dumps a co over and over while another goroutine
+// resumes it: the resumes wait for the dumps and never fail, and the dumps
+// see the co suspended or running, never anything else.
+func TestStackWhileResumed(t *testing.T) {
+	forKinds(t, func(t *testing.T, e *env) {
+		co := e.create(func(co *Co) {
+			for {
+				stackInner(co)
+			}
+		}, nil)
+		co.Resume()
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 2000; i++ {
+				co.Resume()
+			}
+			close(stop)
+		}()
+		dumps := 0
+		for done := false; !done; dumps++ {
+			select {
+			case <-stop:
+				done = true
+			default:
+			}
+			d := string(co.Stack())
+			if !strings.Contains(d, "[running]") {
+				require.Equal(t, []string{"(*Co).Yield", "stackInner", "TestStackWhileResumed.func1.1"}, dumpFuncs(t, d), d)
+			}
+		}
+		wg.Wait()
+		t.Logf("%d dumps", dumps)
+		co.Destroy()
+	})
+}
