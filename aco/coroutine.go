@@ -392,7 +392,9 @@ func (co *Co) Resume() {
 	// caller and the switch costs a mispredicted return on the way back.
 	// Checks are calls that return before the switch.
 	if p := co.resumeOnG(); p != nil {
-		p.next()
+		if _, ok := p.next(); !ok {
+			p.rethrow() // the co ended in a panic: raise it here
+		}
 		co.handBack()
 		return
 	}
@@ -402,7 +404,9 @@ func (co *Co) Resume() {
 		return
 	}
 	if p := co.portableReady(); p != nil {
-		p.next()
+		if _, ok := p.next(); !ok {
+			p.rethrow()
+		}
 		co.handBack()
 		return
 	}

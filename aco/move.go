@@ -71,10 +71,12 @@ func (co *Co) move() {
 		p.next, p.stop = iter.Pull(func(yield func(struct{}) bool) {
 			p.yield = yield
 			p.started()
-			co.resumeCopyStack()
+			p.runOnG(co.resumeCopyStack)
 		})
 	}
-	p.next()
+	if _, ok := p.next(); !ok {
+		p.rethrow()
+	}
 	co.handBack()
 }
 

@@ -27,6 +27,36 @@ type portable struct {
 	g     atomic.Uintptr
 	m     uintptr
 	locks uint64
+
+	// panicVal is the panic that ended the co on its goroutine, which
+	// runOnG kept for the resumer to raise (rethrow); panicked says
+	// there is one.
+	panicVal any
+	panicked bool
+}
+
+// runOnG runs body, the co's code on its goroutine, and keeps a panic that
+// ends the co for its resumer, which raises it from aco's own call
+// (rethrow): raised on the co's goroutine, iter.Pull would raise it again
+// inside its next, and a crash would show iter.Pull's frames where the
+// program called Resume. runtime.Goexit goes on as iter.Pull handles it.
+func (p *portable) runOnG(body func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.panicVal, p.panicked = r, true
+		}
+	}()
+	body()
+}
+
+// rethrow raises, on the resumer's side, the panic that ended the co on its
+// goroutine (see runOnG); a switch that returned not ok calls it.
+func (p *portable) rethrow() {
+	if p.panicked {
+		r := p.panicVal
+		p.panicVal, p.panicked = nil, false
+		panic(r)
+	}
 }
 
 // portableReady returns the portable-engine state of co, already running,
@@ -73,10 +103,12 @@ func (co *Co) resumePortable() {
 		p.next, p.stop = iter.Pull(func(yield func(struct{}) bool) {
 			p.yield = yield
 			p.started()
-			co.run()
+			p.runOnG(co.run)
 		})
 	}
-	p.next()
+	if _, ok := p.next(); !ok {
+		p.rethrow()
+	}
 }
 
 // started records the co's goroutine; it runs first on that goroutine.
@@ -118,5 +150,7 @@ func (co *Co) checkYieldPortable() {
 // unwindPortable unwinds a suspended coroutine for Destroy: stop makes its
 // pending yield return false. A panic from a deferred call comes out of stop.
 func (co *Co) unwindPortable() {
-	co.x.port.stop()
+	p := co.x.port
+	p.stop()
+	p.rethrow()
 }

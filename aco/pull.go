@@ -153,7 +153,7 @@ func (p *puller[V]) startTyped(port *portable, body func()) {
 	p.tnext, port.stop = iter.Pull(func(yield func(V) bool) {
 		p.tyield = yield
 		port.started()
-		body()
+		port.runOnG(body)
 	})
 	port.next = func() (struct{}, bool) {
 		v, ok := p.tnext()
@@ -263,12 +263,18 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 				// A Pull co on a goroutine of its own: iter.Pull's
 				// next, which carries the value.
 				v, ok := p.tnext()
+				if !ok {
+					port.rethrow() // the generator panicked
+				}
 				if p.stopped {
 					return zero, false
 				}
 				return v, ok
 			}
-			port.next() // a PullOn co on a goroutine of its own, marked running
+			// A PullOn co on a goroutine of its own, marked running.
+			if _, ok := port.next(); !ok {
+				port.rethrow()
+			}
 		} else {
 			p.checkNext()
 			p.co.Resume()

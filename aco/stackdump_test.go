@@ -2,10 +2,14 @@ package aco
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -168,4 +172,82 @@ func TestStackWhileResumed(t *testing.T) {
 		t.Logf("%d dumps", dumps)
 		co.Destroy()
 	})
+}
+
+// TestPanicOnGoroutineTraceback: an unrecovered panic of a coroutine on a
+// goroutine of its own (standalone, or moved off its share stack) kills
+// the program from the Resume that ran it, with aco's frame and the
+// resumer's: not from inside iter.Pull's next, which the program never
+// called. Each case runs in a child process, which must die of the panic.
+func TestPanicOnGoroutineTraceback(t *testing.T) {
+	if c := os.Getenv(tracebackChildEnv); c != "" {
+		tracebackChild(c)
+		return
+	}
+	for _, c := range []string{"standalone", "moved"} {
+		t.Run(c, func(t *testing.T) {
+			if c == "moved" && !copyStackOn {
+				t.Skip("no move without the copy-stack engine")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := childCommand(ctx, os.Args[0], "-test.run=^TestPanicOnGoroutineTraceback$", "-test.count=1")
+			cmd.Env = append(os.Environ(), tracebackChildEnv+"="+c)
+			out, err := cmd.CombinedOutput()
+			s := string(out)
+			require.Error(t, err, "the child survived its panic:\n%s", s)
+			require.Contains(t, s, "panic: "+tracebackChildValue, "the child did not die of the co's panic:\n%s", s)
+			g1 := s[strings.Index(s, "goroutine "):]
+			if i := strings.Index(g1, "\n\n"); i > 0 {
+				g1 = g1[:i]
+			}
+			assert.NotContains(t, g1, "iter.Pull", "the panicking goroutine's traceback shows iter.Pull's frames:\n%s", g1)
+			assert.Contains(t, g1, acoPkg+".(*Co).Resume(", "the traceback does not show the Resume that ran the co:\n%s", g1)
+			assert.Contains(t, g1, "tracebackChild(", "the traceback does not show the resumer's frames:\n%s", g1)
+		})
+	}
+}
+
+const (
+	tracebackChildEnv   = "ACO_PANIC_TRACEBACK_CHILD"
+	tracebackChildValue = "the coroutine's own panic"
+)
+
+// tracebackChild resumes a co, standalone or moved, that panics: nothing
+// recovers it.
+func tracebackChild(c string) {
+	m := NewMain()
+	var ss *ShareStack
+	if c == "moved" {
+		ss = NewShareStack(0)
+	}
+	boom := false
+	var deep func(co *Co, d int)
+	deep = func(co *Co, d int) {
+		var pad [64]byte
+		pad[d%64] = byte(d)
+		if d == 0 {
+			co.Yield()
+			if boom {
+				panic(tracebackChildValue)
+			}
+			return
+		}
+		deep(co, d-1)
+		sinkByte = pad[d%64]
+	}
+	co := Create(m, ss, 0, func(co *Co) {
+		for {
+			deep(co, 12)
+		}
+	}, nil)
+	for i := 0; i < 100 && (ss == nil || !co.Moved()); i++ {
+		co.Resume()
+	}
+	if ss != nil && !co.Moved() {
+		fmt.Println("the co did not move")
+		os.Exit(0)
+	}
+	boom = true
+	co.Resume()
 }
