@@ -21,35 +21,28 @@
 //
 // # Which coroutines to use
 //
-// A non-main coroutine is either a share-stack coroutine ([Create] with a
-// [ShareStack]) or a standalone one ([Create] with a nil share stack), and
-// [Pull] wraps one into an [iter.Pull]-style iterator. In one run of the
-// benchmark report (make bench, and acobench -mem for memory, on a 2-core
-// amd64 VM, 2026-12-02 06:16 UTC; times as ratios to [iter.Pull] in the
-// same run; the README's "Numbers" has the tables):
+//   - Share-stack coroutines ([Create] with a [ShareStack]) are the cheap
+//     ones for many small coroutines that yield from shallow frames:
+//     actors, state machines, hand-rolled schedulers. A suspended one with
+//     a small frame takes a few hundred bytes; each switch copies and scans
+//     the frames live at the yield, so its cost grows with them.
+//   - Standalone coroutines ([Create] with a nil share stack) are
+//     goroutines switched as [iter.Pull]'s are: the depth of the yield costs
+//     nothing, and each holds a goroutine's stack.
+//   - [Pull], [Pull2], [PullOn] and [Pull2On] are drop-ins for iter.Pull
+//     and iter.Pull2 on a share-stack coroutine; an iterator dropped
+//     without stop is reclaimed by the garbage collector. A generator whose
+//     yields keep costing more than a goroutine switch moves onto a
+//     goroutine of its own ([MoveThreshold]); deep recursive generators are
+//     still faster through iter.Pull.
+//   - [Coroutine] passes values both ways: [Coroutine.Resume] sends one in
+//     and returns the one the coroutine yields, as Lua's resume and yield
+//     or a Python generator's send.
+//   - [Co.Stack] and [Co.WriteStacks] show where suspended coroutines are,
+//     which the runtime's goroutine dumps cannot.
 //
-//   - Share-stack coroutines are the cheap ones for many small coroutines
-//     that yield from shallow frames: actors, state machines, hand-rolled
-//     schedulers. A round trip of one co costs 0.38× an iter.Pull round
-//     trip, 0.28× in a round robin of a million; creating, starting and
-//     destroying one, 0.78×; a suspended one with a small frame is about
-//     370 bytes (3.67 GB for 10 million; an iter.Pull coroutine takes
-//     2,817 bytes). Each switch copies and scans the frames live at the
-//     yield, so the cost grows with them.
-//   - Standalone coroutines are goroutines switched as iter.Pull's are: the
-//     depth of the yield costs nothing, each holds a goroutine's stack, and
-//     a round trip costs 1.30× iter.Pull's.
-//   - [Pull], [Pull2], [PullOn] are drop-ins for iter.Pull on a share-stack
-//     coroutine; dropped iterators are reclaimed. A million actors pulled
-//     in round robin cost 0.81× iter.Pull; recursive and callback-driven
-//     generators (tree walks, go/ast.Inspect, a lexer feeding a parser) are
-//     slower than iter.Pull today (1.04–2.08× the time per value); a
-//     generator whose yields keep costing more than a goroutine switch
-//     moves onto a goroutine of its own ([MoveThreshold]), where each
-//     value costs iter.Pull's switch, aco's frame around it and the
-//     iterator's guard (1.38–1.74× iter.Pull on tree walks of depth 10 to
-//     20 in a run of 2026-12-06). For deep recursive generators, iter.Pull
-//     itself is still the faster choice.
+// The repository's docs/performance.md has the measurements behind these
+// choices, as ratios to iter.Pull.
 //
 // # Rules
 //

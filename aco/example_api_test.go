@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/arkenstone-go/arkenstone/aco"
 )
@@ -460,4 +461,41 @@ func ExampleCoroutine_All() {
 	// Output:
 	// [0 1 1 2 3 5] [8 13 21 34 55 89]
 	// 0 false
+}
+
+// parse and term are a recursive-descent parser run as a coroutine, for
+// the Stack example: it yields when it needs the next token.
+func parse(co *aco.Co) {
+	for {
+		term(co)
+	}
+}
+
+func term(co *aco.Co) {
+	co.Yield() // wait for the next token
+}
+
+// Stack shows where a suspended coroutine is, frame by frame, as
+// runtime.Stack shows a goroutine (each function is followed by a line
+// with its file:line, left out here); WriteStacks writes the stacks of
+// every coroutine of a main co.
+func ExampleCo_Stack() {
+	mainCo := aco.NewMain()
+	ss := aco.NewShareStack(0)
+	co := aco.Create(mainCo, ss, 0, parse, nil)
+	co.Resume()
+	for _, line := range strings.Split(string(co.Stack()), "\n") {
+		if fn, ok := strings.CutSuffix(line, "(...)"); ok {
+			// Without the package, which is another one in a copy
+			// of this example.
+			fn = fn[strings.LastIndexByte(fn, '/')+1:]
+			fmt.Println(fn[strings.IndexByte(fn, '.')+1:])
+		}
+	}
+	mainCo.DestroyAll()
+	ss.Destroy()
+	// Output:
+	// (*Co).Yield
+	// term
+	// parse
 }
