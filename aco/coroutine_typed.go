@@ -40,6 +40,9 @@ func NewCoroutine[In, Out any](main *Co, ss *ShareStack, fn func(c *Coroutine[In
 	if fn == nil {
 		panic("aco: NewCoroutine: nil function")
 	}
+	if main == nil {
+		panic("aco: NewCoroutine: main co is nil (create one with NewMain)")
+	}
 	c := &Coroutine[In, Out]{}
 	// The co's argument is c, so that a panic that ends the co gives the
 	// coroutine back (see ended). The co's function calls fn itself: a
@@ -64,6 +67,9 @@ func NewCoroutine[In, Out any](main *Co, ss *ShareStack, fn func(c *Coroutine[In
 // Resume panics if the coroutine was destroyed, if it is called from
 // inside the coroutine, or while another goroutine resumes or destroys it.
 func (c *Coroutine[In, Out]) Resume(in In) (Out, bool) {
+	if c == nil || c.co == nil {
+		panicNoCoroutine("Resume")
+	}
 	if !c.acquire() {
 		c.refuse("Resume")
 	}
@@ -133,6 +139,9 @@ func (c *Coroutine[In, Out]) take() (Out, bool) {
 // goroutine that runs it. If the coroutine is being destroyed, Yield does
 // not return: it unwinds the coroutine's stack (see [Co.Destroy]).
 func (c *Coroutine[In, Out]) Yield(out Out) In {
+	if c == nil || c.co == nil {
+		panicNoCoroutine("Yield")
+	}
 	co := c.co
 	if !co.runsHere() {
 		// Not inside: Co.Yield panics with the message that says why,
@@ -151,13 +160,14 @@ func (c *Coroutine[In, Out]) Yield(out Out) In {
 
 // IsEnd reports whether the coroutine has ended (its function returned or
 // panicked, or it was destroyed).
-func (c *Coroutine[In, Out]) IsEnd() bool { return c.co.IsEnd() }
+func (c *Coroutine[In, Out]) IsEnd() bool { return c.live("IsEnd").IsEnd() }
 
 // Destroy ends the coroutine as [Co.Destroy] does: a suspended one is
 // unwound, so its deferred calls run, and its memory is released. It
 // panics if called from inside the coroutine or while another goroutine
 // resumes or destroys it.
 func (c *Coroutine[In, Out]) Destroy() {
+	c.live("Destroy")
 	if !c.acquire() {
 		c.refuse("Destroy")
 	}
@@ -185,7 +195,12 @@ func (c *Coroutine[In, Out]) All() iter.Seq[Out] {
 }
 
 // String describes the coroutine, as [Co.String] does.
-func (c *Coroutine[In, Out]) String() string { return c.co.String() }
+func (c *Coroutine[In, Out]) String() string {
+	if c == nil || c.co == nil {
+		return "aco.Coroutine(nil)"
+	}
+	return c.co.String()
+}
 
 // acquire takes the coroutine for a Resume or Destroy: the one atomic
 // instruction of a typed round trip besides the share stack's.
@@ -223,4 +238,19 @@ func (co *Co) runsHere() bool {
 }
 
 // Stack describes where the coroutine is, as [Co.Stack] does.
-func (c *Coroutine[In, Out]) Stack() []byte { return c.co.Stack() }
+func (c *Coroutine[In, Out]) Stack() []byte { return c.live("Stack").Stack() }
+
+// live returns c's co, or panics for what, a method called on a nil
+// *Coroutine or a zero Coroutine value.
+func (c *Coroutine[In, Out]) live(what string) *Co {
+	if c == nil || c.co == nil {
+		panicNoCoroutine(what)
+	}
+	return c.co
+}
+
+// panicNoCoroutine panics for what, a method called on a Coroutine that
+// NewCoroutine did not make.
+func panicNoCoroutine(what string) {
+	panic("aco: Coroutine." + what + " of a nil *Coroutine or a zero Coroutine value (make them with NewCoroutine)")
+}

@@ -131,18 +131,9 @@ func TestCoroutineDestroyUnwinds(t *testing.T) {
 // pass both ways.
 func TestCoroutineMoved(t *testing.T) {
 	forKinds(t, func(t *testing.T, e *env) {
-		var deep func(c *Coroutine[int, int], d, v int) int
-		deep = func(c *Coroutine[int, int], d, v int) int {
-			var pad [64]byte
-			pad[d%64] = byte(d)
-			if d == 0 {
-				return c.Yield(v + int(pad[0]))
-			}
-			return deep(c, d-1, v)
-		}
 		c := NewCoroutine(e.main, e.ss, func(c *Coroutine[int, int], v int) {
 			for {
-				v = deep(c, 20, v+1)
+				deepYield(20, func() { v = c.Yield(v + 1) })
 			}
 		})
 		v := 0

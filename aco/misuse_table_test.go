@@ -392,6 +392,17 @@ var mcRows = []mcRow{
 		c.Destroy()
 		return mc(func() { c.Resume(2) })
 	}},
+	{"coroutine: a nil or zero Coroutine", "aco: Coroutine.Resume of a nil *Coroutine or a zero Coroutine value (make them with NewCoroutine)", false, func(t *testing.T, e *env) mcOut {
+		var zero Coroutine[int, int]
+		out := mc(func() { zero.Resume(1) })
+		var nilC *Coroutine[int, int]
+		for _, f := range []func(){func() { nilC.Resume(1) }, func() { nilC.Yield(1) }, func() { zero.Destroy() }, func() { nilC.IsEnd() }} {
+			if o := mc(f); !o.panicked || !strings.HasPrefix(fmt.Sprint(o.v), "aco: Coroutine.") || !strings.Contains(fmt.Sprint(o.v), "nil *Coroutine or a zero Coroutine") {
+				out.note = fmt.Sprintf("another method of a nil or zero Coroutine: %v", o.v)
+			}
+		}
+		return out
+	}},
 	{"coroutine: yield from outside", "aco: Yield called outside the co", false, func(t *testing.T, e *env) mcOut {
 		c := NewCoroutine(e.main, e.ss, func(c *Coroutine[int, int], first int) { c.Yield(first) })
 		c.Resume(1)

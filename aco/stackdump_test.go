@@ -104,20 +104,9 @@ func TestStackMoved(t *testing.T) {
 	}
 	e := newEnv(t, kinds[1])
 	defer e.close()
-	var deep func(co *Co, d int)
-	deep = func(co *Co, d int) {
-		var pad [64]byte
-		pad[d%64] = byte(d)
-		if d == 0 {
-			stackInner(co)
-			return
-		}
-		deep(co, d-1)
-		sinkByte = pad[d%64]
-	}
 	co := e.create(func(co *Co) {
 		for {
-			deep(co, 12)
+			deepYield(12, func() { stackInner(co) })
 		}
 	}, nil)
 	for i := 0; i < 100 && !co.Moved(); i++ {
@@ -127,13 +116,29 @@ func TestStackMoved(t *testing.T) {
 	dump := string(co.Stack())
 	fns := dumpFuncs(t, dump)
 	require.GreaterOrEqual(t, len(fns), 15, dump)
-	assert.Equal(t, []string{"(*Co).Yield", "stackInner"}, fns[:2], dump)
-	assert.Equal(t, "TestStackMoved.func2", fns[len(fns)-1], dump)
+	assert.Equal(t, []string{"(*Co).Yield", "stackInner", "TestStackMoved.func1.1", "deepYield"}, fns[:4], dump)
+	assert.Equal(t, "TestStackMoved.func1", fns[len(fns)-1], dump)
 	assert.Contains(t, dump, "moved to a goroutine")
 	co.Destroy()
 }
 
 var sinkByte byte
+
+// deepYield calls yield from d frames below it, each with 64 bytes live
+// across the call: yields this deep, repeated, make the copy-stack engine
+// move the co onto a goroutine of its own.
+//
+//go:noinline
+func deepYield(d int, yield func()) {
+	var pad [64]byte
+	pad[d%64] = byte(d)
+	if d == 0 {
+		yield()
+		return
+	}
+	deepYield(d-1, yield)
+	sinkByte = pad[d%64]
+}
 
 // TestStackWhileResumed dumps a co over and over while another goroutine
 // resumes it: the resumes wait for the dumps and never fail, and the dumps
@@ -222,23 +227,14 @@ func tracebackChild(c string) {
 		ss = NewShareStack(0)
 	}
 	boom := false
-	var deep func(co *Co, d int)
-	deep = func(co *Co, d int) {
-		var pad [64]byte
-		pad[d%64] = byte(d)
-		if d == 0 {
-			co.Yield()
-			if boom {
-				panic(tracebackChildValue)
-			}
-			return
-		}
-		deep(co, d-1)
-		sinkByte = pad[d%64]
-	}
 	co := Create(m, ss, 0, func(co *Co) {
 		for {
-			deep(co, 12)
+			deepYield(12, func() {
+				co.Yield()
+				if boom {
+					panic(tracebackChildValue)
+				}
+			})
 		}
 	}, nil)
 	for i := 0; i < 100 && (ss == nil || !co.Moved()); i++ {
