@@ -567,6 +567,59 @@ func (co *Co) Yield() {
 	}
 }
 
+// yieldValue is Yield for a Coroutine, whose Yield, inlined into its
+// caller, passes itself as p (a *coroutine: its first field) and the value
+// v it yields. yieldValue stores it where the resumer reads it only once
+// it knows the co runs on this goroutine: a Yield from outside writes
+// nothing another goroutine may be reading. It switches as Yield does (and
+// is never inlined, for the same reasons), with nothing to do after the
+// switch: on the copy-stack engine the resume returns from it for the co,
+// straight into the code that reads the resumer's value.
+//
+//go:noinline
+func yieldValue(p, v unsafe.Pointer) {
+	yieldPut(p, v)
+	// c.co is loaded again after each call: kept, it would be a word of
+	// this frame, where c lives in its caller's spill slot.
+	c := (*coroutine)(p)
+	if c.co.copyStack {
+		for {
+			st := swapout(&c.co.swctx)
+			if st == stOK {
+				break
+			}
+			c.co.yieldFailed(st)
+		}
+		if u := c.co.unwind; u != nil {
+			panic(u)
+		}
+		return
+	}
+	if ok := c.co.leavePortable().yield(struct{}{}); !ok || c.co.moved {
+		c.co.enterPortable(ok)
+	}
+}
+
+// yieldPut is yieldValue up to the switch, a call that returns first so
+// that yieldValue's frame, in every saved image, stays as small as
+// Yield's: it checks that the co runs here and stores v.
+//
+//go:noinline
+func yieldPut(p, v unsafe.Pointer) {
+	c := (*coroutine)(p)
+	if c == nil || c.co == nil {
+		panicNoCoroutine("Yield")
+	}
+	co := c.co
+	if !co.runsHere() {
+		// Not inside: Yield panics with the message that says why, or
+		// unwinds a co being destroyed.
+		co.Yield()
+		panic("aco: internal error: a Coroutine yielded from outside")
+	}
+	typedmemmove(c.outType, c.out, v)
+}
+
 // enterPortable is Yield on the portable engine after a switch that
 // returned ok, for a co that moved or was stopped: it hands a moved co its
 // FPU environment, and ends a stopped one (see stoppedOnG).

@@ -2,6 +2,7 @@ package aco
 
 import (
 	"iter"
+	"reflect"
 	"sync/atomic"
 	"unsafe"
 )
@@ -19,15 +20,23 @@ import (
 // was running goes on. That costs one atomic instruction per Resume, in
 // place of the one a [Co.Resume] spends on the co.
 type Coroutine[In, Out any] struct {
-	// busy is 1 while a Resume or Destroy holds the coroutine: from before
-	// it writes in to after it has read out, so no second goroutine can
-	// write in while the coroutine reads it, or resume the co between the
-	// co's yield and its resumer's read of out.
+	coroutine     // first: yieldValue is handed the Coroutine as a *coroutine
+	in        In  // the value of the Resume running the co
+	out       Out // the value of the co's last Yield, until its resumer reads it
+}
+
+// coroutine is the part of a Coroutine that does not depend on its types.
+type coroutine struct {
+	// busy is held (holdFast, holdDeferred) by a Resume or Destroy: from
+	// before it writes in to after it has read out, so no second goroutine
+	// can write in while the coroutine reads it, or resume the co between
+	// the co's yield and its resumer's read of out.
 	busy  uint32
 	racer uint32 // what Resume and Destroy mark written for the race detector
 	co    *Co
-	in    In  // the value of the Resume running the co
-	out   Out // the value of the co's last Yield, until its resumer reads it
+	// outType is the runtime's type of Out and out the address of the
+	// Coroutine's out: yieldValue stores a yielded value with them.
+	outType, out unsafe.Pointer
 }
 
 // NewCoroutine creates a suspended coroutine of main that runs fn on the
@@ -44,6 +53,7 @@ func NewCoroutine[In, Out any](main *Co, ss *ShareStack, fn func(c *Coroutine[In
 		panic("aco: NewCoroutine: main co is nil (create one with NewMain)")
 	}
 	c := &Coroutine[In, Out]{}
+	c.outType, c.coroutine.out = typeOf[Out](), unsafe.Pointer(&c.out)
 	// The co's argument is c, so that a panic that ends the co gives the
 	// coroutine back (see ended). The co's function calls fn itself: a
 	// frame less in every saved image than a generic function between.
@@ -73,15 +83,30 @@ func (c *Coroutine[In, Out]) Resume(in In) (Out, bool) {
 	if !c.acquire() {
 		c.refuse("Resume")
 	}
-	if co := c.co; co.copyStack && !co.moveNext && co.st.Load() == uint32(stSuspended) && co.ss.owner == nil {
-		// The common resume, with no deferred call, on a co that stays
-		// on its share stack: Co.Resume cannot panic before the switch
-		// here (only if another goroutine broke
-		// the share stack's or the main co's rules at this instant,
-		// which leaves c held), and a panic that ends the co gives c
-		// back (ended).
+	co := c.co
+	if co.copyStack {
+		if !co.moveNext && co.st.Load() == uint32(stSuspended) && co.ss.owner == nil {
+			// The common resume, with no deferred call, on a co that
+			// stays on its share stack: Co.Resume cannot panic before
+			// the switch here (only if another goroutine broke the
+			// share stack's or the main co's rules at this instant,
+			// which leaves c held), and a panic that ends the co gives
+			// c back (ended).
+			c.in = in
+			co.Resume()
+			return c.take()
+		}
+	} else if p := co.resumeOnG(); p != nil {
+		// A suspended co on a goroutine of its own (standalone, or
+		// moved): the switch is called from here, as Co.Resume calls it,
+		// for each frame of aco in between would cost a mispredicted
+		// return after it.
 		c.in = in
-		co.Resume()
+		if _, ok := p.next(); !ok && p.panicked {
+			c.release() // the co ended in a panic, which goes on from here
+			p.rethrow()
+		}
+		co.handBack()
 		return c.take()
 	}
 	return c.resumeSlow(in)
@@ -138,24 +163,13 @@ func (c *Coroutine[In, Out]) take() (Out, bool) {
 // called from inside the coroutine's function (at any call depth), on the
 // goroutine that runs it. If the coroutine is being destroyed, Yield does
 // not return: it unwinds the coroutine's stack (see [Co.Destroy]).
-func (c *Coroutine[In, Out]) Yield(out Out) In {
-	if c == nil || c.co == nil {
-		panicNoCoroutine("Yield")
-	}
-	co := c.co
-	if !co.runsHere() {
-		// Not inside: Co.Yield panics with the message that says why,
-		// or unwinds a co being destroyed. out is not stored: the
-		// coroutine's resumer may be reading it.
-		co.Yield()
-		panic("aco: internal error: a Coroutine yielded from outside")
-	}
-	c.out = out
-	co.Yield()
-	in := c.in
-	var zero In
-	c.in = zero
-	return in
+func (c *Coroutine[In, Out]) Yield(out Out) (in In) {
+	// Small enough to be inlined, so that the switch returns straight
+	// into the caller (see yieldValue), which takes the resumer's value
+	// and leaves the zero In in its place.
+	yieldValue(unsafe.Pointer(c), unsafe.Pointer(&out)) // c, not &c.coroutine: a nil c is yieldValue's to report
+	in, c.in = c.in, in
+	return
 }
 
 // IsEnd reports whether the coroutine has ended (its function returned or
@@ -252,5 +266,26 @@ func (c *Coroutine[In, Out]) live(what string) *Co {
 // panicNoCoroutine panics for what, a method called on a Coroutine that
 // NewCoroutine did not make.
 func panicNoCoroutine(what string) {
-	panic("aco: Coroutine." + what + " of a nil *Coroutine or a zero Coroutine value (make them with NewCoroutine)")
+	panic("aco: Coroutine." + what + msgNoCoroutine)
 }
+
+// The panics of a method called on a Coroutine that NewCoroutine did not
+// make, as constants for the methods that are inlined.
+const (
+	msgNoCoroutine = " of a nil *Coroutine or a zero Coroutine value (make them with NewCoroutine)"
+)
+
+// typeOf returns the runtime's type descriptor of T (what a reflect.Type
+// of T points at), for typedmemmove.
+func typeOf[T any]() unsafe.Pointer {
+	t := reflect.TypeFor[T]()
+	return (*[2]unsafe.Pointer)(unsafe.Pointer(&t))[1]
+}
+
+// typedmemmove copies a value of type typ from src to dst with the write
+// barriers the garbage collector needs: the runtime's own, which it keeps
+// linknamed for packages outside the standard library (go.dev/issue/67401).
+//
+//go:linkname typedmemmove runtime.typedmemmove
+//go:noescape
+func typedmemmove(typ, dst, src unsafe.Pointer)

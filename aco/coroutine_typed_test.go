@@ -172,3 +172,60 @@ func TestCoroutineAllocs(t *testing.T) {
 		c.Destroy()
 	})
 }
+
+// bigValue is larger than the registers that carry arguments and has
+// pointers throughout: Yield hands it over by address, and the copy must
+// carry the garbage collector's write barriers.
+type bigValue struct {
+	ptrs [12]*int
+	name string
+	pad  [5]uint64
+}
+
+// makeBig returns the bigValue for n, each pointer to a fresh heap int.
+func makeBig(n int) bigValue {
+	var b bigValue
+	for i := range b.ptrs {
+		v := n*100 + i
+		b.ptrs[i] = &v
+	}
+	b.name = fmt.Sprint("value ", n)
+	b.pad[4] = uint64(n)
+	return b
+}
+
+// bigNumber returns the n of makeBig(n), or -1 if b is not one of them.
+func bigNumber(b bigValue) int {
+	var n int
+	if _, err := fmt.Sscanf(b.name, "value %d", &n); err != nil || b.pad[4] != uint64(n) {
+		return -1
+	}
+	for i, p := range b.ptrs {
+		if p == nil || *p != n*100+i {
+			return -1
+		}
+	}
+	return n
+}
+
+// TestCoroutineLargeValues passes big values with pointers both ways while
+// the coroutine yields from depths that change (so its frames are copied to
+// new places, its stack grows, and deep enough it moves), with a collection
+// and a clobbered heap in between: every value arrives whole.
+func TestCoroutineLargeValues(t *testing.T) {
+	forKinds(t, func(t *testing.T, e *env) {
+		c := NewCoroutine(e.main, e.ss, func(c *Coroutine[bigValue, bigValue], in bigValue) {
+			for i := 0; ; i++ {
+				n := bigNumber(in)
+				deepYield(i*7%40, func() { in = c.Yield(makeBig(n + 1)) })
+			}
+		})
+		for n := 0; n < 120; n += 2 {
+			out, ok := c.Resume(makeBig(n))
+			require.True(t, ok)
+			runtime.GC()
+			require.Equal(t, n+1, bigNumber(out), "round trip %d", n/2)
+		}
+		c.Destroy()
+	})
+}

@@ -403,10 +403,12 @@ func u32at(s []uint32, i int) uint32 {
 	return *(*uint32)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(s)), uintptr(i)*4))
 }
 
-// isYield reports whether f is (*Co).Yield itself, not a function it was
-// inlined into.
+// isYield reports whether f is one of the two functions that call swapout,
+// (*Co).Yield and yieldValue, themselves, not functions they were inlined
+// into.
 func isYield(f funcInfo) bool {
-	return hasSuffix(funcName(f.entry()), "/aco.(*Co).Yield")
+	name := funcName(f.entry())
+	return hasSuffix(name, "/aco.(*Co).Yield") || hasSuffix(name, "/aco.yieldValue")
 }
 
 // readuvarint mirrors runtime.readvarintUnsafe.

@@ -1232,7 +1232,8 @@ func TestUnoptimizedBuild(t *testing.T) {
 	run := "^(TestEngineReport|TestResumeSmallDeltas|TestResumeAtDifferentDepths|TestStackObjectReachedOnlyThroughPointer|TestStackMapAcrossRelocation|" +
 		"TestDeferThreeFramesEveryStop|TestYieldInsideDeferredCalls|TestPanicWithPendingDefersReachesResumer|" +
 		"TestTortureGCLiveness|TestTortureGCLivenessNested|TestTortureSharedRoots|TestRecursiveGenerators|TestHugeImage|" +
-		"TestRootsOfFirstDeepYieldFromFreshGoroutine|TestDeferInsideRangeFuncBodyThenYield|TestDestroySiblingWithDefersOnSameShareStack)$"
+		"TestRootsOfFirstDeepYieldFromFreshGoroutine|TestDeferInsideRangeFuncBodyThenYield|TestDestroySiblingWithDefersOnSameShareStack|" +
+		"TestCoroutineValues|TestCoroutineLargeValues|TestCoroutineMoved)$"
 	out, err := runTestBinary(bin, run)
 	if err != nil || !strings.Contains(out, "\nPASS") {
 		t.Fatalf("tests of the unoptimized build failed: %v\n%s", err, tail(out, 8000))

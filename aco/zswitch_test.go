@@ -135,13 +135,15 @@ func TestSwitchContractRoutines(t *testing.T) {
 	}
 }
 
-// yieldFrameBudget is the most Yield's own frame may hold besides its
-// return address (and frame pointer): it is the innermost frame of every
-// copy-stack image, so each word more is copied twice per round trip (and
-// a value live across the portable switch would be one; see Yield).
+// yieldFrameBudget is the most the frame of Yield (and of yieldValue, the
+// typed Yield's) may hold besides its return address (and frame pointer):
+// it is the innermost frame of every copy-stack image, so each word more is
+// copied twice per round trip (and a value live across the portable switch
+// would be one; see Yield).
 const yieldFrameBudget = 2 * ptrSize
 
-// TestYieldFrameBudget guards Yield's frame size in optimized builds.
+// TestYieldFrameBudget guards the frame sizes of the two functions that
+// call swapout, in optimized builds.
 func TestYieldFrameBudget(t *testing.T) {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
@@ -150,14 +152,19 @@ func TestYieldFrameBudget(t *testing.T) {
 			}
 		}
 	}
-	entry := reflect.ValueOf((*Co).Yield).Pointer()
-	f := findfunc(entry)
-	require.True(t, f.valid())
-	require.True(t, strings.HasSuffix(funcName(entry), "aco.(*Co).Yield"), "found %s", funcName(entry))
-	frame := int32(0)
-	for pc := entry; findfunc(pc).valid() && findfunc(pc).entry() == entry; pc++ {
-		frame = max(frame, f.spdelta(pc))
+	for _, y := range []struct {
+		name string
+		fn   any
+	}{{"aco.(*Co).Yield", (*Co).Yield}, {"aco.yieldValue", yieldValue}} {
+		entry := reflect.ValueOf(y.fn).Pointer()
+		f := findfunc(entry)
+		require.True(t, f.valid())
+		require.True(t, strings.HasSuffix(funcName(entry), y.name), "found %s", funcName(entry))
+		frame := int32(0)
+		for pc := entry; findfunc(pc).valid() && findfunc(pc).entry() == entry; pc++ {
+			frame = max(frame, f.spdelta(pc))
+		}
+		t.Logf("%s's frame: %d bytes below its return address", y.name, frame)
+		assert.LessOrEqual(t, uintptr(frame), yieldFrameBudget+fpWord, "%s's frame outgrew its budget: every copy-stack image grows with it", y.name)
 	}
-	t.Logf("Yield's frame: %d bytes below its return address", frame)
-	assert.LessOrEqual(t, uintptr(frame), yieldFrameBudget+fpWord, "Yield's frame outgrew its budget: every copy-stack image grows with it")
 }
