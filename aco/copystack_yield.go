@@ -1,0 +1,426 @@
+//go:build linux && (amd64 || 386) && go1.26 && !go1.28 && !race
+
+package aco
+
+import (
+	"unsafe"
+)
+
+// The yield side of the copy-stack engine: capture, which swapout calls
+// with the co's frames live below the trampoline, its fast path over a
+// memo, and its slow path in steps (see copystack.go for the layout).
+
+// capture runs in swapout, with the co's frames still live on the stack
+// between lo (the SP of Yield, just above its return address) and the
+// trampoline: it checks that the co may yield here, scans its frames
+// (scan.go), recording every heap pointer they hold in roots, detaches its
+// defer records and fills in the context. It returns stOK when swapout may
+// copy the frames out and leave, or a status for Yield to act on (in
+// yieldFailed); then c.pc and c.n tell Yield what it needs (the co is
+// running, so they are free).
+//
+// It is nosplit and calls only nosplit code: the stack cannot move under
+// it, so it may hold stack addresses. The linker bounds the stack a nosplit
+// chain uses, so everything that needs memory is done by yieldFailed.
+//
+//go:nosplit
+func capture(c *swctx, lo, gp uintptr) uintptr {
+	if captureFast(c, lo, gp) {
+		return stOK
+	}
+	return captureSlow(c, lo, gp)
+}
+
+// captureFast is capture for the common yield: a co yielding with the frames
+// its memo describes, no defer records among them, no stack object
+// reached. It does the whole yield in one function and returns false, with
+// nothing changed that matters, for anything else.
+//
+// The budget of the common yield is this function and memoRoots: a few
+// loads and compares for the checks, one compare per frame for the memo,
+// one load and a few compares per live slot for the roots, a dozen stores
+// (about 235 instructions for a Create'd co's three frames, counted with
+// callgrind). Do not add to it: every check a yield needs only sometimes
+// belongs to captureSlow.
+//
+//go:nosplit
+func captureFast(c *swctx, lo, gp uintptr) bool {
+	co := (*Co)(unsafe.Pointer(c))
+	m := co.memo
+	if m == nil {
+		// A co's first yield: the last layout of its share stack, as
+		// for a co of many created to run the same code.
+		m = co.ss.lastMemo
+	}
+	if m == nil || co.st.Load() != uint32(stRunning) || co.unwind != nil || gp != c.g {
+		return false
+	}
+	stackLo, stackHi := gStackLo(gp), gStackHi(gp)
+	hi := stackHi - c.hiOff
+	pc := load(lo - ptrSize)
+	n := hi - ptrSize - lo
+	if lo+ptrSize > hi || n > uintptr(c.bufCap) || c.buf == 0 || n > moveThreshold && !co.moved {
+		return false
+	}
+	if !m.match(pc, hi, n) {
+		// Off the common yield's budget: a co that yields at a few
+		// places in turn finds its other memos here too.
+		if m = otherMemo(co, pc, hi, n); m == nil {
+			return false
+		}
+		co.memo = m
+	} else if co.memo != m {
+		co.memo = m // the share stack's
+	}
+	if co.costly != 0 {
+		co.costly -= min(co.costly, costlyDecay) // a cheap yield (see costlyDecay)
+	}
+	if p := gPanic(gp); p >= lo && p < hi || gLocks(gp) != c.locks {
+		return false
+	}
+	if d := gDefer(gp); d != 0 && deferSp(d) >= lo && deferSp(d) < hi {
+		return false
+	}
+	if m.objs > 0 && pointsIntoImage(m, hi, lo) {
+		return false // a stack object may be reached
+	}
+	nr := memoRoots(co, m, hi, stackLo, stackHi)
+	if nr < 0 {
+		return false
+	}
+	roots := unsafe.Pointer(unsafe.SliceData(co.roots))
+	for i := nr; i < len(co.roots); i++ {
+		*(*unsafe.Pointer)(unsafe.Add(roots, uintptr(i)*ptrSize)) = nil
+	}
+	co.roots = co.roots[:nr]
+	c.n = n
+	c.hi = hi
+	c.pc = pc
+	c.g = 0 // see commitYield
+	c.yret = uint32(m.yret)
+	c.enter = 0
+	c.ctSave++
+	if uint32(n) > c.maxcpsz {
+		c.maxcpsz = uint32(n)
+	}
+	// The state stays running: swapleave marks the co suspended once its
+	// image is saved (see Resume).
+	co.ss.owner = nil
+	return true
+}
+
+// memoRoots is captureFast's scan of the slots of a memo none of which
+// points into the image, so that a pointer into the stack is never a root: it
+// stores the heap pointers among them into co.roots (storing only where
+// they differ from the last yield's, for the write barriers) and returns
+// how many, or -1 if they do not fit. The Co, its function and its
+// argument are never roots: to resume the co one must hold the Co. It is a
+// function of its own so that its loop keeps every value in a register.
+//
+//go:nosplit
+func memoRoots(co *Co, m *yieldMemo, hi, stackLo, stackHi uintptr) int {
+	self, fn, arg := uintptr(unsafe.Pointer(co)), *(*uintptr)(unsafe.Pointer(&co.fn)), (*[2]uintptr)(unsafe.Pointer(&co.arg))[1]
+	roots, cap := unsafe.Pointer(unsafe.SliceData(co.roots)), cap(co.roots)
+	size := stackHi - stackLo
+	nr := 0
+	for _, off := range m.slots {
+		v := load(hi - uintptr(off))
+		if v == 0 || v-stackLo < size || v == self || v == fn || v == arg {
+			continue
+		}
+		if nr == cap {
+			return -1
+		}
+		if p := (*unsafe.Pointer)(unsafe.Add(roots, uintptr(nr)*ptrSize)); uintptr(*p) != v {
+			*p = ptrAt(v)
+		}
+		nr++
+	}
+	return nr
+}
+
+// pointsIntoImage reports whether a slot m lists points into the image
+// [lo, hi), where it may reach a stack object (the slow path then finds
+// what it reaches).
+//
+//go:nosplit
+func pointsIntoImage(m *yieldMemo, hi, lo uintptr) bool {
+	for _, off := range m.slots {
+		if v := load(hi - uintptr(off)); v >= lo && v < hi-ptrSize {
+			return true
+		}
+	}
+	return false
+}
+
+// captureSlow is capture for every other yield, in steps, each returning
+// before the next: in builds without inlining every local and temporary
+// has a stack slot, and the nosplit chain, write barriers included, must
+// stay within the linker's bound. The scans that record roots are called
+// from here directly.
+//
+//go:nosplit
+func captureSlow(c *swctx, lo, gp uintptr) uintptr {
+	var y yieldState
+	y.lo, y.gp = lo, gp
+	st := checkYield(c, &y)
+	if st != stOK {
+		return st
+	}
+	if takeTicket(c, &y) {
+		// collectRoots scanned these frames in Go: far dearer than a
+		// goroutine switch.
+		y.collected = true
+	} else {
+		m := pickMemo(c, &y)
+		if m == nil {
+			m = pickOwnMemo(c, &y)
+		}
+		if m != nil {
+			y.s.memo(m, y.hi)
+		} else if x := (*Co)(unsafe.Pointer(c)).x; x != nil && x.cs.walk != nil {
+			if st = y.s.findFrames(y.pc, y.hi, x.cs.walk); st == stOK {
+				y.s.frameRoots(y.hi, x.cs.walk)
+			}
+		} else {
+			st = y.s.walk(y.pc, y.hi)
+		}
+		if st = scanned(c, &y, st); st != stOK {
+			return st
+		}
+	}
+	// From here on nothing fails. The defers are detached from here, not
+	// from commitYield: their write barriers need the room.
+	if y.nd > 0 {
+		(*Co)(unsafe.Pointer(c)).detachDefers(y.gp, y.hi, y.nd)
+		c.slow = 1
+	}
+	if y.np > 0 {
+		(*Co)(unsafe.Pointer(c)).detachPanics(y.gp, y.hi, y.np)
+		c.slow = 1
+	}
+	commitYield(c, &y)
+	return stOK
+}
+
+// yieldState is what capture's steps find out about a yield.
+type yieldState struct {
+	lo, gp      uintptr
+	hi, n, pc   uintptr // the image is the n bytes below the word at hi; Yield continues at pc
+	nd          int     // the co's defer records
+	np          int     // the co's panic records (a deferred call yields during a panic)
+	stackDefers bool    // some of them are on the stack
+	collected   bool    // collectRoots found the roots
+	s           scanState
+}
+
+// checkYield is capture's first step: may the co yield here at all, and
+// does its image fit its save stack?
+//
+//go:nosplit
+func checkYield(c *swctx, y *yieldState) uintptr {
+	co := (*Co)(unsafe.Pointer(c))
+	lo, gp := y.lo, y.gp
+	if co.st.Load() != uint32(stRunning) {
+		return stNotRunning
+	}
+	if co.unwind != nil {
+		return stUnwinding
+	}
+	if gp != c.g {
+		return stWrongG
+	}
+	hi := gStackHi(gp) - c.hiOff
+	y.pc = load(lo - ptrSize) // the return address into Yield
+	if lo+ptrSize > hi {
+		c.pc, c.n = y.pc, gStackHi(gp)-lo
+		return stNoFrame // learnFrames explains
+	}
+	// A panic unwinding through the co, whose deferred call yields: its
+	// records (in gopanic's frames) are the innermost ones in the image.
+	for p := gPanic(gp); p >= lo && p < hi; p = panicLink(p) {
+		y.np++
+	}
+	if l := gLocks(gp); l != c.locks {
+		if uint32(l) != uint32(c.locks) {
+			return stLocked // m.lockedExt: runtime.LockOSThread
+		}
+		return stCgo // m.lockedInt: a cgo callback
+	}
+	n := hi - ptrSize - lo
+	if n > uintptr(c.bufCap) || c.buf == 0 {
+		c.n = n
+		return stBufSmall
+	}
+	y.hi, y.n = hi, n
+	s := &y.s
+	s.lo, s.lim, s.stackLo, s.stackHi = lo, hi-ptrSize, gStackLo(gp), gStackHi(gp)
+	s.self, s.fn, s.arg = uintptr(unsafe.Pointer(co)), *(*uintptr)(unsafe.Pointer(&co.fn)), (*[2]uintptr)(unsafe.Pointer(&co.arg))[1]
+	s.found, s.cap = uintptr(unsafe.Pointer(unsafe.SliceData(co.ss.found))), len(co.ss.found)
+	// The co's defer records are the innermost ones: those whose frame is
+	// in [lo, hi).
+	for d := gDefer(gp); d != 0 && deferSp(d) >= lo && deferSp(d) < hi; d = deferLink(d) {
+		y.stackDefers = y.stackDefers || !deferHeap(d)
+		y.nd++
+	}
+	return stOK
+}
+
+// takeTicket reports whether collectRoots filled co.roots for exactly
+// these frames; then it sets c.yret.
+//
+//go:nosplit
+func takeTicket(c *swctx, y *yieldState) bool {
+	x := (*Co)(unsafe.Pointer(c)).x
+	if x == nil || !x.cs.ticket.ok {
+		return false
+	}
+	x.cs.ticket.ok = false
+	if t := &x.cs.ticket; t.hiOff != c.hiOff || t.n != y.n || t.pc != y.pc || t.nd != y.nd || t.np != y.np {
+		return false
+	}
+	c.yret = uint32(y.hi - (y.lo + uintptr(lookupFrame(y.pc).size) - ptrSize))
+	return true
+}
+
+// pickMemo returns the co's memo if it matches the frames, or else its share
+// stack's last one if that does (a co of the share stack usually yields
+// like the last one did), or nil.
+//
+//go:nosplit
+func pickMemo(c *swctx, y *yieldState) *yieldMemo {
+	co := (*Co)(unsafe.Pointer(c))
+	if m := co.memo; m != nil && m.match(y.pc, y.hi, y.n) {
+		return m
+	}
+	if m := co.ss.lastMemo; m != nil && m.match(y.pc, y.hi, y.n) {
+		co.memo = m
+		return m
+	}
+	return nil
+}
+
+// otherMemo returns the one of co's memos that matches the frames, if any
+// does; see pickOwnMemo.
+//
+//go:nosplit
+func otherMemo(co *Co, pc, hi, n uintptr) *yieldMemo {
+	if co.x == nil {
+		return nil
+	}
+	for i := uintptr(0); i < memoWays; i++ {
+		m := *(**yieldMemo)(unsafe.Add(unsafe.Pointer(&co.x.cs.memos), i*ptrSize))
+		if m != nil && m.match(pc, hi, n) {
+			return m
+		}
+	}
+	return nil
+}
+
+// pickOwnMemo is pickMemo's search of the co's other memos: a co that
+// yields at a few places in turn (a lexer's yield per kind of token) has
+// a memo of each. It reads them without bounds checks (builds without
+// inlining keep those, and the nosplit chain has no room for their
+// panics), and is called apart from pickMemo, whose frame would not fit.
+//
+//go:nosplit
+func pickOwnMemo(c *swctx, y *yieldState) *yieldMemo {
+	co := (*Co)(unsafe.Pointer(c))
+	m := otherMemo(co, y.pc, y.hi, y.n)
+	if m != nil {
+		co.memo = m
+	}
+	return m
+}
+
+// scanned finishes the scan capture made of the frames (st is walk's
+// status, or stOK after a memo): it decides what Go code must do first, or
+// settles the roots and c.yret.
+//
+//go:nosplit
+func scanned(c *swctx, y *yieldState, st uintptr) uintptr {
+	co := (*Co)(unsafe.Pointer(c))
+	s := &y.s
+	if st == stOK && s.shape != 0 {
+		// walk composed the layout: the same frames as at the co's last
+		// yield are worth a memo; other frames than last time, after a
+		// few, walk buffers. (co.shape is set only when a yield succeeds:
+		// a retry after a status below sees the same frames again.)
+		if s.shape == co.shape || co.shape == 0 && s.shape == co.ss.lastShape {
+			st = stMemo
+		} else if !s.recorded && co.shape != 0 && co.walks >= walkBufsAfter {
+			st = stWalkRoom
+		}
+	}
+	if st == stOK && (s.objs > 0 && (s.inStack > 0 || y.stackDefers) || y.nd > 0 || y.np > 0) {
+		st = stCollect // objects, defer or panic records to scan
+	}
+	if st != stOK {
+		c.pc, c.n = y.pc, s.stackHi-y.lo // for learnFrames, buildMemo or collectRoots
+		return st
+	}
+	if s.nr > s.cap || s.nr > cap(co.roots) {
+		c.n = uintptr(s.nr)
+		return stRootsSmall
+	}
+	// The roots, from the share stack's scratch: a store only where they
+	// differ from the last yield's (write barriers), then nil beyond them.
+	roots := unsafe.Pointer(unsafe.SliceData(co.roots))
+	for i := 0; i < s.nr; i++ {
+		v := *(*uintptr)(unsafe.Add(ptrAt(s.found), uintptr(i)*ptrSize))
+		if p := (*unsafe.Pointer)(unsafe.Add(roots, uintptr(i)*ptrSize)); uintptr(*p) != v {
+			*p = ptrAt(v)
+		}
+	}
+	for i := s.nr; i < len(co.roots); i++ {
+		*(*unsafe.Pointer)(unsafe.Add(roots, uintptr(i)*ptrSize)) = nil
+	}
+	co.roots = co.roots[:s.nr]
+	c.yret = uint32(s.yret)
+	return stOK
+}
+
+// commitYield is capture's last step, which cannot fail: it fills in the
+// context for swapout and hands the share stack back.
+//
+//go:nosplit
+func commitYield(c *swctx, y *yieldState) {
+	co := (*Co)(unsafe.Pointer(c))
+	cost := y.n + uintptr(y.s.walked)*walkFrameBytes
+	if y.collected {
+		cost += collectYieldBytes
+	}
+	if cost > moveThreshold && !co.moved {
+		// A copy of this image (and for frames that keep changing, their
+		// walk) costs more than a goroutine switch. Once that has held for
+		// moveAfter yields in a row, which pays for the move itself, the
+		// next resume moves the co onto a goroutine of its own.
+		if co.costly++; uintptr(co.costly) >= moveAfter {
+			co.moveNext = true
+			c.slow = 1
+		}
+	} else {
+		co.costly -= min(co.costly, costlyDecay)
+	}
+	if y.s.shape != 0 {
+		co.shape = y.s.shape
+		co.ss.lastShape = y.s.shape
+		if co.walks < walkBufsAfter {
+			co.walks++
+		}
+	}
+	c.n = y.n
+	c.hi = y.hi
+	c.pc = y.pc
+	// No goroutine runs the co until the next resume sets its own:
+	// a goroutine that ran it before must not pass for its runner
+	// (capture's check of the yielding goroutine, runningMsg) while
+	// another one is resuming it.
+	c.g = 0
+	c.enter = 0
+	c.ctSave++
+	if uint32(y.n) > c.maxcpsz {
+		c.maxcpsz = uint32(y.n)
+	}
+	co.ss.owner = nil // swapleave marks the co suspended (see captureFast)
+}
