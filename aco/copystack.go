@@ -4,6 +4,7 @@ package aco
 
 import (
 	"runtime"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -239,20 +240,29 @@ func (co *Co) imageMemo() *yieldMemo {
 
 // resumeSkipPC is the return address of Resume's fast-path call of the
 // trampoline, and resumeSkipFrame Resume's frame size there (its spdelta):
-// with them swapout returns from Resume directly. Set once, by
-// learnResumeSkip; the assembly reads them. tcaller is the trampoline's
-// return address, which the trampoline records until then.
-var resumeSkipPC, resumeSkipFrame, tcaller uintptr
+// with them swapout returns from Resume directly. tret is the return
+// address into the trampoline from its call of swapin: the word below every
+// co's bottom frame. learnSwitch sets all three once, at init, before any
+// co yields; the assembly and the frame walks read them.
+var resumeSkipPC, resumeSkipFrame, tret uintptr
 
-// tret is the return address into the trampoline from its call of swapin:
-// the word below every co's bottom frame.
-var tret uintptr
+// learnSwitch learns the switch's code addresses as the function of a co
+// that Resume runs through its fast path (the self-test's first, see
+// learnSwitchAddrs): the word above the trampoline's frame is Resume's call
+// site of the trampoline, and the word below hi the trampoline's return
+// address from swapin.
+func learnSwitch(co *Co) {
+	hi := gStackHi(getg()) - co.hiOff
+	tret = load(hi - ptrSize)
+	learnResumeSkip(load(hi + trampolineFrame + fpWord))
+}
 
-func learnResumeSkip() {
-	pc := tcaller
+// learnResumeSkip sets resumeSkipPC and resumeSkipFrame from pc, Resume's
+// call site of the trampoline, if Resume is as the skip assumes.
+func learnResumeSkip(pc uintptr) {
 	f := findfunc(pc)
 	// The name check keeps the skip off if the code is not what it assumes.
-	if !f.valid() || !hasSuffix(funcName(pc), "/aco.(*Co).Resume") {
+	if !f.valid() || !strings.HasSuffix(funcName(pc), "/aco.(*Co).Resume") {
 		return
 	}
 	// Skipping Resume's epilogue skips its deferred afterResume, which
@@ -267,12 +277,12 @@ func learnResumeSkip() {
 		return
 	}
 	resumeSkipFrame = uintptr(d)
-	resumeSkipPC = pc // published second: swapout tests it first
+	resumeSkipPC = pc
 }
 
-func hasSuffix(s, suffix string) bool {
-	return len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix
-}
+// fpWord is the frame pointer slot a framed function has above its frame
+// (framePointers: amd64's BP; 386 has none).
+const fpWord = ptrSize * (ptrSize / 8)
 
 // copyRepMin is the smallest image the switch copies with REP MOVSB instead
 // of its SSE loop (see copyLoop in gen/switch_gen.go): on amd64 CPUs with
@@ -281,19 +291,19 @@ func hasSuffix(s, suffix string) bool {
 // and never without ERMS. 386 has only the loop.
 var copyRepMin = ^uintptr(0)
 
-func init() {
-	if runtime.GOARCH == "amd64" && cpu.X86.HasERMS {
-		copyRepMin = repMovsbMin
-	}
-}
-
 // repMovsbMin is copyRepMin where the CPU has ERMS.
 const repMovsbMin = 2048
 
 // entryPC is the address the first resume jumps to: coEntry's ABI0 entry.
 var entryPC uintptr
 
+// init learns what the switch needs once, before any co runs: the copy
+// loop's choice, coEntry's address, and (through the self-test's co, see
+// learnSwitch) the switch's return addresses; then it picks the engine.
 func init() {
+	if runtime.GOARCH == "amd64" && cpu.X86.HasERMS {
+		copyRepMin = repMovsbMin
+	}
 	entryPC = coEntryPC()
 	selectEngine()
 }

@@ -358,11 +358,9 @@ func (co *Co) Resume() {
 			panic(msgShareStackBusy)
 		}
 		// The trampoline is called from here and nowhere else in Resume:
-		// for this call site swapout returns from Resume itself (see
-		// learnResumeSkip).
+		// for this call site swapout returns from Resume itself, so a
+		// yield does not come back here (see learnResumeSkip).
 		// mine: the co is still this goroutine's (see afterResume).
-		// A yield does not come back here once resumeSkipPC is known:
-		// swapout returns from Resume for it.
 		mine := true
 		defer co.afterResume(&mine)
 		for {
@@ -380,9 +378,6 @@ func (co *Co) Resume() {
 				break
 			}
 			growStack(int(co.n) + stackMargin + 1024) // stGrow
-		}
-		if resumeSkipPC == 0 {
-			learnResumeSkip()
 		}
 		return
 	}

@@ -33,8 +33,6 @@ type yieldMemo struct{}
 
 const stackMargin = 0
 
-var resumeSkipPC uintptr
-
 // moveThreshold stands for the copy-stack engine's knob (move.go).
 var moveThreshold uintptr = MoveThreshold
 
@@ -42,7 +40,6 @@ var moveAfter uintptr
 
 func trampoline(*swctx) uintptr           { return 0 }
 func growStack(int)                       {}
-func learnResumeSkip()                    {}
 func swapout(*swctx) uintptr              { return 0 }
 func captureFPU()                         {}
 func (co *Co) afterResume(*bool)          {}

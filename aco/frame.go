@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"runtime"
 	"slices"
+	"strings"
 	"unsafe"
 )
 
@@ -408,7 +409,7 @@ func u32at(s []uint32, i int) uint32 {
 // into.
 func isYield(f funcInfo) bool {
 	name := funcName(f.entry())
-	return hasSuffix(name, "/aco.(*Co).Yield") || hasSuffix(name, "/aco.yieldValue")
+	return strings.HasSuffix(name, "/aco.(*Co).Yield") || strings.HasSuffix(name, "/aco.yieldValue")
 }
 
 // readuvarint mirrors runtime.readvarintUnsafe.

@@ -71,8 +71,6 @@ var (
 	_ func(c *swctx)                                 = coEntry
 	_ *uintptr                                       = &resumeSkipPC
 	_ *uintptr                                       = &resumeSkipFrame
-	_ *uintptr                                       = &tcaller
-	_ *uintptr                                       = &tret
 	_ *uintptr                                       = &copyRepMin
 )
 

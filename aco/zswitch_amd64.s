@@ -71,14 +71,6 @@ TEXT ·trampoline(SB), $32-16
 	MOVQ (TLS), R8
 	MOVQ SP, R9
 
-	// Until learnResumeSkip knows Resume's call site, record ours.
-	CMPQ ·resumeSkipPC+0(SB), $0x00
-	JNE  known
-	LEAQ c+0(FP), AX
-	MOVQ -8(AX), AX
-	MOVQ AX, ·tcaller+0(SB)
-
-known:
 	// The fast path: the image goes back where it was and has no defers, and
 	// there is room below it (else prepareResume says stGrow).
 	CMPL swctx_slow+0(DI), $0x00
@@ -132,14 +124,6 @@ TEXT ·swapin(SB), NOSPLIT|NOFRAME, $0
 	// Called by the trampoline with c in DI. It leaves by JMP to the saved PC,
 	// never by RET: with RET the CPU's return predictor mispredicts every
 	// transfer, which costs more than the copy of a small image.
-	CMPQ ·tret+0(SB), $0x00
-	JNE  tretknown
-
-	// Our return address: the word below every co's bottom frame.
-	MOVQ (SP), AX
-	MOVQ AX, ·tret+0(SB)
-
-tretknown:
 	MOVQ swctx_n+0(DI), CX
 
 	// The image ends just below our return address.

@@ -49,14 +49,6 @@ TEXT ·trampoline(SB), $16-8
 	MOVL (TLS), DX
 	MOVL SP, BX
 
-	// Until learnResumeSkip knows Resume's call site, record ours.
-	CMPL ·resumeSkipPC+0(SB), $0x00
-	JNE  known
-	LEAL c+0(FP), AX
-	MOVL -4(AX), AX
-	MOVL AX, ·tcaller+0(SB)
-
-known:
 	// The fast path: the image goes back where it was and has no defers, and
 	// there is room below it (else prepareResume says stGrow).
 	CMPL swctx_slow+0(DI), $0x00
@@ -113,14 +105,6 @@ TEXT ·swapin(SB), NOSPLIT|NOFRAME, $0
 	// Called by the trampoline with c in DI. It leaves by JMP to the saved PC,
 	// never by RET: with RET the CPU's return predictor mispredicts every
 	// transfer, which costs more than the copy of a small image.
-	CMPL ·tret+0(SB), $0x00
-	JNE  tretknown
-
-	// Our return address: the word below every co's bottom frame.
-	MOVL (SP), AX
-	MOVL AX, ·tret+0(SB)
-
-tretknown:
 	MOVL swctx_n+0(DI), CX
 
 	// The image ends just below our return address.

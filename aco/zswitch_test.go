@@ -19,14 +19,6 @@ import (
 // The swctx fields need no check: the assembly names them through go_asm.h
 // (swctx_<field>), so their offsets are the compiler's.
 
-// fpWord is the frame pointer slot a framed function has above its frame.
-var fpWord = func() uintptr {
-	if framePointers {
-		return ptrSize
-	}
-	return 0
-}()
-
 // TestSwitchContractFrames runs a co and checks, against the live stack and
 // the runtime's pcsp tables, the trampoline's frame: its size at its call of
 // swapin, where its return address sits above hi (swapout returns through
@@ -48,6 +40,12 @@ func TestSwitchContractFrames(t *testing.T) {
 	name := funcName(retPC)
 	assert.True(t, strings.HasSuffix(name, "aco.(*Co).Resume") || strings.HasSuffix(name, "aco.(*Co).resumeCopyStack"),
 		"word at hi+%d is not the trampoline's return address: it points into %s", trampolineFrame+fpWord, name)
+	// learnSwitch read the same word at init: Resume's fast path is the
+	// skip's call site wherever its deferred call is open-coded (not in
+	// builds with -N, whose defer records the skip would leave behind).
+	if strings.HasSuffix(name, "aco.(*Co).Resume") && findfunc(retPC).funcdata(funcdataOpenCodedDefer) != nil {
+		assert.Equal(t, retPC, resumeSkipPC, "learnSwitch did not learn Resume's call site: every yield returns through Resume")
+	}
 
 	// tret is the trampoline's return address from its call of swapin: the
 	// trampoline's SP there is hi, its frame is all below its entry SP.

@@ -385,12 +385,10 @@ type Global struct {
 var (
 	gResumeSkipPC    = Global{"resumeSkipPC", uintptrT}
 	gResumeSkipFrame = Global{"resumeSkipFrame", uintptrT}
-	gTcaller         = Global{"tcaller", uintptrT}
-	gTret            = Global{"tret", uintptrT}
 	gCopyRepMin      = Global{"copyRepMin", uintptrT}
 )
 
-var globals = []Global{gResumeSkipPC, gResumeSkipFrame, gTcaller, gTret, gCopyRepMin}
+var globals = []Global{gResumeSkipPC, gResumeSkipFrame, gCopyRepMin}
 
 // Constants the contract owns, which zswitch.go declares for the Go side.
 const (

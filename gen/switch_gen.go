@@ -27,9 +27,8 @@ var (
 		"the other context, never returned through. The frame holds the arguments",
 		"of prepareResume and of coEntry.",
 	}
-	whyRegs    = []string{"c, g, and hi: our SP, one word above the image's end."}
-	whyTcaller = []string{"Until learnResumeSkip knows Resume's call site, record ours."}
-	whyFast    = []string{
+	whyRegs = []string{"c, g, and hi: our SP, one word above the image's end."}
+	whyFast = []string{
 		"The fast path: the image goes back where it was and has no defers,",
 		"and there is room below it (else prepareResume says stGrow).",
 	}
@@ -42,7 +41,6 @@ var (
 		"The co's bottom frame returned here: it ended, and is still ours. A yield",
 		"leaves with 0 instead, after which the co may be another goroutine's.",
 	}
-	whyTret   = []string{"Our return address: the word below every co's bottom frame."}
 	whyImage  = []string{"The image ends just below our return address."}
 	whyFirst  = []string{"Continue at the saved PC, with the image's lowest address as SP."}
 	whySkipRs = []string{
@@ -221,14 +219,6 @@ func trampoline(e lower) {
 	e.Mov(e.arg("c"), R.Ctx)
 	e.LoadG(R.G)
 	e.Mov(SP, R.Hi)
-	e.Comment(rewrap(whyTcaller)...)
-	e.Cmp(a.glob(gResumeSkipPC), imm(0))
-	e.Jump(ifNotEqual, "known")
-	e.Lea(e.arg("c"), R.Acc)
-	e.Mov(at(-a.Word, R.Acc), R.Acc)
-	e.Mov(R.Acc, a.glob(gTcaller))
-
-	e.Label("known")
 	e.Comment(rewrap(whyFast)...)
 	e.Cmp32(a.fld(fSlow, R.Ctx, 4), imm(0))
 	e.Jump(ifNotEqual, "slow")
@@ -276,13 +266,6 @@ func trampoline(e lower) {
 func swapin(e lower, shared bool) {
 	a, R := e.arch(), e.arch().Roles
 	e.Comment(rewrap(whySwapin(a))...)
-	e.Cmp(a.glob(gTret), imm(0))
-	e.Jump(ifNotEqual, "tretknown")
-	e.Comment(rewrap(whyTret)...)
-	e.Mov(at(0, SP), R.Acc)
-	e.Mov(R.Acc, a.glob(gTret))
-
-	e.Label("tretknown")
 	e.Mov(a.word(fN, R.Ctx), R.N)
 	e.Comment(rewrap(whyImage)...)
 	e.Mov(a.word(fHi, R.Ctx), R.Dst)
