@@ -154,3 +154,143 @@ func (co *Co) unwindPortable() {
 	p.stop()
 	p.rethrow()
 }
+
+// handBack is the resumer's side of a portable yield, back from the
+// runtime's switch: a co that yielded (stYielding) is suspended from now
+// on, and another goroutine may resume it. Only the resumer stores here,
+// so a plain load and store do.
+func (co *Co) handBack() {
+	if co.st.Load() == uint32(stYielding) {
+		co.setStateFast(stSuspended)
+	}
+}
+
+// enterPortable is Yield on the portable engine after a switch that
+// returned ok, for a co that moved or was stopped: it hands a moved co its
+// FPU environment, and ends a stopped one (see stoppedOnG).
+func (co *Co) enterPortable(ok bool) {
+	co.fpuEnter()
+	if !ok && co.stoppedOnG() {
+		// The co moved onto a goroutine of its own and was abandoned (see
+		// abandon): it leaves without running any more.
+		co.abandonYield()
+	}
+}
+
+// abandonYield is the end of an abandoned co: it leaves through its
+// trampoline by a copy-stack yield (from Yield, called again), saving an
+// image nobody resumes, so that none of its code runs and its goroutine
+// ends.
+func (co *Co) abandonYield() {
+	co.copyStack = true
+	co.Yield()
+	panic("aco: internal error: an abandoned co was resumed")
+}
+
+// abandon ends a moved co, suspended on its goroutine, whose iterator the
+// garbage collector found unreachable: it runs on the runtime's cleanup
+// goroutine. The co's goroutine leaves the co's frames by a copy-stack
+// yield that nobody resumes (see Yield), and ends; none of the co's code
+// runs. A co moved while its resumer held an OS thread lock is left alone:
+// the runtime's coroutine switch could not reach it from another thread.
+func (co *Co) abandon() {
+	p := co.x.port
+	if p == nil || p.locks != 0 {
+		return
+	}
+	co.x.abandoned = true
+	// The copy-stack yield hands its share stack back: give it one of its
+	// own, not the iterator's, which another goroutine may be using.
+	co.ss = &ShareStack{private: true}
+	co.setStateFast(stRunning)
+	p.stop()
+}
+
+// resumeOnG starts resuming a co that runs on a goroutine of its own, was
+// resumed before and may be resumed now, and returns its portable-engine
+// state for the caller to switch with: it marks the co running and owner
+// of its share stack. For anything else, misuse included, it changes
+// nothing and returns nil: Resume's slow path does the resume, or panics
+// with the message that names the mistake.
+//
+// It is the whole of a portable resume before the switch, in one call:
+// a few loads and compares, claim, two stores.
+func (co *Co) resumeOnG() *portable {
+	if co.st.Load() != uint32(stSuspended) || co.copyStack || !co.claim(uint32(stSuspended)) {
+		return nil
+	}
+	// The co is this goroutine's now: only from here on are its fields
+	// read, which the goroutine that handed it back wrote.
+	var p *portable
+	if x := co.x; x != nil && !co.copyStack {
+		p = x.port
+	}
+	if p == nil || rtAvailable && !p.sameLocks(getg()) {
+		co.setStateFast(stSuspended) // Resume's slow path says why
+		return nil
+	}
+	if ss := co.ss; ss != nil && !ss.claim(co) {
+		co.setStateFast(stSuspended) // busy: startRunning says so
+		return nil
+	}
+	return p
+}
+
+// leaveOnG is leavePortable for a co on a goroutine of its own, or nil on
+// the copy-stack engine.
+func (co *Co) leaveOnG() *portable {
+	if co.copyStack {
+		return nil
+	}
+	return co.leavePortable()
+}
+
+// leavePortable is Yield on the portable engine up to the switch: it checks
+// that the co may yield and marks it suspended.
+func (co *Co) leavePortable() *portable {
+	if co.st.Load() != uint32(stRunning) || co.unwind != nil {
+		co.yieldRefused() // the checks again, to name what is wrong
+	}
+	p := co.x.port
+	if rtAvailable && !p.onItsG(getg()) {
+		co.yieldRefused()
+	}
+	if ss := co.ss; ss != nil {
+		ss.leave()
+	}
+	// Not suspended yet: the resumer marks it so once it is back from
+	// the switch (handBack), so that no other goroutine resumes the co
+	// while the resumer is still inside iter.Pull's next. A plain store
+	// where the copy-stack engine runs (x86): one atomic per round trip
+	// is the budget (each costs about 10 ns here).
+	co.setStateFast(stYielding)
+	co.fpuLeave()
+	return p
+}
+
+// stoppedOnG is Yield on the portable engine after a switch that returned
+// false: Destroy or abandon stopped the iterator. It reports an abandoned
+// co, and panics to unwind a destroyed one.
+func (co *Co) stoppedOnG() bool {
+	if co.x.abandoned {
+		return true
+	}
+	panic(co.unwind)
+}
+
+// run is the bottom frame of every coroutine on the portable engine.
+func (co *Co) run() {
+	defer co.runEnded()
+	co.fn(co)
+	co.returned = true
+}
+
+// runEnded runs, deferred, when run's function is done.
+func (co *Co) runEnded() {
+	if co.returned {
+		co.returned = false
+		co.finish()
+		return
+	}
+	co.endPanic(recover())
+}

@@ -5,6 +5,9 @@ import (
 	"fmt"
 )
 
+// Ending coroutines from outside: Destroy and Reset of one co, and a main
+// co's list of its coroutines, which DestroyAll ends in turn.
+
 // kidList is a main co's coroutines in creation order. A destroyed one
 // stays in the list until the list is twice as long as the live ones:
 // adding and dropping cost O(1) amortized, and the list holds one word per
@@ -130,4 +133,162 @@ func (e *PanicError) Error() string {
 func (e *PanicError) Unwrap() error {
 	err, _ := e.Value.(error)
 	return err
+}
+
+// Destroy is libaco's aco_destroy.
+//
+// For a non-main coroutine: a suspended one is first unwound, so its deferred
+// calls run (a panic raised by one of them continues from Destroy, and the
+// coroutine is destroyed anyway); then its save stack is released. The
+// unwinding does not need the share stack to itself: a supervisor may destroy
+// a suspended sibling of its own share stack. Destroying a running coroutine
+// panics.
+//
+// For a main coroutine: all its coroutines must have been destroyed first.
+//
+// A destroyed coroutine must not be used again; doing so panics.
+func (co *Co) Destroy() {
+	if co == nil {
+		panic("aco: Destroy of a nil *Co")
+	}
+	switch co.state() {
+	case stMain:
+		if co.x.kids.n != 0 {
+			panic("aco: Destroy of a main co that still has live coroutines (destroy them first)")
+		}
+	case stRunning, stYielding:
+		panic(co.runningMsg("Destroy"))
+	case stBusy:
+		panic(msgBusy("Destroy"))
+	case stReading:
+		co.waitReading()
+		co.Destroy()
+		return
+	case stDestroyed:
+		panic("aco: Destroy of a destroyed co")
+	case stSuspended:
+		if !co.st.CompareAndSwap(uint32(stSuspended), uint32(stBusy)) {
+			co.Destroy() // another goroutine came first: say what it did
+			return
+		}
+		// The co is this goroutine's: only now is its image read.
+		if co.copyStack && !co.hasPendingDefers() {
+			// Nothing would observe an unwinding: just drop the frames
+			// (which does not need the share stack either).
+			co.st.Store(uint32(stDestroyed))
+			co.release()
+			return
+		}
+		co.destroySuspended()
+		return
+	}
+	co.markDestroyed()
+}
+
+// destroySuspended unwinds a suspended coroutine so its deferred calls run,
+// then marks it destroyed. Its share stack may be busy with another co (a
+// supervisor destroying a sibling, perhaps from a co nested in it, or from
+// another goroutine): nothing the unwinding runs needs the share stack to
+// itself (it cannot yield, and on either engine its frames have a stack
+// of their own: the destroying goroutine's or its goroutine's), so it
+// runs without owning it, and the share stack stays with its owner.
+func (co *Co) destroySuspended() {
+	co.st.Store(uint32(stRunning)) // from stBusy: Destroy holds the co
+	if ss := co.ss; ss != nil {
+		ss.claim(co) // if it has an owner, the owner keeps it: stopRunning leaves it alone
+	}
+	// A panic from a deferred call of the coroutine continues from
+	// Destroy; the coroutine is destroyed all the same.
+	defer co.markDestroyed()
+	co.unwind = &Unwind{co: co, reason: "Destroy"}
+	if co.copyStack {
+		co.enter = 1         // resume into Yield itself, which unwinds
+		co.resumeCopyStack() // its Yield panics with co.unwind
+		return
+	}
+	co.unwindPortable()
+}
+
+// markDestroyed moves an ended, init or main coroutine to "destroyed" and
+// releases what it holds.
+func (co *Co) markDestroyed() {
+	s := co.state()
+	if s != stEnded && s != stInit && s != stMain || !co.st.CompareAndSwap(uint32(s), uint32(stDestroyed)) {
+		panic("aco: Destroy of a co that another goroutine resumed or destroyed at the same time")
+	}
+	// The co is this goroutine's: only now are its fields read.
+	if s == stInit && co.fn == nil && co.main == nil {
+		co.st.Store(uint32(s))
+		panic(msgZeroCo) // Create and Reset never leave fn nil
+	}
+	co.release()
+}
+
+// release drops what a destroyed co holds and its counts.
+func (co *Co) release() {
+	if co.main == nil {
+		return
+	}
+	co.fn, co.arg = nil, nil // first: the main co's list tells the released by fn
+	co.main.x.kids.drop(co)
+	if co.ss != nil {
+		co.ss.releaseLive()
+	}
+	if co.copyStack || co.moved {
+		co.releaseCopyStack()
+	} else {
+		co.x.port = nil
+	}
+}
+
+// Reset reuses an ended coroutine object (libaco's planned aco_reset): it
+// gets a new function and argument and goes back to the "init" state, keeping
+// its main coroutine, share stack and save stack (statistics start over).
+func (co *Co) Reset(fn Func, arg any) {
+	if co == nil {
+		panic("aco: Reset of a nil *Co")
+	}
+	if fn == nil {
+		panic("aco: Reset: nil function")
+	}
+	for {
+		s := co.state()
+		switch s {
+		case stEnded, stInit:
+		case stMain:
+			panic("aco: Reset of a main co")
+		case stDestroyed:
+			panic("aco: Reset of a destroyed co")
+		case stBusy:
+			panic(msgBusy("Reset"))
+		case stReading:
+			co.waitReading()
+			continue
+		default:
+			panic("aco: Reset of a co that has not ended (it is " + s.String() + ")")
+		}
+		// The co is this goroutine's while it is busy: a Resume, Destroy
+		// or Reset from another goroutine meanwhile panics.
+		if co.st.CompareAndSwap(uint32(s), uint32(stBusy)) {
+			if s == stInit && co.fn == nil {
+				co.st.Store(uint32(s))
+				panic(msgZeroCo) // Create and Reset never leave fn nil
+			}
+			break
+		}
+	}
+	co.fn, co.arg = fn, arg
+	if co.moved {
+		// A moved co starts on its share stack again.
+		co.copyStack, co.moved = true, false
+		co.x.port = nil
+	}
+	co.moveNext = false
+	if co.copyStack {
+		co.resetCopyStack()
+		co.ctSave, co.ctRestore, co.maxcpsz = 0, 0, 0
+	} else {
+		co.x.port = nil
+	}
+	co.st.Store(uint32(stInit))
 }
