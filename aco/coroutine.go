@@ -393,7 +393,7 @@ func (co *Co) Resume() {
 // never exposed: its iterator's guard (puller.acquire), taken first, is the
 // one atomic instruction of its round trip, and its claim a store.
 func (co *Co) claim(s uint32) bool {
-	if co.main == pullMain {
+	if co.isPull() {
 		co.setStateFast(stRunning)
 		return true
 	}

@@ -106,7 +106,7 @@ func (co *Co) endPanic(r any) {
 	}
 	// The hook is for coroutines made with Create: a Pull iterator's panic
 	// reaches its caller as iter.Pull's does, without it.
-	if lw := lastWord.Load(); lw != nil && co.main != pullMain {
+	if lw := lastWord.Load(); lw != nil && !co.isPull() {
 		(*lw)(co, r)
 	}
 	panic(r)

@@ -2,10 +2,6 @@
 
 package aco
 
-import (
-	"iter"
-)
-
 // Moving a co off its share stack. A copy-stack round trip copies the live
 // image twice; past MoveThreshold bytes that costs more than the runtime's
 // coroutine switch, whose cost does not depend on depth. So when a yield
@@ -65,15 +61,7 @@ func (co *Co) move() {
 		p.m = gM(gp)
 	}
 	co.copyStack, co.moved, co.moveNext = false, true, false
-	if t, ok := co.arg.(typedPull); ok {
-		t.startTyped(p, co.resumeCopyStack) // a Pull co
-	} else {
-		p.next, p.stop = iter.Pull(func(yield func(struct{}) bool) {
-			p.yield = yield
-			p.started()
-			p.runOnG(co.resumeCopyStack)
-		})
-	}
+	co.startOnG(p, co.resumeCopyStack)
 	if _, ok := p.next(); !ok {
 		p.rethrow()
 	}

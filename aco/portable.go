@@ -59,6 +59,20 @@ func (p *portable) rethrow() {
 	}
 }
 
+// startOnG starts the goroutine that runs body for co (its function, or a
+// moved co's trampoline) through iter.Pull: a Pull co's through iter.Pull
+// of its iterator's own value type (startPull), any other's of struct{}.
+func (co *Co) startOnG(p *portable, body func()) {
+	if co.startPull(p, body) {
+		return
+	}
+	p.next, p.stop = iter.Pull(func(yield func(struct{}) bool) {
+		p.yield = yield
+		p.started()
+		p.runOnG(body)
+	})
+}
+
 // portableReady returns the portable-engine state of co, already running,
 // if it has been resumed before and may be resumed from this thread now;
 // nil for a first resume.
@@ -97,15 +111,7 @@ func (co *Co) resumePortable() {
 			p.m = gM(gp)
 		}
 	}
-	if t, ok := co.arg.(typedPull); ok {
-		t.startTyped(p, co.run)
-	} else {
-		p.next, p.stop = iter.Pull(func(yield func(struct{}) bool) {
-			p.yield = yield
-			p.started()
-			p.runOnG(co.run)
-		})
-	}
+	co.startOnG(p, co.run)
 	if _, ok := p.next(); !ok {
 		p.rethrow()
 	}

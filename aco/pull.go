@@ -140,9 +140,24 @@ type puller[V any] struct {
 }
 
 // typedPull is implemented by the puller only (the method is unexported):
-// the portable engine and the move start a Pull co's goroutine through it.
+// startPull starts a Pull co's goroutine through it.
 type typedPull interface {
 	startTyped(port *portable, body func())
+}
+
+// isPull reports whether co is the coroutine of a Pull iterator, never
+// exposed: its iterator's guard stands in front of it (see claim), and its
+// panics reach the caller of next without the last-word hook.
+func (co *Co) isPull() bool { return co.main == pullMain }
+
+// startPull starts the goroutine of co, if it is a Pull co, through
+// startTyped, and reports whether it did (see startOnG).
+func (co *Co) startPull(p *portable, body func()) bool {
+	t, ok := co.arg.(typedPull)
+	if ok {
+		t.startTyped(p, body)
+	}
+	return ok
 }
 
 // startTyped starts the goroutine of a Pull co through iter.Pull of the
