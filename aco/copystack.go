@@ -59,25 +59,26 @@ import (
 // co's records only once nothing but assembly runs before they are back on
 // the stack (see prepareResume).
 
-// Status codes of swapout and trampoline, after stOK (zswitch.go: the
-// contract's 0, switched).
+// Status codes of swapout and trampoline, after swOK (zswitch.go: the
+// contract's 0, switched). Switch statuses are named sw…, apart from the
+// life-cycle states (state), named st….
 const (
-	stNotRunning = stOK + 1 + iota
-	stUnwinding
-	stWrongG
-	stLocked
-	stNoFrame
-	stBufSmall
-	stRootsSmall
-	stCollect
-	stMemo
-	stWalkRoom
-	stGrow
-	stCgo
-	stMove
-	// stEnd: the trampoline returned because the co's bottom frame did
-	// (a yield leaves it with stOK).
-	stEnd
+	swNotRunning = swOK + 1 + iota
+	swUnwinding
+	swWrongG
+	swLocked
+	swNoFrame
+	swBufSmall
+	swRootsSmall
+	swCollect
+	swMemo
+	swWalkRoom
+	swGrow
+	swCgo
+	swMove
+	// swEnd: the trampoline returned because the co's bottom frame did
+	// (a yield leaves it with swOK).
+	swEnd
 )
 
 // cs is the copy-stack state of a share-stack coroutine, the head of its

@@ -41,17 +41,17 @@ func (co *Co) resumeCopyStack() {
 	defer co.afterResume(&mine)
 	for {
 		switch trampoline(&co.swctx) {
-		case stOK:
+		case swOK:
 			mine = false // it yielded
 			return
-		case stEnd:
+		case swEnd:
 			return
-		case stMove:
+		case swMove:
 			mine = false // its goroutine ends it
 			co.move()
 			return
 		}
-		// stGrow: make room for the image below the trampoline.
+		// swGrow: make room for the image below the trampoline.
 		growStack(int(co.n) + stackMargin + 1024)
 	}
 }
@@ -116,10 +116,10 @@ func sink([]byte) {}
 func prepareResume(c *swctx, hi, gp uintptr) uintptr {
 	co := (*Co)(unsafe.Pointer(c))
 	if co.moveNext && !co.moved && c.enter == 0 {
-		return stMove // the trampoline is to run on a goroutine of the co's own
+		return swMove // the trampoline is to run on a goroutine of the co's own
 	}
 	if hi-ptrSize-c.n < gStackLo(gp)+stackMargin {
-		return stGrow
+		return swGrow
 	}
 	c.slow = 0
 	c.hiOff = gStackHi(gp) - hi
@@ -140,10 +140,10 @@ func prepareResume(c *swctx, hi, gp uintptr) uintptr {
 			// included) could be scanned.
 			co.attachRecords(gp, hi)
 		}
-		return stOK
+		return swOK
 	}
 	c.hi = hi
-	return stOK
+	return swOK
 }
 
 // countRelocation counts a resume that relocated the image (the co was

@@ -14,7 +14,7 @@ import (
 // between lo (the SP of Yield, just above its return address) and the
 // trampoline: it checks that the co may yield here, scans its frames
 // (scan.go), recording every heap pointer they hold in roots, detaches its
-// defer records and fills in the context. It returns stOK when swapout may
+// defer records and fills in the context. It returns swOK when swapout may
 // copy the frames out and leave, or a status for Yield to act on (in
 // yieldFailed); then c.pc and c.n tell Yield what it needs (the co is
 // running, so they are free).
@@ -26,7 +26,7 @@ import (
 //go:nosplit
 func capture(c *swctx, lo, gp uintptr) uintptr {
 	if captureFast(c, lo, gp) {
-		return stOK
+		return swOK
 	}
 	return captureSlow(c, lo, gp)
 }
@@ -164,7 +164,7 @@ func captureSlow(c *swctx, lo, gp uintptr) uintptr {
 	var y yieldState
 	y.lo, y.gp = lo, gp
 	st := checkYield(c, &y)
-	if st != stOK {
+	if st != swOK {
 		return st
 	}
 	if takeTicket(c, &y) {
@@ -179,13 +179,13 @@ func captureSlow(c *swctx, lo, gp uintptr) uintptr {
 		if m != nil {
 			y.s.memo(m, y.hi)
 		} else if x := (*Co)(unsafe.Pointer(c)).x; x != nil && x.cs.walk != nil {
-			if st = y.s.findFrames(y.pc, y.hi, x.cs.walk); st == stOK {
+			if st = y.s.findFrames(y.pc, y.hi, x.cs.walk); st == swOK {
 				y.s.frameRoots(y.hi, x.cs.walk)
 			}
 		} else {
 			st = y.s.walk(y.pc, y.hi)
 		}
-		if st = scanned(c, &y, st); st != stOK {
+		if st = scanned(c, &y, st); st != swOK {
 			return st
 		}
 	}
@@ -200,7 +200,7 @@ func captureSlow(c *swctx, lo, gp uintptr) uintptr {
 		c.slow = 1
 	}
 	commitYield(c, &y)
-	return stOK
+	return swOK
 }
 
 // yieldState is what capture's steps find out about a yield.
@@ -222,19 +222,19 @@ func checkYield(c *swctx, y *yieldState) uintptr {
 	co := (*Co)(unsafe.Pointer(c))
 	lo, gp := y.lo, y.gp
 	if co.st.Load() != uint32(stRunning) {
-		return stNotRunning
+		return swNotRunning
 	}
 	if co.unwind != nil {
-		return stUnwinding
+		return swUnwinding
 	}
 	if gp != c.g {
-		return stWrongG
+		return swWrongG
 	}
 	hi := gStackHi(gp) - c.hiOff
 	y.pc = load(lo - ptrSize) // the return address into Yield
 	if lo+ptrSize > hi {
 		c.pc, c.n = y.pc, gStackHi(gp)-lo
-		return stNoFrame // learnFrames explains
+		return swNoFrame // learnFrames explains
 	}
 	// A panic unwinding through the co, whose deferred call yields: its
 	// records (in gopanic's frames) are the innermost ones in the image.
@@ -243,14 +243,14 @@ func checkYield(c *swctx, y *yieldState) uintptr {
 	}
 	if l := gLocks(gp); l != c.locks {
 		if uint32(l) != uint32(c.locks) {
-			return stLocked // m.lockedExt: runtime.LockOSThread
+			return swLocked // m.lockedExt: runtime.LockOSThread
 		}
-		return stCgo // m.lockedInt: a cgo callback
+		return swCgo // m.lockedInt: a cgo callback
 	}
 	n := hi - ptrSize - lo
 	if n > uintptr(c.bufCap) || c.buf == 0 {
 		c.n = n
-		return stBufSmall
+		return swBufSmall
 	}
 	y.hi, y.n = hi, n
 	s := &y.s
@@ -263,7 +263,7 @@ func checkYield(c *swctx, y *yieldState) uintptr {
 		y.stackDefers = y.stackDefers || !deferHeap(d)
 		y.nd++
 	}
-	return stOK
+	return swOK
 }
 
 // takeTicket reports whether collectRoots filled co.roots for exactly
@@ -334,34 +334,34 @@ func pickOwnMemo(c *swctx, y *yieldState) *yieldMemo {
 }
 
 // scanned finishes the scan capture made of the frames (st is walk's
-// status, or stOK after a memo): it decides what Go code must do first, or
+// status, or swOK after a memo): it decides what Go code must do first, or
 // settles the roots and c.yret.
 //
 //go:nosplit
 func scanned(c *swctx, y *yieldState, st uintptr) uintptr {
 	co := (*Co)(unsafe.Pointer(c))
 	s := &y.s
-	if st == stOK && s.shape != 0 {
+	if st == swOK && s.shape != 0 {
 		// walk composed the layout: the same frames as at the co's last
 		// yield are worth a memo; other frames than last time, after a
 		// few, walk buffers. (co.shape is set only when a yield succeeds:
 		// a retry after a status below sees the same frames again.)
 		if s.shape == co.shape || co.shape == 0 && s.shape == co.ss.lastShape {
-			st = stMemo
+			st = swMemo
 		} else if !s.recorded && co.shape != 0 && co.walks >= walkBufsAfter {
-			st = stWalkRoom
+			st = swWalkRoom
 		}
 	}
-	if st == stOK && (s.objs > 0 && (s.inStack > 0 || y.stackDefers) || y.nd > 0 || y.np > 0) {
-		st = stCollect // objects, defer or panic records to scan
+	if st == swOK && (s.objs > 0 && (s.inStack > 0 || y.stackDefers) || y.nd > 0 || y.np > 0) {
+		st = swCollect // objects, defer or panic records to scan
 	}
-	if st != stOK {
+	if st != swOK {
 		c.pc, c.n = y.pc, s.stackHi-y.lo // for learnFrames, buildMemo or collectRoots
 		return st
 	}
 	if s.nr > s.cap || s.nr > cap(co.roots) {
 		c.n = uintptr(s.nr)
-		return stRootsSmall
+		return swRootsSmall
 	}
 	// The roots, from the share stack's scratch: a store only where they
 	// differ from the last yield's (write barriers), then nil beyond them.
@@ -377,7 +377,7 @@ func scanned(c *swctx, y *yieldState, st uintptr) uintptr {
 	}
 	co.roots = co.roots[:s.nr]
 	c.yret = uint32(s.yret)
-	return stOK
+	return swOK
 }
 
 // commitYield is capture's last step, which cannot fail: it fills in the

@@ -339,19 +339,19 @@ func (co *Co) Resume() {
 		defer co.afterResume(&mine)
 		for {
 			st := trampoline(&co.swctx)
-			if st == stOK {
+			if st == swOK {
 				mine = false
 				break
 			}
-			if st == stEnd {
+			if st == swEnd {
 				break
 			}
-			if st == stMove {
+			if st == swMove {
 				mine = false
 				co.move()
 				break
 			}
-			growStack(int(co.n) + stackMargin + 1024) // stGrow
+			growStack(int(co.n) + stackMargin + 1024) // swGrow
 		}
 		return
 	}
@@ -505,7 +505,7 @@ func (co *Co) Yield() {
 		// Destroy is unwinding it: then it comes back here and panics.
 		for {
 			st := swapout(&co.swctx)
-			if st == stOK {
+			if st == swOK {
 				break
 			}
 			co.yieldFailed(st)
@@ -544,7 +544,7 @@ func yieldValue(p, v unsafe.Pointer) {
 	if c.co.copyStack {
 		for {
 			st := swapout(&c.co.swctx)
-			if st == stOK {
+			if st == swOK {
 				break
 			}
 			c.co.yieldFailed(st)

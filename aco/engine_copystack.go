@@ -67,26 +67,26 @@ func storeReleasePtr(p *unsafe.Pointer, v unsafe.Pointer) { *p = v }
 // frame layout, collects roots, or panics for a yield that cannot be done.
 func (co *Co) yieldFailed(st uintptr) {
 	switch st {
-	case stNotRunning:
+	case swNotRunning:
 		co.checkInside("Yield")
 		panic(msgYieldOutside)
-	case stUnwinding:
+	case swUnwinding:
 		panic(co.unwind)
-	case stWrongG:
+	case swWrongG:
 		panic(msgYieldOutside)
-	case stLocked:
+	case swLocked:
 		panic(msgYieldLocked)
-	case stCgo:
+	case swCgo:
 		panic(msgYieldCgo)
-	case stNoFrame:
+	case swNoFrame:
 		if msg := learnFrames(&co.swctx); msg != "" {
 			panic(msg)
 		}
-	case stCollect:
+	case swCollect:
 		co.collectRoots()
-	case stMemo:
+	case swMemo:
 		co.buildMemo()
-	case stWalkRoom:
+	case swWalkRoom:
 		x := co.extra()
 		n := 16
 		if w := x.cs.walk; w != nil {
@@ -94,7 +94,7 @@ func (co *Co) yieldFailed(st uintptr) {
 		}
 		// A new walk starts without a last one to compare with.
 		x.cs.walk = newWalkBufs(n)
-	case stBufSmall:
+	case swBufSmall:
 		n := max(int(co.n), int(co.bufCap))
 		if co.bufp != nil {
 			n = max(n, 2*int(co.bufCap))
@@ -103,7 +103,7 @@ func (co *Co) yieldFailed(st uintptr) {
 		co.bufp = unsafe.Pointer(&b[0])
 		co.buf = uintptr(co.bufp)
 		co.bufCap = uint32(n)
-	case stRootsSmall:
+	case swRootsSmall:
 		n := max(int(co.n), 2*cap(co.roots), 8)
 		if cap(co.roots) < int(co.n) {
 			roots := make([]unsafe.Pointer, len(co.roots), n)

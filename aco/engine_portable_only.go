@@ -64,9 +64,9 @@ func (co *Co) fpuLeave()                                  {}
 func (co *Co) fpuEnter()                                  {}
 
 const (
-	stOK = iota
-	stMove
-	stEnd
+	swOK = iota
+	swMove
+	swEnd
 )
 
 func (co *Co) imagePCs() []uintptr { return nil }

@@ -49,7 +49,7 @@ var moveAfter uintptr = 32
 // buffers (scan.go): a short generator is cheaper without.
 const walkBufsAfter = 8
 
-// move is Resume of a co whose trampoline said stMove: co is running, with
+// move is Resume of a co whose trampoline said swMove: co is running, with
 // its image saved. It starts the co's goroutine, which resumes the image
 // below a trampoline of its own, and returns when the co yields or ends
 // there, or panics with its panic.

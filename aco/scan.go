@@ -162,7 +162,7 @@ func (s *scanState) memo(m *yieldMemo, hi uintptr) {
 }
 
 // buildMemo composes the memo of the frames capture handed over with
-// stMemo (Yield's continuing at c.pc, at c.n below the stack top), all in
+// swMemo (Yield's continuing at c.pc, at c.n below the stack top), all in
 // the frame cache, and makes it the co's and its share stack's.
 func (co *Co) buildMemo() {
 	b := frameBuf{getg()}
@@ -268,7 +268,7 @@ func (m *yieldMemo) matchLive(b frameBuf, hiOff, pc, n uintptr) bool {
 
 // walk checks the frames between lo and hi against the frame cache, records
 // the heap pointers of their live slots and counts the stack objects and
-// the slots pointing into the image. It returns stNoFrame if a frame is not
+// the slots pointing into the image. It returns swNoFrame if a frame is not
 // in the cache or cannot be yielded across, or if the frames do not end at
 // the co's trampoline (learnFrames, in Go, decodes or explains); else it
 // sets yret. The roots go into the share stack's scratch (see found).
@@ -281,7 +281,7 @@ func (s *scanState) walk(pc, hi uintptr) uintptr {
 		shape = shape*31 + uint32(pc)
 		fi := lookupFrame(pc)
 		if fi == nil || fi.bad {
-			return stNoFrame
+			return swNoFrame
 		}
 		if sp == s.lo {
 			s.yret = hi - (sp + uintptr(fi.size) - ptrSize)
@@ -298,13 +298,13 @@ func (s *scanState) walk(pc, hi uintptr) uintptr {
 		sp += uintptr(fi.size)
 		if sp >= hi {
 			if sp != hi || load(hi-ptrSize) != tret {
-				return stNoFrame // overshot the co's start
+				return swNoFrame // overshot the co's start
 			}
 			s.shape = shape
-			return stOK
+			return swOK
 		}
 		if pc = load(sp - ptrSize); pc == tret {
-			return stNoFrame // another co's bottom frame: Yield outside the co
+			return swNoFrame // another co's bottom frame: Yield outside the co
 		}
 		pc |= fi.callerKey
 	}
@@ -322,7 +322,7 @@ type walkFrame struct {
 // that reaches a frame the last one found at the same place with the same
 // PC takes the rest from it, after checking the return addresses above it,
 // independent compares instead of a chain of lookups. Go code allocates
-// them (stWalkRoom); capture writes only their elements and lengths.
+// them (swWalkRoom); capture writes only their elements and lengths.
 type walkBufs struct {
 	mem [2][]walkFrame // of equal lengths: the memory of buf, for the garbage collector
 	// The nosplit path reads these, not mem: no bounds checks (builds
@@ -347,7 +347,7 @@ func walkAt(b unsafe.Pointer, i int) *walkFrame {
 
 // findFrames is walk for a co with walk buffers, in two passes: it finds
 // the frames into the buffer that is not the last walk's (frameRoots then
-// scans them). It returns stWalkRoom if they do not fit.
+// scans them). It returns swWalkRoom if they do not fit.
 //
 //go:nosplit
 func (s *scanState) findFrames(pc, hi uintptr, w *walkBufs) uintptr {
@@ -372,7 +372,7 @@ func (s *scanState) findFrames(pc, hi uintptr, w *walkBufs) uintptr {
 			}
 			if same {
 				if nq+k-j > w.room {
-					return stWalkRoom
+					return swWalkRoom
 				}
 				for ; j < k; j++ {
 					// Copied as words: fi needs no write barrier (see walkFrame).
@@ -386,10 +386,10 @@ func (s *scanState) findFrames(pc, hi uintptr, w *walkBufs) uintptr {
 		}
 		fi := lookupFrame(pc)
 		if fi == nil || fi.bad {
-			return stNoFrame
+			return swNoFrame
 		}
 		if nq == w.room {
-			return stWalkRoom
+			return swWalkRoom
 		}
 		f := walkAt(next, nq)
 		f.off, f.pc = off, pc
@@ -398,18 +398,18 @@ func (s *scanState) findFrames(pc, hi uintptr, w *walkBufs) uintptr {
 		sp += uintptr(fi.size)
 		if sp >= hi {
 			if sp != hi || load(hi-ptrSize) != tret {
-				return stNoFrame // overshot the co's start
+				return swNoFrame // overshot the co's start
 			}
 			break
 		}
 		if pc = load(sp - ptrSize); pc == tret {
-			return stNoFrame // another co's bottom frame: Yield outside the co
+			return swNoFrame // another co's bottom frame: Yield outside the co
 		}
 		pc |= fi.callerKey
 	}
 	*(*int)(unsafe.Add(unsafe.Pointer(&w.n), other*int(ptrSize))) = nq
 	w.cur, w.other = other, cur
-	return stOK
+	return swOK
 }
 
 // frameRoots is walk's scan of the frames findFrames found.
@@ -573,7 +573,7 @@ func panicOff(gp, hiOff, n, p uintptr) uintptr {
 }
 
 // collectRoots fills co.roots for the frames capture handed over with
-// stCollect (Yield's continuing at c.pc, at c.n below the stack top) and
+// swCollect (Yield's continuing at c.pc, at c.n below the stack top) and
 // leaves the ticket for them.
 func (co *Co) collectRoots() {
 	gp := getg()

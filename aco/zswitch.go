@@ -55,9 +55,9 @@ const (
 // trampoline's fast path tests it (const_stackMargin).
 const stackMargin = 4096
 
-// stOK is the status of prepareResume and capture that lets the switch go on:
+// swOK is the status of prepareResume and capture that lets the switch go on:
 // the assembly tests their result against zero.
-const stOK = 0
+const swOK = 0
 
 // framePointers is runtime.framepointer_enabled for the architectures of the
 // contract: every frame saves its caller's BP just above itself.

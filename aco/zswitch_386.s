@@ -72,7 +72,7 @@ TEXT ·trampoline(SB), $16-8
 	MOVL SP, BX
 
 	// The fast path: the image goes back where it was and has no defers, and
-	// there is room below it (else prepareResume says stGrow).
+	// there is room below it (else prepareResume says swGrow).
 	CMPL swctx_slow+0(DI), $0x00
 	JNE  slow
 	CMPL BX, swctx_hi+0(DI)
@@ -116,7 +116,7 @@ in:
 	// The co's bottom frame returned here: it ended, and is still ours. A
 	// yield leaves with 0 instead, after which the co may be another
 	// goroutine's.
-	MOVL $(0+const_stEnd), AX
+	MOVL $(0+const_swEnd), AX
 
 done:
 	MOVL AX, ret+4(FP)

@@ -50,7 +50,7 @@ TEXT ·trampoline(SB), $32-16
 	MOVQ SP, R9
 
 	// The fast path: the image goes back where it was and has no defers, and
-	// there is room below it (else prepareResume says stGrow).
+	// there is room below it (else prepareResume says swGrow).
 	CMPL swctx_slow+0(DI), $0x00
 	JNE  slow
 	CMPQ R9, swctx_hi+0(DI)
@@ -91,7 +91,7 @@ in:
 	// The co's bottom frame returned here: it ended, and is still ours. A
 	// yield leaves with 0 instead, after which the co may be another
 	// goroutine's.
-	MOVQ $const_stEnd, AX
+	MOVQ $const_swEnd, AX
 
 done:
 	MOVQ AX, ret+8(FP)

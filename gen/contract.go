@@ -411,7 +411,7 @@ const (
 	cGM           = "rtGM"
 	cMLockedExt   = "rtMLockedExt"
 	cStSuspended  = "stSuspended"
-	cStEnd        = "stEnd"
+	cSwEnd        = "swEnd"
 	goAsmConstPfx = "const_"
 )
 

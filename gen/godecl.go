@@ -77,9 +77,9 @@ runtime's StackGuard plus the linker's nosplit limit, so the code that
 continues there may run nosplit chains and reach the next stack check. The
 trampoline's fast path tests it (const_stackMargin).`)
 	pf("const stackMargin = %d\n\n", stackMargin)
-	doc(`stOK is the status of prepareResume and capture that lets the switch go
+	doc(`swOK is the status of prepareResume and capture that lets the switch go
 on: the assembly tests their result against zero.`)
-	pf("const stOK = %d\n\n", statusOK)
+	pf("const swOK = %d\n\n", statusOK)
 	var fp64, fp32 bool
 	for _, a := range arches {
 		if a.Word == 8 {

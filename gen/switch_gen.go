@@ -30,7 +30,7 @@ var (
 	whyRegs = []string{"c, g, and hi: our SP, one word above the image's end."}
 	whyFast = []string{
 		"The fast path: the image goes back where it was and has no defers,",
-		"and there is room below it (else prepareResume says stGrow).",
+		"and there is room below it (else prepareResume says swGrow).",
 	}
 	whyCallSwapin = []string{
 		"c is also coEntry's argument. The call pushes the return address below",
@@ -254,7 +254,7 @@ func trampoline(e lower) {
 	e.Mov(R.Ctx, e.out(coEntry, "c"))
 	e.Call(Callee{Name: dSwapin.Name})
 	e.Comment(rewrap(whyEnd)...)
-	e.Mov(constOf(cStEnd), R.Acc)
+	e.Mov(constOf(cSwEnd), R.Acc)
 
 	e.Label("done")
 	e.Mov(R.Acc, e.arg("ret"))
