@@ -424,3 +424,20 @@ func commitYield(c *swctx, y *yieldState) {
 	}
 	co.ss.owner = nil // swapleave marks the co suspended (see captureFast)
 }
+
+// match reports whether the frames ending at hi, n bytes of them, whose
+// innermost returns to pc, have exactly m's layout. The return PCs decide
+// everything else.
+//
+//go:nosplit
+func (m *yieldMemo) match(pc, hi, n uintptr) bool {
+	if m.n != n || m.pc0 != pc {
+		return false
+	}
+	for _, l := range m.links {
+		if load(hi-l.off) != l.want {
+			return false
+		}
+	}
+	return true
+}

@@ -117,23 +117,6 @@ type yieldMemo struct {
 
 type memoLink struct{ off, want uintptr }
 
-// match reports whether the frames ending at hi, n bytes of them, whose
-// innermost returns to pc, have exactly m's layout. The return PCs decide
-// everything else.
-//
-//go:nosplit
-func (m *yieldMemo) match(pc, hi, n uintptr) bool {
-	if m.n != n || m.pc0 != pc {
-		return false
-	}
-	for _, l := range m.links {
-		if load(hi-l.off) != l.want {
-			return false
-		}
-	}
-	return true
-}
-
 // matchImage is match for a saved image, whose word at hi is at img in the
 // save stack: the bottom frame's link, the trampoline's return address
 // below hi, is not in the image (capture checked it).
