@@ -407,6 +407,12 @@ var mcRows = []mcRow{
 		c := NewCoroutine(e.main, e.ss, func(c *Coroutine[int, int], first int) { c.Yield(first) })
 		c.Resume(1)
 		out := mc(func() { c.Yield(3) })
+		// The slot the resumer reads is empty between calls: a Yield from
+		// outside must not fill it (another goroutine's Resume may be
+		// reading it).
+		if c.out != 0 {
+			out.note = fmt.Sprintf("the Yield from outside stored %v where the resumer reads", c.out)
+		}
 		if v, ok := c.Resume(2); ok || v != 0 {
 			out.note = fmt.Sprintf("the Resume after the misuse returned %v, %v, want the end (0, false)", v, ok)
 		}
