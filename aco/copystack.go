@@ -42,7 +42,8 @@ import (
 //     stack growth, afterResume;
 //   - copystack_records.go: the co's defer and panic records, detached at
 //     a yield and attached at a resume;
-//   - frame.go, framecache.go, scan.go: frame layouts, their cache, and
+//   - frame.go, framecache.go, walker.go, scan.go, memo.go, roots.go:
+//     frame layouts, their cache, the one frame walker, and
 //     the walks that find roots.
 //
 // The switch routines are generated assembly (zswitch_*.s). The parts of
@@ -89,7 +90,7 @@ type cs struct {
 	bufp  unsafe.Pointer   // a save stack outgrowing inline (noscan), keeping c.buf alive
 	roots []unsafe.Pointer // heap pointers the saved frames hold
 
-	// memo is the layout of the co's frames at its last yields (scan.go),
+	// memo is the layout of the co's frames at its last yields (memo.go),
 	// shared with the other cos of its share stack that yield alike.
 	memo *yieldMemo
 	// shape is a hash of the frames of the last yield that memo did not
@@ -121,7 +122,7 @@ type csExtra struct {
 	panics uintptr
 	npanic int
 	// ticket names the frames collectRoots last filled roots for, and
-	// collect is its memory (scan.go).
+	// collect is its memory (roots.go).
 	ticket  rootsTicket
 	collect collectScratch
 	// memos are the last memos the co built, co.memo among them, for a
@@ -218,11 +219,11 @@ func (co *Co) hasPendingDefers() bool {
 	if m := co.imageMemo(); m != nil && !m.openDefers {
 		return false // the image's frames have no open-coded defers
 	}
-	for it := imageFrames(&co.swctx); ; {
-		if off := it.fi.openDefer; off >= 0 && *(*uint8)(ptrAt(it.sp + uintptr(off))) != 0 {
+	for w := imageFrames(&co.swctx); ; {
+		if off := w.fi.openDefer; off >= 0 && *(*uint8)(ptrAt(w.at(uintptr(off)))) != 0 {
 			return true
 		}
-		if !it.next() {
+		if !w.next() {
 			return false
 		}
 	}

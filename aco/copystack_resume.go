@@ -198,15 +198,16 @@ func (co *Co) relocate(hi uintptr) {
 //go:nosplit
 func (co *Co) relocateFrames(r *relocator) {
 	end := co.buf + co.n // the bottom frame's arguments are not in the image
-	for it := imageFrames(&co.swctx); ; {
-		for _, off := range it.fi.adjust {
-			a := it.sp + uintptr(off)
+	for w := imageFrames(&co.swctx); ; {
+		sp := w.at(0)
+		for _, off := range w.fi.adjust {
+			a := sp + uintptr(off)
 			if a >= end {
 				break
 			}
 			r.adj(a)
 		}
-		if !it.next() {
+		if !w.next() {
 			break
 		}
 	}
@@ -234,11 +235,11 @@ func (co *Co) relocateDefers(r *relocator) {
 //
 //go:nosplit
 func (co *Co) imageAdjusts(a uintptr) bool {
-	for it := imageFrames(&co.swctx); ; {
-		if a < it.sp+uintptr(it.fi.size) {
-			return a >= it.sp && it.fi.adjusts(a-it.sp)
+	for w := imageFrames(&co.swctx); ; {
+		if sp := w.at(0); a < sp+uintptr(w.fi.size) {
+			return a >= sp && w.fi.adjusts(a-sp)
 		}
-		if !it.next() {
+		if !w.next() {
 			return false
 		}
 	}

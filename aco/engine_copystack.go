@@ -126,9 +126,9 @@ func (co *Co) imagePCs() []uintptr {
 		return nil
 	}
 	var pcs []uintptr
-	for it := imageFrames(&co.swctx); ; {
-		pcs = append(pcs, it.fi.pc&^sigpanicKey)
-		if !it.next() {
+	for w := imageFrames(&co.swctx); ; {
+		pcs = append(pcs, w.fi.pc&^sigpanicKey)
+		if !w.next() {
 			return pcs
 		}
 	}

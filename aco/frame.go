@@ -255,31 +255,22 @@ func (fi *frameInfo) decode(pc uintptr, faulted bool) string {
 	return ""
 }
 
-// frameBuf reads the stack of the current goroutine at offsets from its top
-// (g.stack.hi), so a walk stays right even if the stack is moved under it.
-type frameBuf struct{ g uintptr }
-
-func (b frameBuf) word(off uintptr) uintptr { return load(gStackHi(b.g) - off) }
-
 // learnFrames walks the frames capture could not scan, from Yield's
 // (continuing at c.pc, its SP at c.n below the stack top: capture leaves
 // them there) to the co's bottom frame (whose caller's SP is c.hiOff below
 // the stack top), and puts every frame's layout in the frame cache. It
 // returns an aco: message for frames a co cannot yield across. It runs as
-// ordinary Go code, which may move the stack: it holds stack positions only
-// as distances from the stack top.
+// ordinary Go code, which may move the stack: a liveWalk.
 func learnFrames(c *swctx) string {
-	b := frameBuf{g: getg()}
-	hiOff := c.hiOff
-	pc, spOff := c.pc, c.n
-	if spOff <= hiOff+ptrSize {
+	if c.n <= c.hiOff+ptrSize {
 		return "aco: Yield called outside the co (no frames between Yield and the co's start)"
 	}
+	w := liveFrames(getg(), c.hiOff, c.n-c.hiOff, c.pc)
 	var stubArgs []uint32 // the pointer arguments of a reflect stub below
 	for depth := 0; ; depth++ {
-		fi := lookupFrame(pc)
+		fi := lookupFrame(w.pc)
 		if fi == nil {
-			fi = addFrame(decodeFrame(pc, stubArgs))
+			fi = addFrame(decodeFrame(w.pc, stubArgs))
 		}
 		if fi.bad {
 			return fi.why
@@ -287,51 +278,47 @@ func learnFrames(c *swctx) string {
 		if depth == 0 {
 			// Only Yield calls swapout, and it is never inlined: swapin
 			// returns from Yield for the co, which needs Yield's frame.
-			if f := findfunc(pc); !isYield(f) {
-				panic("aco: internal error: swapout called from " + funcName(pc))
+			if f := findfunc(w.pc); !isYield(f) {
+				panic("aco: internal error: swapout called from " + funcName(w.pc))
 			}
 			if len(fi.objs) > 0 || fi.openDefer >= 0 {
 				panic("aco: internal error: Yield's frame has stack objects or defers")
 			}
 		}
-		if uintptr(fi.size) > spOff-hiOff {
-			return "aco: Yield called outside the co (its frames do not end at the co's start)"
-		}
-		callerOff := spOff - uintptr(fi.size) // the caller's SP
-		ret := b.word(callerOff + ptrSize)
-		if callerOff == hiOff {
-			if ret != tret {
-				return "aco: Yield called outside the co (its frames do not end at the co's start)"
-			}
-			return ""
-		}
-		if ret == tret {
-			return msgYieldOutside // the frames end at another co's start
-		}
 		if depth > 1<<20 {
 			return "aco: Yield: frame walk does not end"
 		}
+		w.fi = fi
 		stubArgs = nil
 		if fi.callerKey == reflectKey {
 			var msg string
-			if stubArgs, msg = reflectStubArgs(b, spOff, pc&^(sigpanicKey|reflectKey)); msg != "" {
+			if stubArgs, msg = reflectStubArgs(&w); msg != "" {
 				return msg
 			}
 		}
-		pc, spOff = ret|fi.callerKey, callerOff
+		switch w.step() {
+		case stepEnd:
+			if !w.atStart() {
+				return "aco: Yield called outside the co (its frames do not end at the co's start)"
+			}
+			return ""
+		case stepOver:
+			return "aco: Yield called outside the co (its frames do not end at the co's start)"
+		case stepOther:
+			return msgYieldOutside // the frames end at another co's start
+		}
 	}
 }
 
 // reflectStubArgs returns the offsets, from its caller's SP, of the pointer
-// words among the arguments of the reflect stub whose frame's SP is spOff
-// below the stack top and which continues at pc, as
+// words among the arguments of the reflect stub whose frame is w's, as
 // runtime.argMapInternal reads them: the stub's first word is its context,
 // whose leading fields are a runtime.reflectMethodValue; the fourth a bool
 // telling whether the results are written yet.
-func reflectStubArgs(b frameBuf, spOff, pc uintptr) ([]uint32, string) {
-	mv := b.word(spOff)
-	retValid := uint8(b.word(spOff - 4*ptrSize))
-	if mv == 0 || methodValueFn(mv) != findfunc(pc).entry() {
+func reflectStubArgs(w *liveWalk) ([]uint32, string) {
+	mv := w.word(0)
+	retValid := uint8(w.word(4 * ptrSize))
+	if mv == 0 || methodValueFn(mv) != findfunc(w.pc&^(sigpanicKey|reflectKey)).entry() {
 		return nil, "aco: Yield: a reflect stub's frame is not as the runtime describes it"
 	}
 	if retValid != 0 {

@@ -363,19 +363,19 @@ func openDeferFrame(co *Co, first, second bool, ran *uint8) {
 // afresh (not from the frame cache) and returns openDeferFrame's deferBits.
 func openDeferBits(co *Co, skew int32) (uint8, bool) {
 	entry := runtime.FuncForPC(openDeferFramePC()).Entry()
-	sp, end, pc := co.buf, co.buf+co.n+ptrSize, co.pc
-	for sp < end {
-		fi := decodeFrame(pc, nil)
+	for w := imageFrames(&co.swctx); ; {
+		fi := decodeFrame(w.pc, nil)
 		if fi.bad || fi.size == 0 {
 			return 0, false
 		}
-		if f := findfunc(pc); f.valid() && f.entry() == entry && fi.openDefer >= 0 {
-			return *(*uint8)(ptrAt(sp + uintptr(fi.openDefer+skew))), true
+		if f := findfunc(w.pc); f.valid() && f.entry() == entry && fi.openDefer >= 0 {
+			return *(*uint8)(ptrAt(w.at(uintptr(fi.openDefer + skew)))), true
 		}
-		sp += uintptr(fi.size)
-		pc = load(sp-ptrSize) | fi.callerKey
+		w.fi = fi
+		if w.step() != stepNext {
+			return 0, false
+		}
 	}
-	return 0, false
 }
 
 // openDeferFrameOpenCoded reports whether the compiler open-coded
