@@ -1,0 +1,393 @@
+//go:build linux && (amd64 || 386) && go1.26 && !go1.28 && !race
+
+package aco
+
+import (
+	"runtime"
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The copy-stack engine's paths: memos, the copy loop at every size, stack
+// growth, moves by depth, and a moved Pull's cost and misuse.
+
+// TestMemosOfAlternatingYields: a co that yields at three places in turn,
+// twice at each (a lexer's yield per kind of token), resumed at a
+// different depth each time, keeps a memo of each place instead of
+// building a new one at every second yield, and the images it relocates
+// from a memo come back intact.
+func TestMemosOfAlternatingYields(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	defer pinOnShareStack()()
+	main, ss := NewMain(), NewShareStack(0)
+	defer main.Destroy()
+	defer ss.Destroy()
+	type tok struct{ kind, n int }
+	var got []tok
+	co := Create(main, ss, 0, func(co *Co) {
+		for i := 0; ; i++ {
+			v := &tok{n: i}
+			switch i / 2 % 3 {
+			case 0:
+				v.kind = 0
+				co.Yield()
+			case 1:
+				v.kind = 1
+				co.Yield()
+			default:
+				v.kind = 2
+				co.Yield()
+			}
+			got = append(got, *v) // v lives across the yield
+		}
+	}, nil)
+	defer co.Destroy()
+	memos := map[*yieldMemo]bool{}
+	var resumeAt func(d int)
+	resumeAt = func(d int) {
+		if d > 0 {
+			resumeAt(d - 1)
+			return
+		}
+		co.Resume()
+	}
+	for i := range 300 {
+		resumeAt(i % 7) // a new place for the image at each resume
+		if i%50 == 0 {
+			runtime.GC()
+		}
+		if co.memo != nil {
+			memos[co.memo] = true
+		}
+	}
+	require.NotEmpty(t, memos)
+	require.LessOrEqual(t, len(memos), memoWays, "memos built for three yield places")
+	require.Len(t, got, 299)
+	for i, v := range got {
+		require.Equal(t, tok{kind: i / 2 % 3, n: i}, v)
+	}
+}
+
+// TestCosRunningTheSameCodeShareAMemo: coroutines on share stacks of their
+// own that yield with the same frames (actors of one kind) end up with one
+// memo between them, and keep yielding correctly with it.
+func TestCosRunningTheSameCodeShareAMemo(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	defer pinOnShareStack()()
+	main := NewMain()
+	defer main.Destroy()
+	const n = 100
+	var sum [n]int
+	cos := make([]*Co, n)
+	stacks := make([]*ShareStack, n)
+	for i := range cos {
+		stacks[i] = NewShareStack(0)
+		cos[i] = Create(main, stacks[i], 0, func(co *Co) {
+			for k := 1; ; k++ {
+				v := &k
+				co.Yield()
+				sum[i] += *v
+			}
+		}, nil)
+	}
+	memos := map[*yieldMemo]int{}
+	for round := range 5 {
+		for _, co := range cos {
+			co.Resume()
+		}
+		if round == 2 {
+			runtime.GC()
+		}
+	}
+	for i, co := range cos {
+		require.NotNil(t, co.memo, "co %d", i)
+		memos[co.memo]++
+		require.Equal(t, 1+2+3+4, sum[i], "co %d", i)
+	}
+	require.Len(t, memos, 1, "memos of one yield of one code")
+	for i, co := range cos {
+		co.Destroy()
+		stacks[i].Destroy()
+	}
+}
+
+// TestMovedPullAllocatesNothing: the round trip of an aco.Pull iterator
+// whose co moved onto a goroutine of its own allocates nothing (see
+// TestCommonYieldAllocatesNothing).
+func TestMovedPullAllocatesNothing(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	withMove(t, 0, 1, func() {
+		p := &puller[int]{} // Pull's, with its co at hand
+		p.init(&p.own, func(yield func(int) bool) {
+			for i := 0; yield(i); i++ {
+			}
+		})
+		next, stop := p.funcs()
+		defer stop()
+		next()
+		next()
+		require.True(t, p.co.Moved())
+		require.Zero(t, testing.AllocsPerRun(1000, func() { next() }))
+	})
+}
+
+// TestCopyLoopEverySize: images of every size the copy loop distinguishes
+// (whole 32-byte blocks, a 16-byte and a word tail, REP MOVSB from
+// copyRepMin on) come back word for word, resumed at another depth each
+// time.
+func TestCopyLoopEverySize(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	defer pinOnShareStack()()
+	main, ss := NewMain(), NewShareStack(0)
+	defer main.Destroy()
+	defer ss.Destroy()
+	sizes, largest := map[uintptr]bool{}, uintptr(0)
+	for depth := 0; depth < 200; depth += 1 + depth/8 {
+		for top := range 4 {
+			var bad string
+			co := Create(main, ss, 0, func(co *Co) {
+				bad = holdFrames(co, depth, top, uintptr(depth*7+top))
+			}, nil)
+			for i := range 3 {
+				resumeAtDepth(co, i*3)
+			}
+			sizes[co.n%32] = true
+			largest = max(largest, co.n)
+			co.Resume()
+			require.True(t, co.IsEnd())
+			require.Empty(t, bad, "depth %d top %d", depth, top)
+			co.Destroy()
+		}
+	}
+	require.Len(t, sizes, int(32/ptrSize), "image sizes modulo 32 covered")
+	require.Greater(t, largest, uintptr(2*repMovsbMin), "images large enough for REP MOVSB")
+}
+
+// holdFrames recurses depth frames, each holding a word, then holds an
+// array of 1 to 4 words across three yields and checks every word.
+//
+//go:noinline
+func holdFrames(co *Co, depth, top int, seed uintptr) string {
+	if depth > 0 {
+		w := seed * 31
+		bad := holdFrames(co, depth-1, top, seed+1)
+		if w != seed*31 && bad == "" {
+			bad = "a frame's word changed"
+		}
+		return bad
+	}
+	switch top {
+	case 0:
+		return holdWords(co, &[1]uintptr{seed})
+	case 1:
+		return holdWords(co, &[2]uintptr{seed, seed + 1})
+	case 2:
+		return holdWords(co, &[3]uintptr{seed, seed + 1, seed + 2})
+	}
+	return holdWords(co, &[4]uintptr{seed, seed + 1, seed + 2, seed + 3})
+}
+
+//go:noinline
+func holdWords[A [1]uintptr | [2]uintptr | [3]uintptr | [4]uintptr](co *Co, p *A) string {
+	a := *p // a copy in this frame
+	for range 3 {
+		co.Yield()
+	}
+	if a != *p {
+		return "the top frame's words changed"
+	}
+	return ""
+}
+
+func resumeAtDepth(co *Co, d int) {
+	if d > 0 {
+		resumeAtDepth(co, d-1)
+		return
+	}
+	co.Resume()
+}
+
+// TestMovedPullMisuse checks a Pull iterator whose co moved onto a
+// goroutine of its own: a resume under an OS thread lock the co was not
+// moved with gets aco's panic (the runtime's switch would throw, killing
+// the process), a next from inside the generator panics, and the end is
+// seen, after which next keeps returning false.
+func TestMovedPullMisuse(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	withMove(t, 0, 1, func() {
+		var next func() (int, bool)
+		var inside func()
+		var gens []uintptr // the goroutine the generator runs on, at each yield
+		next, stop := Pull(func(yield func(int) bool) {
+			for i := 0; i < 3; i++ {
+				gens = append(gens, getg())
+				if !yield(i) {
+					return
+				}
+			}
+			inside()
+			yield(3)
+		})
+		defer stop()
+		for want := range 2 {
+			v, ok := next()
+			require.True(t, ok)
+			require.Equal(t, want, v)
+		}
+		require.NotEqual(t, getg(), gens[len(gens)-1], "the co moved onto a goroutine of its own")
+
+		runtime.LockOSThread()
+		require.PanicsWithValue(t, "aco: Resume of a standalone co from an OS thread whose LockOSThread state differs from that of its first resume",
+			func() { next() }, "a locked resumer")
+		runtime.UnlockOSThread()
+
+		inside = func() {
+			require.PanicsWithValue(t, msgNextAgain, func() { next() }, "next from inside the generator")
+		}
+		v, ok := next()
+		require.Equal(t, 2, v)
+		require.True(t, ok)
+		v, ok = next() // runs inside, then yields 3
+		require.Equal(t, 3, v)
+		require.True(t, ok)
+		_, ok = next()
+		require.False(t, ok, "the end")
+		_, ok = next()
+		require.False(t, ok)
+	})
+}
+
+// TestGrowStackMakesRoom checks growStack on fresh goroutines (whose
+// stacks start small, as a moved co's does): afterwards the stack has at
+// least n bytes below the caller's frame, for sizes in each of its cases.
+func TestGrowStackMakesRoom(t *testing.T) {
+	for _, n := range []int{100, 3 << 10, 4 << 10, 6 << 10, 12 << 10, 20 << 10, 70 << 10} {
+		room := make(chan uintptr)
+		go func() {
+			growStack(n)
+			var here byte
+			room <- uintptr(unsafe.Pointer(&here)) - gStackLo(getg())
+		}()
+		require.GreaterOrEqual(t, <-room, uintptr(n), "room after growStack(%d)", n)
+	}
+}
+
+var firstYieldRan int
+
+func firstYieldDefer() { firstYieldRan++ }
+
+// TestFirstYieldSharesMemo: cos created on one share stack to run the same
+// code, each yielding once, take their first yield from the share stack's
+// memo (captureFast) once two of them have yielded alike, and Destroy
+// trusts a memo without open-coded defers. With a pending open-coded
+// defer (a defer record in builds without optimization), Destroy still
+// runs it: a memo of such frames says they have one.
+func TestFirstYieldSharesMemo(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	main, ss := NewMain(), NewShareStack(0)
+	defer main.Destroy()
+	defer ss.Destroy()
+
+	calls := 0
+	plain := func(co *Co) { calls++; co.Yield(); calls++ }
+	var memo *yieldMemo
+	for i := range 10 {
+		co := Create(main, ss, 0, plain, nil)
+		co.Resume()
+		if i >= 2 {
+			require.NotNil(t, co.memo, "co %d: first yield without a memo", i)
+			if memo == nil {
+				memo = co.memo
+			}
+			assert.Same(t, memo, co.memo, "co %d: not the share stack's memo", i)
+			assert.Nil(t, co.x, "co %d: a memo taken from the share stack needs no extra state", i)
+			assert.False(t, co.hasPendingDefers())
+		}
+		co.Destroy()
+	}
+	assert.Equal(t, 10, calls, "Destroy ran the rest of a co")
+
+	firstYieldRan = 0
+	deferring := func(co *Co) {
+		defer firstYieldDefer() // a static function: no closure on the stack
+		co.Yield()
+	}
+	for i := range 10 {
+		co := Create(main, ss, 0, deferring, nil)
+		co.Resume()
+		if co.memo != nil && co.memo.matchImage(co.pc, co.buf+co.n+ptrSize, co.n) {
+			assert.True(t, co.memo.openDefers, "co %d: the memo of a frame with an open-coded defer", i)
+		}
+		co.Destroy()
+		assert.Equal(t, i+1, firstYieldRan, "co %d: Destroy did not run the pending defer", i)
+	}
+}
+
+// TestResumedAtNewDepthsMoves checks the relocation count of the move: a
+// co whose resumes mostly come from a new call depth (so that each
+// relocates its image) moves onto a goroutine of its own, as a lexer
+// pulled by a recursive-descent parser does, even with a cheap resume now
+// and then; one resumed at one depth, or at a new one only every other
+// time, stays on its share stack. Its values
+// go on in order either way.
+func TestResumedAtNewDepthsMoves(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	cases := []struct {
+		name  string
+		depth func(i int) int // call depth of the i-th resume
+		moves bool
+	}{
+		{"a new depth every time", func(i int) int { return i % 5 }, true},
+		{"two depths in turn", func(i int) int { return i % 2 * 3 }, true},
+		{"a new depth nine times in ten", func(i int) int { return (i - i%10/9) % 5 }, true},
+		{"one depth", func(int) int { return 2 }, false},
+		{"a new depth every other time", func(i int) int { return i / 2 % 2 * 3 }, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			withMove(t, MoveThreshold, 32, func() {
+				main, ss := NewMain(), NewShareStack(0)
+				defer main.Destroy()
+				defer ss.Destroy()
+				n := 0
+				co := Create(main, ss, 0, func(co *Co) {
+					for {
+						n++
+						co.Yield()
+					}
+				}, nil)
+				var at func(d int)
+				at = func(d int) {
+					if d > 0 {
+						at(d - 1)
+						return
+					}
+					co.Resume()
+				}
+				for i := range 400 {
+					at(c.depth(i))
+					require.Equal(t, i+1, n, "resume %d", i)
+				}
+				assert.Equal(t, c.moves, co.Moved())
+				co.Destroy()
+			})
+		})
+	}
+}
