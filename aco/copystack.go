@@ -183,8 +183,8 @@ func (co *Co) resetCopyStack() {
 func (co *Co) recycleCopyStack() {
 	co.resetCopyStack() // drops the roots
 	co.ctSave, co.ctRestore, co.maxcpsz = 0, 0, 0
-	co.costly, co.moveNext = 0, false
-	co.copyStack, co.moved = true, false
+	co.costly = 0
+	co.mode = modeCopyStack
 	x := co.extra()
 	x.port = nil
 	x.cs.ticket = rootsTicket{}

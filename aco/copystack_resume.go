@@ -115,7 +115,7 @@ func sink([]byte) {}
 //go:nosplit
 func prepareResume(c *swctx, hi, gp uintptr) uintptr {
 	co := (*Co)(unsafe.Pointer(c))
-	if co.moveNext && !co.moved && c.enter == 0 {
+	if co.mode == modeMoveNext && c.enter == 0 {
 		return swMove // the trampoline is to run on a goroutine of the co's own
 	}
 	if hi-ptrSize-c.n < gStackLo(gp)+stackMargin {
@@ -156,12 +156,12 @@ func prepareResume(c *swctx, hi, gp uintptr) uintptr {
 //
 //go:nosplit
 func (co *Co) countRelocation() {
-	if co.moved || co.costly >= 1<<15 {
+	if co.moved() || co.costly >= 1<<15 {
 		return
 	}
 	co.costly += 1 + costlyDecay
 	if uintptr(co.costly) >= moveAfter+costlyDecay {
-		co.moveNext = true
+		co.mode = modeMoveNext
 		co.slow = 1
 	}
 }

@@ -59,7 +59,7 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	hi := stackHi - c.hiOff
 	pc := load(lo - ptrSize)
 	n := hi - ptrSize - lo
-	if lo+ptrSize > hi || n > uintptr(c.bufCap) || c.buf == 0 || n > moveThreshold && !co.moved {
+	if lo+ptrSize > hi || n > uintptr(c.bufCap) || c.buf == 0 || n > moveThreshold && !co.moved() {
 		return false
 	}
 	if !m.match(pc, hi, n) {
@@ -390,13 +390,13 @@ func commitYield(c *swctx, y *yieldState) {
 	if y.collected {
 		cost += collectYieldBytes
 	}
-	if cost > moveThreshold && !co.moved {
+	if cost > moveThreshold && !co.moved() {
 		// A copy of this image (and for frames that keep changing, their
 		// walk) costs more than a goroutine switch. Once that has held for
 		// moveAfter yields in a row, which pays for the move itself, the
 		// next resume moves the co onto a goroutine of its own.
 		if co.costly++; uintptr(co.costly) >= moveAfter {
-			co.moveNext = true
+			co.mode = modeMoveNext
 			c.slow = 1
 		}
 	} else {

@@ -90,14 +90,8 @@ type Co struct {
 	// succeed.
 	st atomic.Uint32
 
-	copyStack bool // runs on the copy-stack engine, on its resumer's stack
-	returned  bool // fn has returned normally
-	// moved: a share-stack co the copy-stack engine moved onto a goroutine
-	// of its own (see MoveThreshold); copyStack is false from then on.
-	moved bool
-	// moveNext: the image saved at the last yield is larger than
-	// MoveThreshold, and the next resume moves the co.
-	moveNext bool
+	mode     mode // the engine the co runs on
+	returned bool // fn has returned normally
 
 	main *Co         // the main co this co belongs to (nil for a main co)
 	ss   *ShareStack // nil for standalone and main coroutines
@@ -226,7 +220,7 @@ func (x *coExtra) newPortable() *portable {
 func newCo(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any) *Co {
 	co := &Co{main: main, ss: ss, fn: fn, arg: arg}
 	if ss != nil && copyStackOn {
-		co.copyStack = true
+		co.mode = modeCopyStack
 		co.initCopyStack(saveStackSize)
 	} else {
 		co.x = &coExtra{hint: saveStackSize}
@@ -266,7 +260,7 @@ func (co *Co) ShareStack() *ShareStack { return co.ss }
 // SaveStack returns the coroutine's save-stack statistics: libaco's
 // co->save_stack.
 func (co *Co) SaveStack() SaveStack {
-	if co.copyStack || co.moved {
+	if co.mode != modeOwn {
 		return co.copyStackStats()
 	}
 	if co.x == nil {
@@ -285,18 +279,50 @@ func (co *Co) Engine() EngineName {
 	switch {
 	case co.IsMain():
 		return ""
-	case co.copyStack:
+	case co.copyStack():
 		return CopyStack
 	}
 	return Portable
 }
+
+// A mode is the engine a co runs on. The modes of a share-stack co run
+// from the copy-stack engine to a goroutine of its own (move.go); a
+// standalone co and a main co never change mode.
+type mode uint8
+
+const (
+	// modeOwn: the portable engine (a standalone co on a goroutine of its
+	// own), or a main co.
+	modeOwn mode = iota
+	// modeMoved: a share-stack co moved onto a goroutine of its own (see
+	// MoveThreshold).
+	modeMoved
+	// modeLeaving: a moved co whose iterator was abandoned, leaving its
+	// goroutine by a copy-stack yield that nobody resumes (abandonYield).
+	modeLeaving
+	// modeCopyStack: the copy-stack engine, on its resumer's stack.
+	modeCopyStack
+	// modeMoveNext: the copy-stack engine; its costly yields (or
+	// relocations) paid for a move, which its next resume makes.
+	modeMoveNext
+)
+
+// copyStack reports whether the co yields by the copy-stack engine.
+func (co *Co) copyStack() bool { return co.mode >= modeLeaving }
+
+// moved reports whether the co left its share stack.
+func (co *Co) moved() bool { return co.mode == modeMoved || co.mode == modeLeaving }
+
+// moveNext reports whether the co's next resume moves it off its share
+// stack.
+func (co *Co) moveNext() bool { return co.mode == modeMoveNext }
 
 // Moved reports whether the copy-stack engine moved co, a share-stack co,
 // off its share stack onto a goroutine of its own, because the frames live
 // at one of its yields took more than [MoveThreshold] bytes. A moved co
 // stays on its goroutine until it ends; [Co.Reset] puts it back on its share
 // stack.
-func (co *Co) Moved() bool { return co.moved }
+func (co *Co) Moved() bool { return co.moved() }
 
 // Standalone reports whether co is a standalone (not share-stack) non-main
 // coroutine.
@@ -322,7 +348,7 @@ func (co *Co) Resume() {
 	if co == nil {
 		panic("aco: Resume of a nil *Co")
 	}
-	if s := co.st.Load(); co.copyStack && (s == uint32(stSuspended) || s == uint32(stInit)) && co.claim(s) {
+	if s := co.st.Load(); co.copyStack() && (s == uint32(stSuspended) || s == uint32(stInit)) && co.claim(s) {
 		// The copy-stack fast path. claim makes sure two goroutines
 		// cannot both resume the co, and the share stack's claim that
 		// no two cos of it run at once; the co gives both back when it
@@ -368,7 +394,7 @@ func (co *Co) Resume() {
 		return
 	}
 	co.startRunning()
-	if co.copyStack {
+	if co.copyStack() {
 		co.resumeCopyStack()
 		return
 	}
@@ -496,7 +522,7 @@ func (co *Co) checkInside(what string) {
 //
 //go:noinline
 func (co *Co) Yield() {
-	if co.copyStack {
+	if co.copyStack() {
 		// Copy-stack engine: swapout returns 0 when the co is resumed,
 		// or at once with a status telling what to do first. There is
 		// one call of swapout, so every image starts with the same frame
@@ -521,7 +547,7 @@ func (co *Co) Yield() {
 	// Resume).
 	// A standalone co's common yield makes no call after the switch; one
 	// more word in this frame would be in every copy-stack image.
-	if ok := co.leavePortable().yield(struct{}{}); !ok || co.moved {
+	if ok := co.leavePortable().yield(struct{}{}); !ok || co.mode == modeMoved {
 		co.enterPortable(ok)
 	}
 }
@@ -541,7 +567,7 @@ func yieldValue(p, v unsafe.Pointer) {
 	// c.co is loaded again after each call: kept, it would be a word of
 	// this frame, where c lives in its caller's spill slot.
 	c := (*coroutine)(p)
-	if c.co.copyStack {
+	if c.co.copyStack() {
 		for {
 			st := swapout(&c.co.swctx)
 			if st == swOK {
@@ -554,7 +580,7 @@ func yieldValue(p, v unsafe.Pointer) {
 		}
 		return
 	}
-	if ok := c.co.leavePortable().yield(struct{}{}); !ok || c.co.moved {
+	if ok := c.co.leavePortable().yield(struct{}{}); !ok || c.co.mode == modeMoved {
 		c.co.enterPortable(ok)
 	}
 }
@@ -581,7 +607,7 @@ func yieldPut(p, v unsafe.Pointer) {
 
 // goroutine returns the goroutine running co, where that can be known.
 func (co *Co) goroutine() uintptr {
-	if co.copyStack {
+	if co.copyStack() {
 		return co.g
 	}
 	if x := co.x; x != nil {

@@ -84,8 +84,8 @@ func (c *Coroutine[In, Out]) Resume(in In) (Out, bool) {
 		c.refuse("Resume")
 	}
 	co := c.co
-	if co.copyStack {
-		if !co.moveNext && co.st.Load() == uint32(stSuspended) && co.ss.owner == nil {
+	if co.copyStack() {
+		if co.mode == modeCopyStack && co.st.Load() == uint32(stSuspended) && co.ss.owner == nil {
 			// The common resume, with no deferred call, on a co that
 			// stays on its share stack: Co.Resume cannot panic before
 			// the switch here (only if another goroutine broke the

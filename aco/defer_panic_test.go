@@ -247,7 +247,7 @@ func TestUnrecoveredPanicTraceback(t *testing.T) {
 		co.Resume()
 		// A co the engine moves onto a goroutine of its own panics there:
 		// the crash shows the resumer's frames, as for a standalone co.
-		fmt.Fprintf(os.Stderr, "aco-moves=%v\n", co.moveNext)
+		fmt.Fprintf(os.Stderr, "aco-moves=%v\n", co.moveNext())
 		resumeAt(co, 2)
 		t.Fatal("the panic did not reach the resumer")
 		return

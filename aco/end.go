@@ -91,7 +91,7 @@ func (co *Co) endPanic(r any) {
 	// Coroutine back once ended. Read before finish: from then on another
 	// goroutine may reset the co.
 	e, _ := co.arg.(ender)
-	if !co.copyStack {
+	if !co.copyStack() {
 		e = nil
 	}
 	co.finish()
@@ -114,7 +114,7 @@ func (co *Co) endPanic(r any) {
 
 // finish marks co ended and releases its share stack.
 func (co *Co) finish() {
-	if co.copyStack || co.moved {
+	if co.mode != modeOwn {
 		co.resetCopyStack()
 	}
 	co.unwind = nil

@@ -19,7 +19,7 @@ const copyStackSupported = false
 var engineReason = "no copy-stack support for " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + raceNote
 
 // These stand in for the copy-stack engine so the code that uses it
-// compiles; with copyStackOn false no co has copyStack set and none of it
+// compiles; with copyStackOn false no co is in a copy-stack mode and none of it
 // runs.
 
 type swctx struct {

@@ -5,7 +5,7 @@ package aco
 // Moving a co off its share stack. A copy-stack round trip copies the live
 // image twice; past MoveThreshold bytes that costs more than the runtime's
 // coroutine switch, whose cost does not depend on depth. So when a yield
-// saves a larger image, capture marks the co (moveNext) and the next resume
+// saves a larger image, capture marks the co (modeMoveNext) and the next resume
 // runs the trampoline on a goroutine of the co's own, started through
 // iter.Pull, instead of on the resumer's stack: the trampoline's slow path
 // relocates the image to the new goroutine's stack, as it relocates any
@@ -60,7 +60,7 @@ func (co *Co) move() {
 	if p.locks = gLocks(gp); p.locks != 0 {
 		p.m = gM(gp)
 	}
-	co.copyStack, co.moved, co.moveNext = false, true, false
+	co.mode = modeMoved
 	co.startOnG(p, co.resumeCopyStack)
 	if _, ok := p.next(); !ok {
 		p.rethrow()
@@ -76,15 +76,16 @@ func (co *Co) move() {
 // do. Comparing first would wait for the saved words (STMXCSR's result
 // takes several ns here), which the plain sequence never does. The
 // sequences skip a co that shares its resumer's environment themselves;
-// the test here spares a Pull co the call.
+// the test here spares a Pull co the call. (A co leaving its goroutine,
+// modeLeaving, switches by the copy-stack engine: not here.)
 func (co *Co) fpuLeave() {
-	if co.moved && co.fpuShared == 0 {
+	if co.mode == modeMoved && co.fpuShared == 0 {
 		fpuToMain(&co.swctx)
 	}
 }
 
 func (co *Co) fpuEnter() {
-	if co.moved && co.fpuShared == 0 {
+	if co.mode == modeMoved && co.fpuShared == 0 {
 		fpuToCo(&co.swctx)
 	}
 }

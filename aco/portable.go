@@ -188,7 +188,7 @@ func (co *Co) enterPortable(ok bool) {
 // image nobody resumes, so that none of its code runs and its goroutine
 // ends.
 func (co *Co) abandonYield() {
-	co.copyStack = true
+	co.mode = modeLeaving
 	co.Yield()
 	panic("aco: internal error: an abandoned co was resumed")
 }
@@ -222,13 +222,13 @@ func (co *Co) abandon() {
 // It is the whole of a portable resume before the switch, in one call:
 // a few loads and compares, claim, two stores.
 func (co *Co) resumeOnG() *portable {
-	if co.st.Load() != uint32(stSuspended) || co.copyStack || !co.claim(uint32(stSuspended)) {
+	if co.st.Load() != uint32(stSuspended) || co.copyStack() || !co.claim(uint32(stSuspended)) {
 		return nil
 	}
 	// The co is this goroutine's now: only from here on are its fields
 	// read, which the goroutine that handed it back wrote.
 	var p *portable
-	if x := co.x; x != nil && !co.copyStack {
+	if x := co.x; x != nil && !co.copyStack() {
 		p = x.port
 	}
 	if p == nil || rtAvailable && !p.sameLocks(getg()) {
@@ -245,7 +245,7 @@ func (co *Co) resumeOnG() *portable {
 // leaveOnG is leavePortable for a co on a goroutine of its own, or nil on
 // the copy-stack engine.
 func (co *Co) leaveOnG() *portable {
-	if co.copyStack {
+	if co.copyStack() {
 		return nil
 	}
 	return co.leavePortable()

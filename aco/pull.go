@@ -227,7 +227,7 @@ var recycledCo = func() *Co {
 // own share stack on the copy-stack engine; it reports whether it did.
 func (p *puller[V]) recycle() bool {
 	co := p.co
-	if !(co.copyStack || co.moved) || co.ss != &p.own || co.unwind != nil {
+	if co.mode == modeOwn || co.ss != &p.own || co.unwind != nil {
 		return false
 	}
 	co.recycleCopyStack() // a moved co's goroutine has ended: back on a share stack
@@ -247,7 +247,7 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 		if !p.acquire(holdFast) {
 			p.refuse()
 		}
-		if co := p.co; co.copyStack && p.counted == nil && !co.moveNext && co.st.Load() == uint32(stSuspended) {
+		if co := p.co; co.mode == modeCopyStack && p.counted == nil && co.st.Load() == uint32(stSuspended) {
 			// The common next: a Pull co suspended on its own share
 			// stack, which stays there for this resume. No deferred
 			// call: a panic from the co ended it and gave the iterator
@@ -448,7 +448,7 @@ func (p *puller[V]) resumed(h *pullHandle[V]) {
 		// The generator is suspended in its stop: it never runs again.
 		// A co on a goroutine of its own leaves its frames as an
 		// abandoned one does, so that the goroutine ends.
-		if p.co.moved {
+		if p.co.moved() {
 			p.co.abandon()
 		}
 		p.finish()
@@ -458,7 +458,7 @@ func (p *puller[V]) resumed(h *pullHandle[V]) {
 		p.finish()
 		return
 	}
-	if p.co.moved && !p.cleanup {
+	if p.co.moved() && !p.cleanup {
 		p.cleanup = true
 		p.stopCleanup = runtime.AddCleanup(h, (*puller[V]).abandon, p)
 	}
@@ -501,7 +501,7 @@ func (p *puller[V]) finish() {
 		return
 	}
 	p.co.fn, p.co.arg = nil, nil
-	if p.co.copyStack || p.co.moved {
+	if p.co.mode != modeOwn {
 		p.co.releaseCopyStack()
 	} else if p.co.x != nil {
 		p.co.x.port = nil

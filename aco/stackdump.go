@@ -77,9 +77,9 @@ func (co *Co) writeStack(b *bytes.Buffer) {
 	defer co.st.Store(uint32(s)) // hand it back; a waiting Resume goes on
 	where := s.String()
 	switch {
-	case co.moved:
+	case co.moved():
 		where += ", moved to a goroutine"
-	case co.copyStack:
+	case co.copyStack():
 		where += ", share stack"
 	case co.ss != nil:
 		where += ", share stack, portable engine"
@@ -92,7 +92,7 @@ func (co *Co) writeStack(b *bytes.Buffer) {
 		return
 	}
 	var frames []frameLine
-	if co.copyStack {
+	if co.copyStack() {
 		frames = pcFrames(co.imagePCs())
 	} else {
 		frames = co.goroutineFrames()

@@ -172,7 +172,7 @@ func (co *Co) Destroy() {
 			return
 		}
 		// The co is this goroutine's: only now is its image read.
-		if co.copyStack && !co.hasPendingDefers() {
+		if co.copyStack() && !co.hasPendingDefers() {
 			// Nothing would observe an unwinding: just drop the frames
 			// (which does not need the share stack either).
 			co.st.Store(uint32(stDestroyed))
@@ -201,7 +201,7 @@ func (co *Co) destroySuspended() {
 	// Destroy; the coroutine is destroyed all the same.
 	defer co.markDestroyed()
 	co.unwind = &Unwind{co: co, reason: "Destroy"}
-	if co.copyStack {
+	if co.copyStack() {
 		co.enter = 1         // resume into Yield itself, which unwinds
 		co.resumeCopyStack() // its Yield panics with co.unwind
 		return
@@ -234,7 +234,7 @@ func (co *Co) release() {
 	if co.ss != nil {
 		co.ss.releaseLive()
 	}
-	if co.copyStack || co.moved {
+	if co.mode != modeOwn {
 		co.releaseCopyStack()
 	} else {
 		co.x.port = nil
@@ -278,13 +278,15 @@ func (co *Co) Reset(fn Func, arg any) {
 		}
 	}
 	co.fn, co.arg = fn, arg
-	if co.moved {
+	switch co.mode {
+	case modeMoved:
 		// A moved co starts on its share stack again.
-		co.copyStack, co.moved = true, false
+		co.mode = modeCopyStack
 		co.x.port = nil
+	case modeMoveNext:
+		co.mode = modeCopyStack
 	}
-	co.moveNext = false
-	if co.copyStack {
+	if co.copyStack() {
 		co.resetCopyStack()
 		co.ctSave, co.ctRestore, co.maxcpsz = 0, 0, 0
 	} else {
