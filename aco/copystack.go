@@ -3,11 +3,7 @@
 package aco
 
 import (
-	"runtime"
-	"strings"
 	"unsafe"
-
-	"golang.org/x/sys/cpu"
 )
 
 // The copy-stack engine runs a share-stack coroutine on the stack of the
@@ -34,10 +30,11 @@ import (
 //	|  swapout, capture          |  run only during the switch
 //
 // The engine by phase, one file each:
-//   - copystack.go: the co's copy-stack state, its life cycle, what the
-//     assembly learns once, coEntry;
+//   - copystack.go: the co's copy-stack state, its life cycle, coEntry;
+//   - engine_copystack.go: what init learns once for the switch, the
+//     self-test's start and the choice of engine;
 //   - copystack_yield.go: the yield side, capture (memo matching, roots,
-//     the slow path in steps);
+//     the slow path in steps) and yieldFailed;
 //   - copystack_resume.go: the resume side, prepareResume, relocation,
 //     stack growth, afterResume;
 //   - copystack_records.go: the co's defer and panic records, detached at
@@ -240,75 +237,9 @@ func (co *Co) imageMemo() *yieldMemo {
 	return nil
 }
 
-// resumeSkipPC is the return address of Resume's fast-path call of the
-// trampoline, and resumeSkipFrame Resume's frame size there (its spdelta):
-// with them swapout returns from Resume directly. tret is the return
-// address into the trampoline from its call of swapin: the word below every
-// co's bottom frame. learnSwitch sets all three once, at init, before any
-// co yields; the assembly and the frame walks read them.
-var resumeSkipPC, resumeSkipFrame, tret uintptr
-
-// learnSwitch learns the switch's code addresses as the function of a co
-// that Resume runs through its fast path (the self-test's first, see
-// learnSwitchAddrs): the word above the trampoline's frame is Resume's call
-// site of the trampoline, and the word below hi the trampoline's return
-// address from swapin.
-func learnSwitch(co *Co) {
-	hi := gStackHi(getg()) - co.hiOff
-	tret = load(hi - ptrSize)
-	learnResumeSkip(load(hi + trampolineFrame + fpWord))
-}
-
-// learnResumeSkip sets resumeSkipPC and resumeSkipFrame from pc, Resume's
-// call site of the trampoline, if Resume is as the skip assumes.
-func learnResumeSkip(pc uintptr) {
-	f := findfunc(pc)
-	// The name check keeps the skip off if the code is not what it assumes.
-	if !f.valid() || !strings.HasSuffix(funcName(pc), "/aco.(*Co).Resume") {
-		return
-	}
-	// Skipping Resume's epilogue skips its deferred afterResume, which
-	// has nothing to do after a yield, but only an open-coded defer leaves
-	// no trace outside the frame: a defer record (as in builds with -N)
-	// would stay on the goroutine's defer chain.
-	if f.funcdata(funcdataOpenCodedDefer) == nil {
-		return
-	}
-	d := f.spdelta(pc)
-	if d <= 0 {
-		return
-	}
-	resumeSkipFrame = uintptr(d)
-	resumeSkipPC = pc
-}
-
 // fpWord is the frame pointer slot a framed function has above its frame
 // (framePointers: amd64's BP; 386 has none).
 const fpWord = ptrSize * (ptrSize / 8)
-
-// copyRepMin is the smallest image the switch copies with REP MOVSB instead
-// of its SSE loop (see copyLoop in gen/switch_gen.go): on amd64 CPUs with
-// enhanced REP MOVSB it beats the loop from about 2 KB here (4,072 bytes:
-// 141 ns against 178 ns; below 1,000 bytes the loop is as fast or faster),
-// and never without ERMS. 386 has only the loop.
-var copyRepMin = ^uintptr(0)
-
-// repMovsbMin is copyRepMin where the CPU has ERMS.
-const repMovsbMin = 2048
-
-// entryPC is the address the first resume jumps to: coEntry's ABI0 entry.
-var entryPC uintptr
-
-// init learns what the switch needs once, before any co runs: the copy
-// loop's choice, coEntry's address, and (through the self-test's co, see
-// learnSwitch) the switch's return addresses; then it picks the engine.
-func init() {
-	if runtime.GOARCH == "amd64" && cpu.X86.HasERMS {
-		copyRepMin = repMovsbMin
-	}
-	entryPC = coEntryPC()
-	selectEngine()
-}
 
 // coEntry is the bottom frame of every copy-stack coroutine. The trampoline
 // "calls" it by jumping to it with the trampoline's return address on the
@@ -320,4 +251,20 @@ func coEntry(c *swctx) {
 	co := (*Co)(unsafe.Pointer(c))
 	co.fn(co)
 	co.returned = true
+}
+
+// imagePCs returns the continuation PCs of the frames of a suspended co's
+// saved image, innermost (Yield's) first, as runtime.Callers gives them.
+// The caller holds the co (stReading), so no resume rewrites the image.
+func (co *Co) imagePCs() []uintptr {
+	if co.n == 0 {
+		return nil
+	}
+	var pcs []uintptr
+	for w := imageFrames(&co.swctx); ; {
+		pcs = append(pcs, w.fi.pc&^sigpanicKey)
+		if !w.next() {
+			return pcs
+		}
+	}
 }

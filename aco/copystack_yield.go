@@ -441,3 +441,58 @@ func (m *yieldMemo) match(pc, hi, n uintptr) bool {
 	}
 	return true
 }
+
+// yieldFailed acts on a status from swapout: it makes room, learns the
+// frame layout, collects roots, or panics for a yield that cannot be done.
+func (co *Co) yieldFailed(st uintptr) {
+	switch st {
+	case swNotRunning:
+		co.checkInside("Yield")
+		panic(msgYieldOutside)
+	case swUnwinding:
+		panic(co.unwind)
+	case swWrongG:
+		panic(msgYieldOutside)
+	case swLocked:
+		panic(msgYieldLocked)
+	case swCgo:
+		panic(msgYieldCgo)
+	case swNoFrame:
+		if msg := learnFrames(&co.swctx); msg != "" {
+			panic(msg)
+		}
+	case swCollect:
+		co.collectRoots()
+	case swMemo:
+		co.buildMemo()
+	case swWalkRoom:
+		x := co.extra()
+		n := 16
+		if w := x.cs.walk; w != nil {
+			n = 2 * w.room
+		}
+		// A new walk starts without a last one to compare with.
+		x.cs.walk = newWalkBufs(n)
+	case swBufSmall:
+		n := max(int(co.n), int(co.bufCap))
+		if co.bufp != nil {
+			n = max(n, 2*int(co.bufCap))
+		}
+		b := make([]byte, n)
+		co.bufp = unsafe.Pointer(&b[0])
+		co.buf = uintptr(co.bufp)
+		co.bufCap = uint32(n)
+	case swRootsSmall:
+		n := max(int(co.n), 2*cap(co.roots), 8)
+		if cap(co.roots) < int(co.n) {
+			roots := make([]unsafe.Pointer, len(co.roots), n)
+			copy(roots, co.roots)
+			co.roots = roots
+		}
+		if ss := co.ss; len(ss.found) < int(co.n) {
+			ss.found = make([]uintptr, n)
+		}
+	default:
+		panic("aco: internal error: unknown switch status")
+	}
+}

@@ -1,5 +1,27 @@
 package aco
 
+// The engine's hooks: what the rest of the package uses of the copy-stack
+// engine, which builds without it stub in engine_portable_only.go, in this
+// order (TestEngineHooksListed checks that the two agree). Where the
+// copy-stack engine has them:
+//
+//   - swctx (zswitch.go): the switch's context, at the start of a Co
+//   - cs, csExtra (copystack.go): a co's engine state, and its rarely used part
+//   - yieldMemo (memo.go): the layout of a yield's frames
+//   - stackMargin (zswitch.go): the room a resume keeps below a co's frames
+//   - swOK, swMove, swEnd (zswitch.go, copystack.go): the switch statuses Resume reads
+//   - copyStackOn, copyStackSupported, engineReason (engine_copystack.go): the engine chosen
+//   - moveThreshold, moveAfter (move.go): when a co leaves its share stack
+//   - trampoline, swapout (zswitch_*.s): the switch
+//   - growStack (copystack_resume.go): room on the resumer's stack for an image
+//   - captureFPU (engine_copystack.go): the FPU environment new cos start with
+//   - initCopyStack, resetCopyStack, releaseCopyStack, recycleCopyStack, reuseCopyStack (copystack.go): a co's life cycle
+//   - resumeCopyStack, afterResume (copystack_resume.go): a resume's slow path and its end
+//   - yieldFailed (copystack_yield.go): a yield's slow path
+//   - move, fpuLeave, fpuEnter (move.go): a co leaving its share stack, and its FPU environment after
+//   - copyStackStats, hasPendingDefers, imagePCs (copystack.go): what a suspended co holds
+//   - storeRelease, storeReleasePtr (engine_copystack.go): release stores
+
 // EngineName names an engine that runs share-stack coroutines.
 type EngineName string
 

@@ -4,34 +4,33 @@ package aco
 
 import (
 	"os"
+	"runtime"
+	"strings"
 	"sync/atomic"
 	"unsafe"
+
+	"golang.org/x/sys/cpu"
 )
 
-// copyStackOn is set at init when the copy-stack engine passed its self-test
-// and was not turned off with ACO_ENGINE=portable.
-var copyStackOn bool
+// The copy-stack engine's boundary: init learns once every global the
+// switch reads, runs the self-test and picks the engine; engine.go lists
+// the hooks the rest of the package calls, which the copy-stack files
+// provide (engine_portable_only.go stubs them, in the same order, for
+// builds without the engine).
 
-// copyStackSupported: this build has the copy-stack engine.
-const copyStackSupported = true
-
-// engineReason says why the portable engine was chosen, if it was.
-var engineReason string
-
-// fpuDefaultEnv is the FPU environment new coroutines start with: the one
-// captured at init or by the last ThreadInit, packed as cw<<32 | mxcsr.
-var fpuDefaultEnv atomic.Uint64
-
-func captureFPU() {
-	cw, mx := fpuEnv()
-	fpuDefaultEnv.Store(uint64(cw)<<32 | uint64(mx))
+// init learns what the switch needs once, before any co runs: the copy
+// loop's choice, coEntry's address, and (through the self-test's co, see
+// learnSwitch) the switch's return addresses; then it picks the engine.
+func init() {
+	if runtime.GOARCH == "amd64" && cpu.X86.HasERMS {
+		copyRepMin = repMovsbMin
+	}
+	entryPC = coEntryPC()
+	selectEngine()
 }
 
-func fpuDefault() (uint16, uint32) {
-	v := fpuDefaultEnv.Load()
-	return uint16(v >> 32), uint32(v)
-}
-
+// selectEngine picks the engine: the portable one if ACO_ENGINE says so or
+// the self-test fails, else the copy-stack engine.
 func selectEngine() {
 	captureFPU()
 	if os.Getenv("ACO_ENGINE") == string(Portable) {
@@ -52,6 +51,99 @@ func runSelfTest(o *rtOffsets, initLocks uint32) {
 	copyStackOn = true
 }
 
+// learnSwitchAddrs runs a co whose function is learnSwitch: the rows of the
+// self-test run cos that yield, and a capture needs what it learns.
+func learnSwitchAddrs() {
+	main, ss := NewMain(), NewShareStack(0)
+	co := Create(main, ss, 0, learnSwitch, nil)
+	co.Resume()
+	co.Destroy()
+	ss.Destroy()
+	main.Destroy()
+}
+
+// copyRepMin is the smallest image the switch copies with REP MOVSB instead
+// of its SSE loop (see copyLoop in gen/switch_gen.go): on amd64 CPUs with
+// enhanced REP MOVSB it beats the loop from about 2 KB here (4,072 bytes:
+// 141 ns against 178 ns; below 1,000 bytes the loop is as fast or faster),
+// and never without ERMS. 386 has only the loop.
+var copyRepMin = ^uintptr(0)
+
+// repMovsbMin is copyRepMin where the CPU has ERMS.
+const repMovsbMin = 2048
+
+// entryPC is the address the first resume jumps to: coEntry's ABI0 entry.
+var entryPC uintptr
+
+// resumeSkipPC is the return address of Resume's fast-path call of the
+// trampoline, and resumeSkipFrame Resume's frame size there (its spdelta):
+// with them swapout returns from Resume directly. tret is the return
+// address into the trampoline from its call of swapin: the word below every
+// co's bottom frame. learnSwitch sets all three once, at init, before any
+// co yields; the assembly and the frame walks read them.
+var resumeSkipPC, resumeSkipFrame, tret uintptr
+
+// learnSwitch learns the switch's code addresses as the function of a co
+// that Resume runs through its fast path (the self-test's first, see
+// learnSwitchAddrs): the word above the trampoline's frame is Resume's call
+// site of the trampoline, and the word below hi the trampoline's return
+// address from swapin.
+func learnSwitch(co *Co) {
+	hi := gStackHi(getg()) - co.hiOff
+	tret = load(hi - ptrSize)
+	learnResumeSkip(load(hi + trampolineFrame + fpWord))
+}
+
+// learnResumeSkip sets resumeSkipPC and resumeSkipFrame from pc, Resume's
+// call site of the trampoline, if Resume is as the skip assumes.
+func learnResumeSkip(pc uintptr) {
+	f := findfunc(pc)
+	// The name check keeps the skip off if the code is not what it assumes.
+	if !f.valid() || !strings.HasSuffix(funcName(pc), "/aco.(*Co).Resume") {
+		return
+	}
+	// Skipping Resume's epilogue skips its deferred afterResume, which
+	// has nothing to do after a yield, but only an open-coded defer leaves
+	// no trace outside the frame: a defer record (as in builds with -N)
+	// would stay on the goroutine's defer chain.
+	if f.funcdata(funcdataOpenCodedDefer) == nil {
+		return
+	}
+	d := f.spdelta(pc)
+	if d <= 0 {
+		return
+	}
+	resumeSkipFrame = uintptr(d)
+	resumeSkipPC = pc
+}
+
+// copyStackOn is set at init when the copy-stack engine passed its self-test
+// and was not turned off with ACO_ENGINE=portable.
+var copyStackOn bool
+
+// copyStackSupported: this build has the copy-stack engine.
+const copyStackSupported = true
+
+// engineReason says why the portable engine was chosen, if it was.
+var engineReason string
+
+// fpuDefaultEnv is the FPU environment new coroutines start with: the one
+// captured at init or by the last ThreadInit, packed as cw<<32 | mxcsr.
+var fpuDefaultEnv atomic.Uint64
+
+// captureFPU makes the current FPU environment the one new coroutines
+// start with.
+func captureFPU() {
+	cw, mx := fpuEnv()
+	fpuDefaultEnv.Store(uint64(cw)<<32 | uint64(mx))
+}
+
+// fpuDefault is the FPU environment new coroutines start with.
+func fpuDefault() (uint16, uint32) {
+	v := fpuDefaultEnv.Load()
+	return uint16(v >> 32), uint32(v)
+}
+
 // storeRelease stores v at p with a plain store, which x86 (the only
 // architecture of this engine) does not reorder with the loads and stores
 // before it: a release, without the locked instruction of an atomic store.
@@ -62,74 +154,3 @@ func storeRelease(p *uint32, v uint32) { *p = v }
 
 // storeReleasePtr is storeRelease for a pointer (with its write barrier).
 func storeReleasePtr(p *unsafe.Pointer, v unsafe.Pointer) { *p = v }
-
-// yieldFailed acts on a status from swapout: it makes room, learns the
-// frame layout, collects roots, or panics for a yield that cannot be done.
-func (co *Co) yieldFailed(st uintptr) {
-	switch st {
-	case swNotRunning:
-		co.checkInside("Yield")
-		panic(msgYieldOutside)
-	case swUnwinding:
-		panic(co.unwind)
-	case swWrongG:
-		panic(msgYieldOutside)
-	case swLocked:
-		panic(msgYieldLocked)
-	case swCgo:
-		panic(msgYieldCgo)
-	case swNoFrame:
-		if msg := learnFrames(&co.swctx); msg != "" {
-			panic(msg)
-		}
-	case swCollect:
-		co.collectRoots()
-	case swMemo:
-		co.buildMemo()
-	case swWalkRoom:
-		x := co.extra()
-		n := 16
-		if w := x.cs.walk; w != nil {
-			n = 2 * w.room
-		}
-		// A new walk starts without a last one to compare with.
-		x.cs.walk = newWalkBufs(n)
-	case swBufSmall:
-		n := max(int(co.n), int(co.bufCap))
-		if co.bufp != nil {
-			n = max(n, 2*int(co.bufCap))
-		}
-		b := make([]byte, n)
-		co.bufp = unsafe.Pointer(&b[0])
-		co.buf = uintptr(co.bufp)
-		co.bufCap = uint32(n)
-	case swRootsSmall:
-		n := max(int(co.n), 2*cap(co.roots), 8)
-		if cap(co.roots) < int(co.n) {
-			roots := make([]unsafe.Pointer, len(co.roots), n)
-			copy(roots, co.roots)
-			co.roots = roots
-		}
-		if ss := co.ss; len(ss.found) < int(co.n) {
-			ss.found = make([]uintptr, n)
-		}
-	default:
-		panic("aco: internal error: unknown switch status")
-	}
-}
-
-// imagePCs returns the continuation PCs of the frames of a suspended co's
-// saved image, innermost (Yield's) first, as runtime.Callers gives them.
-// The caller holds the co (stReading), so no resume rewrites the image.
-func (co *Co) imagePCs() []uintptr {
-	if co.n == 0 {
-		return nil
-	}
-	var pcs []uintptr
-	for w := imageFrames(&co.swctx); ; {
-		pcs = append(pcs, w.fi.pc&^sigpanicKey)
-		if !w.next() {
-			return pcs
-		}
-	}
-}

@@ -9,18 +9,10 @@ import (
 )
 
 // Without runtime tables for this platform, release or build mode, every
-// coroutine runs on the portable engine.
-
-const copyStackOn = false
-
-// copyStackSupported: this build has the copy-stack engine.
-const copyStackSupported = false
-
-var engineReason = "no copy-stack support for " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + raceNote
-
-// These stand in for the copy-stack engine so the code that uses it
-// compiles; with copyStackOn false no co is in a copy-stack mode and none of it
-// runs.
+// coroutine runs on the portable engine. These stand in for the copy-stack
+// engine's hooks, in the order engine.go lists them, so that the code that
+// uses them compiles; with copyStackOn false no co is in a copy-stack mode
+// and none of it runs.
 
 type swctx struct {
 	n, yret, enter, g          uintptr
@@ -33,26 +25,43 @@ type yieldMemo struct{}
 
 const stackMargin = 0
 
+const (
+	swOK = iota
+	swMove
+	swEnd
+)
+
+const copyStackOn = false
+
+// copyStackSupported: this build has the copy-stack engine.
+const copyStackSupported = false
+
+var engineReason = "no copy-stack support for " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + raceNote
+
 // moveThreshold stands for the copy-stack engine's knob (move.go).
 var moveThreshold uintptr = MoveThreshold
 
 var moveAfter uintptr
 
-func trampoline(*swctx) uintptr           { return 0 }
-func growStack(int)                       {}
-func swapout(*swctx) uintptr              { return 0 }
-func captureFPU()                         {}
-func (co *Co) afterResume(*bool)          {}
-func (co *Co) resumeCopyStack()           {}
-func (co *Co) yieldFailed(uintptr)        {}
+func trampoline(*swctx) uintptr { return 0 }
+func swapout(*swctx) uintptr    { return 0 }
+func growStack(int)             {}
+func captureFPU()               {}
+
 func (co *Co) initCopyStack(int)          {}
 func (co *Co) resetCopyStack()            {}
 func (co *Co) releaseCopyStack()          {}
 func (co *Co) recycleCopyStack()          {}
 func (co *Co) reuseCopyStack(*ShareStack) {}
+func (co *Co) resumeCopyStack()           {}
+func (co *Co) afterResume(*bool)          {}
+func (co *Co) yieldFailed(uintptr)        {}
+func (co *Co) move()                      {}
+func (co *Co) fpuLeave()                  {}
+func (co *Co) fpuEnter()                  {}
 func (co *Co) copyStackStats() SaveStack  { return SaveStack{} }
 func (co *Co) hasPendingDefers() bool     { return true }
-func (co *Co) move()                      {}
+func (co *Co) imagePCs() []uintptr        { return nil }
 
 // storeRelease is an atomic store here: the race detector checks aco's own
 // synchronization too, and arm64 reorders plain stores.
@@ -60,13 +69,3 @@ func storeRelease(p *uint32, v uint32) { atomic.StoreUint32(p, v) }
 
 // storeReleasePtr is storeRelease for a pointer.
 func storeReleasePtr(p *unsafe.Pointer, v unsafe.Pointer) { atomic.StorePointer(p, v) }
-func (co *Co) fpuLeave()                                  {}
-func (co *Co) fpuEnter()                                  {}
-
-const (
-	swOK = iota
-	swMove
-	swEnd
-)
-
-func (co *Co) imagePCs() []uintptr { return nil }

@@ -36,17 +36,6 @@ func selfTestWith(o *rtOffsets, initLocks uint32) (failed string) {
 	return ""
 }
 
-// learnSwitchAddrs runs a co whose function is learnSwitch: the rows of the
-// self-test run cos that yield, and a capture needs what it learns.
-func learnSwitchAddrs() {
-	main, ss := NewMain(), NewShareStack(0)
-	co := Create(main, ss, 0, learnSwitch, nil)
-	co.Resume()
-	co.Destroy()
-	ss.Destroy()
-	main.Destroy()
-}
-
 // selfTestObj is what the self-test co holds in its frames.
 type selfTestObj struct{ v [4]uintptr }
 
