@@ -3,7 +3,8 @@ package main
 // A small typed emitter of Go assembly for 386, which avo lacks: typed
 // registers and operands, one method per instruction the switch routines
 // use, and a printer that lays the file out as avo's printer does, so that
-// the amd64 and 386 files read side by side. Immediates and TEXT flags are
+// the amd64 and 386 files read side by side. The operands are shared with
+// the amd64 lowering (operands.go). Immediates and TEXT flags are
 // printed by avo's own operand and attr packages.
 
 import (
@@ -13,111 +14,19 @@ import (
 	"strings"
 
 	"github.com/mmcloughlin/avo/attr"
-	"github.com/mmcloughlin/avo/operand"
-)
-
-// Operands.
-type opnd interface{ asm() string }
-
-// Pseudo-registers of the Go assembler, valid as the base of a memory
-// operand only.
-const (
-	SB Reg = "SB" // static base: globals and functions
-	FP Reg = "FP" // the arguments
 )
 
 // regs386 are the machine registers of 386 (and the SSE registers the copy
 // loops use).
 var regs386 = map[Reg]bool{AX: true, BX: true, CX: true, DX: true, SI: true, DI: true, BP: true, SP: true, X0: true, X1: true}
 
+// asm prints r, which must be a register of 386.
 func (r Reg) asm() string {
 	if !regs386[r] {
 		panic("not a 386 register: " + string(r))
 	}
 	return string(r)
 }
-
-// mem is a memory operand: sym+disp(base)(index*scale). sym is a name
-// (an argument, a global, a go_asm.h constant) or "".
-type mem struct {
-	sym   string
-	disp  int64
-	base  Reg
-	index Reg
-	scale int
-}
-
-func (m mem) asm() string {
-	s := m.sym
-	if s != "" {
-		s += fmt.Sprintf("%+d", m.disp)
-	} else if m.disp != 0 {
-		s += fmt.Sprint(m.disp)
-	}
-	if m.base != "" {
-		if m.base == SB || m.base == FP {
-			s += "(" + string(m.base) + ")"
-		} else {
-			s += "(" + m.base.asm() + ")"
-		}
-	}
-	if m.index != "" {
-		s += fmt.Sprintf("(%s*%d)", m.index.asm(), m.scale)
-	}
-	return s
-}
-
-// at returns the memory operand disp(base).
-func at(disp int64, base Reg) mem { return mem{disp: disp, base: base} }
-
-// idx returns m indexed by r*scale.
-func (m mem) idx(r Reg, scale int) mem { m.index, m.scale = r, scale; return m }
-
-// imm is an immediate.
-type imm uint64
-
-func (i imm) asm() string { return operand.Imm(uint64(i)).Asm() }
-
-// symImm is an immediate that adds go_asm.h constants: $(n+const_a+...).
-type symImm struct {
-	n    int64
-	syms []string
-}
-
-func (i symImm) asm() string {
-	return fmt.Sprintf("$(%d+%s)", i.n, strings.Join(i.syms, "+"))
-}
-
-// asmConst is a go_asm.h constant as an immediate: $const_name.
-type asmConst string
-
-func (c asmConst) asm() string { return "$" + string(c) }
-
-// addrOf is the address of a global or function: $·name(SB).
-type addrOf string
-
-func (a addrOf) asm() string { return "$·" + string(a) + "(SB)" }
-
-// tls is the thread-local slot holding g: (TLS).
-type tls struct{}
-
-func (tls) asm() string { return "(TLS)" }
-
-// asmText is an operand written as it is printed: for another
-// architecture's registers (getgARM64File).
-type asmText string
-
-func (t asmText) asm() string { return string(t) }
-
-// label is a branch target.
-type label string
-
-func (l label) asm() string { return string(l) }
-
-// target is a function called: ·name(SB).
-type target string
-
-func (t target) asm() string { return "·" + string(t) + "(SB)" }
 
 // Instructions, labels and comments.
 type node386 interface{}
