@@ -285,38 +285,6 @@ func (co *Co) Engine() EngineName {
 	return Portable
 }
 
-// A mode is the engine a co runs on. The modes of a share-stack co run
-// from the copy-stack engine to a goroutine of its own (move.go); a
-// standalone co and a main co never change mode.
-type mode uint8
-
-const (
-	// modeOwn: the portable engine (a standalone co on a goroutine of its
-	// own), or a main co.
-	modeOwn mode = iota
-	// modeMoved: a share-stack co moved onto a goroutine of its own (see
-	// MoveThreshold).
-	modeMoved
-	// modeLeaving: a moved co whose iterator was abandoned, leaving its
-	// goroutine by a copy-stack yield that nobody resumes (abandonYield).
-	modeLeaving
-	// modeCopyStack: the copy-stack engine, on its resumer's stack.
-	modeCopyStack
-	// modeMoveNext: the copy-stack engine; its costly yields (or
-	// relocations) paid for a move, which its next resume makes.
-	modeMoveNext
-)
-
-// copyStack reports whether the co yields by the copy-stack engine.
-func (co *Co) copyStack() bool { return co.mode >= modeLeaving }
-
-// moved reports whether the co left its share stack.
-func (co *Co) moved() bool { return co.mode == modeMoved || co.mode == modeLeaving }
-
-// moveNext reports whether the co's next resume moves it off its share
-// stack.
-func (co *Co) moveNext() bool { return co.mode == modeMoveNext }
-
 // Moved reports whether the copy-stack engine moved co, a share-stack co,
 // off its share stack onto a goroutine of its own, because the frames live
 // at one of its yields took more than [MoveThreshold] bytes. A moved co
