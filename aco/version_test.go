@@ -67,11 +67,11 @@ func TestReleaseWindowInOnePlace(t *testing.T) {
 		tables, _ := filepath.Glob(fmt.Sprintf("zrtlayout_go1%d_*.go", r))
 		require.NotEmpty(t, tables, "runtime tables for go1.%d", r)
 	}
-	gen, err := os.ReadFile("../gen/contract.go")
+	gen, err := os.ReadFile("../gen/decls.go")
 	require.NoError(t, err)
 	for _, v := range []string{"baseConstraint", "getgConstraint"} {
 		m := regexp.MustCompile(`var ` + v + ` = \[\]string\{([^}]*)\}`).FindSubmatch(gen)
-		require.NotNil(t, m, "gen/contract.go declares %s", v)
-		require.Contains(t, string(m[1]), `"`+lo+`", "`+hi+`"`, "gen/contract.go: %s", v)
+		require.NotNil(t, m, "gen/decls.go declares %s", v)
+		require.Contains(t, string(m[1]), `"`+lo+`", "`+hi+`"`, "gen/decls.go: %s", v)
 	}
 }

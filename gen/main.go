@@ -15,7 +15,8 @@
 //	zswitch_sharedfpu_386.s      as zswitch_sharedfpu_amd64.s, for 386
 //	zgetg_{amd64,386,arm64}.s    getg, also under the race detector
 //
-// The contract (contract.go) is the single source: the registers a switch
+// The contract (contract.go, with the declarations in decls.go and the
+// frames in abi0.go) is the single source: the registers a switch
 // keeps and those it may clobber, the word size, the layout of swctx, the
 // frames of the routines and the offsets derived from them, the FPU control
 // words. Both emitters read it, and the generator checks every routine
