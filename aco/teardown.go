@@ -279,7 +279,7 @@ func (co *Co) Reset(fn Func, arg any) {
 	}
 	co.fn, co.arg = fn, arg
 	switch co.mode {
-	case modeMoved:
+	case modeMoved, modeLeaving:
 		// A moved co starts on its share stack again.
 		co.mode = modeCopyStack
 		co.x.port = nil
