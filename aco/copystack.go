@@ -85,7 +85,7 @@ type cs struct {
 	swctx
 
 	bufp  unsafe.Pointer   // a save stack outgrowing inline (noscan), keeping c.buf alive
-	roots []unsafe.Pointer // heap pointers the saved frames hold
+	roots rootSet        // heap pointers the saved frames hold
 
 	// memo is the layout of the co's frames at its last yields (memo.go),
 	// shared with the other cos of its share stack that yield alike.
@@ -104,8 +104,27 @@ type cs struct {
 }
 
 // inlineSaveWords is the size of the inline save stack, in words: enough for
-// a small generator (104 bytes on amd64) and a Co of 320 bytes in all.
-const inlineSaveWords = 13
+// a small generator (a co whose function only yields saves 96 bytes on
+// amd64).
+const inlineSaveWords = 12
+
+// rootSet is a co's roots: a slice of pointers in two words, not three
+// (a word less per co). Its length and capacity are at most the image's
+// words, below 2³² as the save stack's size is.
+type rootSet struct {
+	p    unsafe.Pointer // the array: the garbage collector scans it through p
+	n, c uint32         // length, capacity
+}
+
+// slice returns the roots as a slice.
+func (r *rootSet) slice() []unsafe.Pointer {
+	return unsafe.Slice((*unsafe.Pointer)(r.p), r.c)[:r.n]
+}
+
+// set makes s the roots.
+func (r *rootSet) set(s []unsafe.Pointer) {
+	r.p, r.n, r.c = unsafe.Pointer(unsafe.SliceData(s)), uint32(len(s)), uint32(cap(s))
+}
 
 // csExtra is what only some copy-stack coroutines need, in Co.x.
 type csExtra struct {
@@ -164,8 +183,8 @@ func (co *Co) resetCopyStack() {
 	co.yret = 0
 	co.enter = 0
 	co.cwCo, co.mxcsrCo = fpuDefault()
-	clear(co.roots)
-	co.roots = co.roots[:0]
+	clear(co.roots.slice())
+	co.roots.n = 0
 	if x := co.x; x != nil {
 		clear(x.cs.defers)
 		x.cs.defers = x.cs.defers[:0]
@@ -179,7 +198,7 @@ func (co *Co) resetCopyStack() {
 // before it is used, and the next generator is often the same code.
 func (co *Co) recycleCopyStack() {
 	co.resetCopyStack() // drops the roots
-	co.ctSave, co.ctRestore, co.maxcpsz = 0, 0, 0
+	co.copies, co.maxcpsz = 0, 0
 	co.costly = 0
 	co.mode = modeCopyStack
 	x := co.extra()
@@ -195,12 +214,14 @@ func (co *Co) reuseCopyStack(ss *ShareStack) {
 
 // releaseCopyStack drops the save stack and roots of a destroyed co.
 func (co *Co) releaseCopyStack() {
-	co.bufp, co.roots, co.memo, co.x = nil, nil, nil, nil
+	co.bufp, co.roots, co.memo, co.x = nil, rootSet{}, nil, nil
 }
 
 // copyStackStats returns the save-stack statistics the switch keeps.
 func (co *Co) copyStackStats() SaveStack {
-	return SaveStack{MaxCopySize: int(co.maxcpsz), CtSave: co.ctSave, CtRestore: co.ctRestore, ValidSize: int(co.bufCap)}
+	// A yield saves, the next resume restores: one counter of both (a
+	// word less per co) tells them apart.
+	return SaveStack{MaxCopySize: int(co.maxcpsz), CtSave: (co.copies + 1) / 2, CtRestore: co.copies / 2, ValidSize: int(co.bufCap)}
 }
 
 // hasPendingDefers reports whether the frames of a suspended co hold

@@ -126,7 +126,7 @@ func prepareResume(c *swctx, hi, gp uintptr) uintptr {
 	c.g = gp
 	c.locks = gLocks(gp)
 	if c.n > 0 {
-		c.ctRestore++
+		c.copies++
 		if hi != c.hi {
 			co.relocate(hi)
 			co.countRelocation()

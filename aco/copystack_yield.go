@@ -52,7 +52,7 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 		// for a co of many created to run the same code.
 		m = co.ss.lastMemo
 	}
-	if m == nil || co.st.Load() != uint32(stRunning) || co.unwind != nil || gp != c.g {
+	if m == nil || co.st.Load() != uint32(stRunning) || co.unwinding != 0 || gp != c.g {
 		return false
 	}
 	stackLo, stackHi := gStackLo(gp), gStackHi(gp)
@@ -88,18 +88,18 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	if nr < 0 {
 		return false
 	}
-	roots := unsafe.Pointer(unsafe.SliceData(co.roots))
-	for i := nr; i < len(co.roots); i++ {
+	roots := co.roots.p
+	for i := nr; i < int(co.roots.n); i++ {
 		*(*unsafe.Pointer)(unsafe.Add(roots, uintptr(i)*ptrSize)) = nil
 	}
-	co.roots = co.roots[:nr]
+	co.roots.n = uint32(nr)
 	c.n = n
 	c.hi = hi
 	c.pc = pc
 	c.g = 0 // see commitYield
 	c.yret = uint32(m.yret)
 	c.enter = 0
-	c.ctSave++
+	c.copies++
 	if uint32(n) > c.maxcpsz {
 		c.maxcpsz = uint32(n)
 	}
@@ -120,7 +120,7 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 //go:nosplit
 func memoRoots(co *Co, m *yieldMemo, hi, stackLo, stackHi uintptr) int {
 	self, fn, arg := uintptr(unsafe.Pointer(co)), *(*uintptr)(unsafe.Pointer(&co.fn)), (*[2]uintptr)(unsafe.Pointer(&co.arg))[1]
-	roots, cap := unsafe.Pointer(unsafe.SliceData(co.roots)), cap(co.roots)
+	roots, cap := co.roots.p, int(co.roots.c)
 	size := stackHi - stackLo
 	nr := 0
 	for _, off := range m.slots {
@@ -224,7 +224,7 @@ func checkYield(c *swctx, y *yieldState) uintptr {
 	if co.st.Load() != uint32(stRunning) {
 		return swNotRunning
 	}
-	if co.unwind != nil {
+	if co.unwinding != 0 {
 		return swUnwinding
 	}
 	if gp != c.g {
@@ -359,23 +359,23 @@ func scanned(c *swctx, y *yieldState, st uintptr) uintptr {
 		c.pc, c.n = y.pc, s.stackHi-y.lo // for learnFrames, buildMemo or collectRoots
 		return st
 	}
-	if s.nr > s.cap || s.nr > cap(co.roots) {
+	if s.nr > s.cap || s.nr > int(co.roots.c) {
 		c.n = uintptr(s.nr)
 		return swRootsSmall
 	}
 	// The roots, from the share stack's scratch: a store only where they
 	// differ from the last yield's (write barriers), then nil beyond them.
-	roots := unsafe.Pointer(unsafe.SliceData(co.roots))
+	roots := co.roots.p
 	for i := 0; i < s.nr; i++ {
 		v := *(*uintptr)(unsafe.Add(ptrAt(s.found), uintptr(i)*ptrSize))
 		if p := (*unsafe.Pointer)(unsafe.Add(roots, uintptr(i)*ptrSize)); uintptr(*p) != v {
 			*p = ptrAt(v)
 		}
 	}
-	for i := s.nr; i < len(co.roots); i++ {
+	for i := s.nr; i < int(co.roots.n); i++ {
 		*(*unsafe.Pointer)(unsafe.Add(roots, uintptr(i)*ptrSize)) = nil
 	}
-	co.roots = co.roots[:s.nr]
+	co.roots.n = uint32(s.nr)
 	c.yret = uint32(s.yret)
 	return swOK
 }
@@ -418,7 +418,7 @@ func commitYield(c *swctx, y *yieldState) {
 	// another one is resuming it.
 	c.g = 0
 	c.enter = 0
-	c.ctSave++
+	c.copies++
 	if uint32(y.n) > c.maxcpsz {
 		c.maxcpsz = uint32(y.n)
 	}
@@ -450,7 +450,7 @@ func (co *Co) yieldFailed(st uintptr) {
 		co.checkInside("Yield")
 		panic(msgYieldOutside)
 	case swUnwinding:
-		panic(co.unwind)
+		co.panicUnwind()
 	case swWrongG:
 		panic(msgYieldOutside)
 	case swLocked:
@@ -483,11 +483,11 @@ func (co *Co) yieldFailed(st uintptr) {
 		co.buf = uintptr(co.bufp)
 		co.bufCap = uint32(n)
 	case swRootsSmall:
-		n := max(int(co.n), 2*cap(co.roots), 8)
-		if cap(co.roots) < int(co.n) {
-			roots := make([]unsafe.Pointer, len(co.roots), n)
-			copy(roots, co.roots)
-			co.roots = roots
+		n := max(int(co.n), 2*int(co.roots.c), 8)
+		if int(co.roots.c) < int(co.n) {
+			roots := make([]unsafe.Pointer, co.roots.n, n)
+			copy(roots, co.roots.slice())
+			co.roots.set(roots)
 		}
 		if ss := co.ss; len(ss.found) < int(co.n) {
 			ss.found = make([]uintptr, n)

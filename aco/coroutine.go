@@ -92,15 +92,16 @@ type Co struct {
 
 	mode     mode // the engine the co runs on
 	returned bool // fn has returned normally
+	// unwinding is set while Exit or Destroy unwinds the coroutine's
+	// stack (a byte, not the *Unwind: it fits beside st and mode, and a
+	// Co's size is per suspended coroutine).
+	unwinding unwindReason
 
 	main *Co         // the main co this co belongs to (nil for a main co)
 	ss   *ShareStack // nil for standalone and main coroutines
 
 	fn  Func
 	arg any
-
-	// unwind is set while Exit or Destroy unwinds the coroutine's stack.
-	unwind *Unwind
 
 	x *coExtra // what only some coroutines need
 }
@@ -504,8 +505,8 @@ func (co *Co) Yield() {
 			}
 			co.yieldFailed(st)
 		}
-		if u := co.unwind; u != nil {
-			panic(u)
+		if co.unwinding != 0 {
+			co.panicUnwind()
 		}
 		return
 	}
@@ -543,8 +544,8 @@ func yieldValue(p, v unsafe.Pointer) {
 			}
 			c.co.yieldFailed(st)
 		}
-		if u := c.co.unwind; u != nil {
-			panic(u)
+		if c.co.unwinding != 0 {
+			c.co.panicUnwind()
 		}
 		return
 	}

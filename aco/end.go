@@ -41,10 +41,10 @@ func (co *Co) Exit() {
 	if rtAvailable && getg() != co.goroutine() {
 		panic(msgExitOutside)
 	}
-	if co.unwind == nil {
-		co.unwind = &Unwind{co: co, reason: "Exit"}
+	if co.unwinding == 0 {
+		co.unwinding = unwindExit
 	}
-	panic(co.unwind)
+	co.panicUnwind()
 }
 
 // msgBusy is the panic message of what, a Resume, Destroy or Reset of a
@@ -65,6 +65,31 @@ const (
 	msgYieldLocked    = "aco: Yield while the co holds an OS thread lock (runtime.LockOSThread without UnlockOSThread)"
 	msgYieldCgo       = "aco: Yield inside a cgo callback is not supported"
 )
+
+// unwindReason says what unwinds a coroutine's stack: Exit or Destroy (0:
+// nothing).
+type unwindReason uint8
+
+const (
+	unwindExit unwindReason = 1 + iota
+	unwindDestroy
+)
+
+// panicUnwind panics with a new *Unwind for co (endPanic knows it by its
+// co). Not inlined: Yield calls it, and its frame is in every image (see
+// yieldFrameBudget).
+//
+//go:noinline
+func (co *Co) panicUnwind() { panic(co.unwindValue()) }
+
+// unwindValue returns a new *Unwind for co.
+func (co *Co) unwindValue() *Unwind {
+	reason := "Exit"
+	if co.unwinding == unwindDestroy {
+		reason = "Destroy"
+	}
+	return &Unwind{co: co, reason: reason}
+}
 
 // Unwind is the panic value with which Exit and Destroy unwind a coroutine's
 // stack so that its deferred calls run. aco recovers it itself at the bottom
@@ -117,6 +142,6 @@ func (co *Co) finish() {
 	if co.mode != modeOwn {
 		co.resetCopyStack()
 	}
-	co.unwind = nil
+	co.unwinding = 0
 	co.stopRunning(stEnded)
 }

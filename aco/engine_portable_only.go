@@ -15,9 +15,9 @@ import (
 // and none of it runs.
 
 type swctx struct {
-	n, yret, enter, g          uintptr
-	ctSave, ctRestore, maxcpsz uint64
-	fpuShared                  uint16
+	n, yret, enter, g uintptr
+	copies, maxcpsz   uint64
+	fpuShared         uint16
 }
 type cs struct{ swctx }
 type csExtra struct{}

@@ -128,8 +128,8 @@ func (p *portable) started() {
 // leavePortable's checks, one by one.
 func (co *Co) yieldRefused() {
 	co.checkInside("Yield")
-	if u := co.unwind; u != nil {
-		panic(u) // Destroy is unwinding the co: keep unwinding
+	if co.unwinding != 0 {
+		co.panicUnwind() // Destroy is unwinding the co: keep unwinding
 	}
 	co.checkYieldPortable()
 	panic("aco: internal error: Yield refused for no reason")
@@ -254,7 +254,7 @@ func (co *Co) leaveOnG() *portable {
 // leavePortable is Yield on the portable engine up to the switch: it checks
 // that the co may yield and marks it suspended.
 func (co *Co) leavePortable() *portable {
-	if co.st.Load() != uint32(stRunning) || co.unwind != nil {
+	if co.st.Load() != uint32(stRunning) || co.unwinding != 0 {
 		co.yieldRefused() // the checks again, to name what is wrong
 	}
 	p := co.x.port
@@ -281,7 +281,7 @@ func (co *Co) stoppedOnG() bool {
 	if co.x.abandoned {
 		return true
 	}
-	panic(co.unwind)
+	panic(co.unwindValue())
 }
 
 // run is the bottom frame of every coroutine on the portable engine.

@@ -227,7 +227,7 @@ var recycledCo = func() *Co {
 // own share stack on the copy-stack engine; it reports whether it did.
 func (p *puller[V]) recycle() bool {
 	co := p.co
-	if co.mode == modeOwn || co.ss != &p.own || co.unwind != nil {
+	if co.mode == modeOwn || co.ss != &p.own || co.unwinding != 0 {
 		return false
 	}
 	co.recycleCopyStack() // a moved co's goroutine has ended: back on a share stack

@@ -130,7 +130,7 @@ func (co *Co) collectRoots() {
 	x := co.extra()
 	sc := &x.cs.collect
 	self, fn, arg := uintptr(unsafe.Pointer(co)), *(*uintptr)(unsafe.Pointer(&co.fn)), (*[2]uintptr)(unsafe.Pointer(&co.arg))[1]
-	roots := co.roots[:0]
+	roots := co.roots.slice()[:0]
 	keep := func(v uintptr) {
 		if v != self && v != fn && v != arg {
 			roots = append(roots, ptrAt(v))
@@ -231,10 +231,10 @@ func (co *Co) collectRoots() {
 		}
 	}
 	sc.seen, sc.work = seen, work
-	if old := co.roots; len(old) > len(roots) && unsafe.SliceData(old) == unsafe.SliceData(roots) {
+	if old := co.roots.slice(); len(old) > len(roots) && unsafe.SliceData(old) == unsafe.SliceData(roots) {
 		clear(old[len(roots):]) // the roots of the last yield beyond the new ones
 	}
-	co.roots = roots
+	co.roots.set(roots)
 	if cap(x.cs.defers) < nd {
 		x.cs.defers = make([]deferRef, 0, nd)
 	}

@@ -78,7 +78,7 @@ func selfTestFrame(co *Co, ran *int, root, ok *bool) {
 	q := &arr[1] // a pointer into this frame, which relocation must move
 	selfTestEscape(q)
 	co.Yield()
-	for _, r := range co.roots {
+	for _, r := range co.roots.slice() {
 		*root = *root || r == unsafe.Pointer(p)
 	}
 	*ok = p.v == [4]uintptr{5, 6, 7, 8} && *q == 10 && &arr[1] == q

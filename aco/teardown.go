@@ -200,10 +200,10 @@ func (co *Co) destroySuspended() {
 	// A panic from a deferred call of the coroutine continues from
 	// Destroy; the coroutine is destroyed all the same.
 	defer co.markDestroyed()
-	co.unwind = &Unwind{co: co, reason: "Destroy"}
+	co.unwinding = unwindDestroy
 	if co.copyStack() {
 		co.enter = 1         // resume into Yield itself, which unwinds
-		co.resumeCopyStack() // its Yield panics with co.unwind
+		co.resumeCopyStack() // its Yield panics with an *Unwind (panicUnwind)
 		return
 	}
 	co.unwindPortable()
@@ -288,7 +288,7 @@ func (co *Co) Reset(fn Func, arg any) {
 	}
 	if co.copyStack() {
 		co.resetCopyStack()
-		co.ctSave, co.ctRestore, co.maxcpsz = 0, 0, 0
+		co.copies, co.maxcpsz = 0, 0
 	} else {
 		co.x.port = nil
 	}

@@ -24,8 +24,8 @@ type swctx struct {
 	bufCap  uint32 // save stack size (before the first save: the size asked for)
 	maxcpsz uint32 // libaco's max_cpsz
 
-	locks             uint64 // the thread's LockOSThread counts (m.lockedExt, m.lockedInt) at resume
-	ctSave, ctRestore uint64 // libaco's ct_save and ct_restore
+	locks  uint64 // the thread's LockOSThread counts (m.lockedExt, m.lockedInt) at resume
+	copies uint64 // saves and restores of the image (libaco's ct_save + ct_restore): they alternate
 
 	mxcsrCo, mxcsrMain uint32 // SSE control/status of the co, of its resumer
 	cwCo, cwMain       uint16 // x87 control words

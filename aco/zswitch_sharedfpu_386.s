@@ -70,8 +70,8 @@ TEXT ·trampoline(SB), $16-8
 	MOVL SI, swctx_locks+0(DI)
 	MOVL const_rtMLockedExt+4(AX), SI
 	MOVL SI, swctx_locks+4(DI)
-	ADDL $0x01, swctx_ctRestore+0(DI)
-	ADCL $0x00, swctx_ctRestore+4(DI)
+	ADDL $0x01, swctx_copies+0(DI)
+	ADCL $0x00, swctx_copies+4(DI)
 	JMP  in
 
 slow:

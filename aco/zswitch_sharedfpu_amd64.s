@@ -68,7 +68,7 @@ TEXT ·trampoline(SB), $32-16
 	MOVQ const_rtGM+0(R8), AX
 	MOVQ const_rtMLockedExt+0(AX), AX
 	MOVQ AX, swctx_locks+0(DI)
-	INCQ swctx_ctRestore+0(DI)
+	INCQ swctx_copies+0(DI)
 	JMP  in
 
 slow:

@@ -280,9 +280,8 @@ var (
 	fBufCap  = &Field{"bufCap", uint32T, "save stack size (before the first save: the size asked for)"}
 	fMaxcpsz = &Field{"maxcpsz", uint32T, "libaco's max_cpsz"}
 
-	fLocks     = &Field{"locks", uint64T, "the thread's LockOSThread counts (m.lockedExt, m.lockedInt) at resume"}
-	fCtSave    = &Field{"ctSave", uint64T, "libaco's ct_save and ct_restore"}
-	fCtRestore = &Field{"ctRestore", uint64T, ""}
+	fLocks  = &Field{"locks", uint64T, "the thread's LockOSThread counts (m.lockedExt, m.lockedInt) at resume"}
+	fCopies = &Field{"copies", uint64T, "saves and restores of the image (libaco's ct_save + ct_restore): they alternate"}
 
 	fMxcsrCo   = &Field{"mxcsrCo", uint32T, "SSE control/status of the co, of its resumer"}
 	fMxcsrMain = &Field{"mxcsrMain", uint32T, ""}
@@ -296,7 +295,7 @@ var (
 var swctxLayout = [][]*Field{
 	{fHi, fN, fBuf, fPC, fG, fHiOff},
 	{fSlow, fYret, fBufCap, fMaxcpsz},
-	{fLocks, fCtSave, fCtRestore},
+	{fLocks, fCopies},
 	{fMxcsrCo, fMxcsrMain, fCwCo, fCwMain},
 	{fEnter, fFPUShared},
 }

@@ -236,7 +236,7 @@ func trampoline(e lower) {
 	e.Mov(R.Acc, a.word(fHiOff, R.Ctx))
 	e.Mov(rt(cGM, R.G), R.Acc)
 	e.Move64(rt(cMLockedExt, R.Acc), a.fld(fLocks, R.Ctx, 8))
-	e.Inc64(a.fld(fCtRestore, R.Ctx, 8))
+	e.Inc64(a.fld(fCopies, R.Ctx, 8))
 	e.Jmp("in")
 
 	e.Label("slow")
