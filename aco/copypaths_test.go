@@ -330,7 +330,7 @@ func TestFirstYieldSharesMemo(t *testing.T) {
 	for i := range 10 {
 		co := Create(main, ss, 0, deferring, nil)
 		co.Resume()
-		if co.memo != nil && co.memo.matchImage(co.pc, co.buf+co.n+ptrSize, co.n) {
+		if co.memo != nil && co.memo.matchImage(co.pc, uintptr(co.buf)+co.n+ptrSize, co.n) {
 			assert.True(t, co.memo.openDefers, "co %d: the memo of a frame with an open-coded defer", i)
 		}
 		co.Destroy()

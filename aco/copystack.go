@@ -84,7 +84,6 @@ const (
 type cs struct {
 	swctx
 
-	bufp  unsafe.Pointer   // a save stack outgrowing inline (noscan), keeping c.buf alive
 	roots rootSet        // heap pointers the saved frames hold
 
 	// memo is the layout of the co's frames at its last yields (memo.go),
@@ -164,7 +163,7 @@ type deferRef struct {
 // initCopyStack readies a new share-stack co for its first resume.
 func (co *Co) initCopyStack(saveStackSize int) {
 	if saveStackSize <= len(co.inline)*int(ptrSize) {
-		co.buf = uintptr(unsafe.Pointer(&co.inline))
+		co.buf = unsafe.Pointer(&co.inline)
 		co.bufCap = uint32(len(co.inline)) * uint32(ptrSize)
 	} else {
 		co.bufCap = uint32(saveStackSize) // what the first save allocates
@@ -214,7 +213,7 @@ func (co *Co) reuseCopyStack(ss *ShareStack) {
 
 // releaseCopyStack drops the save stack and roots of a destroyed co.
 func (co *Co) releaseCopyStack() {
-	co.bufp, co.roots, co.memo, co.x = nil, rootSet{}, nil, nil
+	co.buf, co.roots, co.memo, co.x = nil, rootSet{}, nil, nil
 }
 
 // copyStackStats returns the save-stack statistics the switch keeps.
@@ -252,7 +251,7 @@ func (co *Co) hasPendingDefers() bool {
 //
 //go:nosplit
 func (co *Co) imageMemo() *yieldMemo {
-	if m := co.memo; m != nil && m.matchImage(co.pc, co.buf+co.n+ptrSize, co.n) {
+	if m := co.memo; m != nil && m.matchImage(co.pc, uintptr(co.buf)+co.n+ptrSize, co.n) {
 		return m
 	}
 	return nil

@@ -30,7 +30,7 @@ func (co *Co) attachRecords(gp, hi uintptr) {
 //go:nosplit
 func (co *Co) attachDefers(gp, hi uintptr) {
 	x := co.x.cs
-	img := co.buf + co.n + ptrSize
+	img := uintptr(co.buf) + co.n + ptrSize
 	next := gDefer(gp)
 	for i := len(x.defers) - 1; i >= 0; i-- {
 		d := x.defers[i]
@@ -101,7 +101,7 @@ func (co *Co) detachPanics(gp, hi uintptr, np int) {
 //go:nosplit
 func (co *Co) attachPanics(gp, hi uintptr) {
 	x := co.x.cs
-	img := co.buf + co.n + ptrSize
+	img := uintptr(co.buf) + co.n + ptrSize
 	p := img - x.panics // the innermost record, in the save stack
 	for i := 1; i < x.npanic; i++ {
 		p = img - (hi - panicLink(p))

@@ -122,7 +122,7 @@ func prepareResume(c *swctx, hi, gp uintptr) uintptr {
 		return swGrow
 	}
 	c.slow = 0
-	c.hiOff = gStackHi(gp) - hi
+	c.hiOff = uint32(gStackHi(gp) - hi)
 	c.g = gp
 	c.locks = gLocks(gp)
 	if c.n > 0 {
@@ -175,7 +175,7 @@ func (co *Co) countRelocation() {
 //go:nosplit
 func (co *Co) relocate(hi uintptr) {
 	r := relocator{
-		img:   co.buf + co.n + ptrSize,
+		img:   uintptr(co.buf) + co.n + ptrSize,
 		oldLo: co.hi - ptrSize - co.n,
 		oldHi: co.hi + tbpOffset + ptrSize,
 		delta: hi - co.hi,
@@ -197,7 +197,7 @@ func (co *Co) relocate(hi uintptr) {
 //
 //go:nosplit
 func (co *Co) relocateFrames(r *relocator) {
-	end := co.buf + co.n // the bottom frame's arguments are not in the image
+	end := uintptr(co.buf) + co.n // the bottom frame's arguments are not in the image
 	for w := imageFrames(&co.swctx); ; {
 		sp := w.at(0)
 		for _, off := range w.fi.adjust {

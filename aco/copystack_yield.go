@@ -56,10 +56,10 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 		return false
 	}
 	stackLo, stackHi := gStackLo(gp), gStackHi(gp)
-	hi := stackHi - c.hiOff
+	hi := stackHi - uintptr(c.hiOff)
 	pc := load(lo - ptrSize)
 	n := hi - ptrSize - lo
-	if lo+ptrSize > hi || n > uintptr(c.bufCap) || c.buf == 0 || n > moveThreshold && !co.moved() {
+	if lo+ptrSize > hi || n > uintptr(c.bufCap) || c.buf == nil || n > moveThreshold && !co.moved() {
 		return false
 	}
 	if !m.match(pc, hi, n) {
@@ -230,7 +230,7 @@ func checkYield(c *swctx, y *yieldState) uintptr {
 	if gp != c.g {
 		return swWrongG
 	}
-	hi := gStackHi(gp) - c.hiOff
+	hi := gStackHi(gp) - uintptr(c.hiOff)
 	y.pc = load(lo - ptrSize) // the return address into Yield
 	if lo+ptrSize > hi {
 		c.pc, c.n = y.pc, gStackHi(gp)-lo
@@ -248,7 +248,7 @@ func checkYield(c *swctx, y *yieldState) uintptr {
 		return swCgo // m.lockedInt: a cgo callback
 	}
 	n := hi - ptrSize - lo
-	if n > uintptr(c.bufCap) || c.buf == 0 {
+	if n > uintptr(c.bufCap) || c.buf == nil {
 		c.n = n
 		return swBufSmall
 	}
@@ -276,7 +276,7 @@ func takeTicket(c *swctx, y *yieldState) bool {
 		return false
 	}
 	x.cs.ticket.ok = false
-	if t := &x.cs.ticket; t.hiOff != c.hiOff || t.n != y.n || t.pc != y.pc || t.nd != y.nd || t.np != y.np {
+	if t := &x.cs.ticket; t.hiOff != uintptr(c.hiOff) || t.n != y.n || t.pc != y.pc || t.nd != y.nd || t.np != y.np {
 		return false
 	}
 	c.yret = uint32(y.hi - (y.lo + uintptr(lookupFrame(y.pc).size) - ptrSize))
@@ -475,12 +475,11 @@ func (co *Co) yieldFailed(st uintptr) {
 		x.cs.walk = newWalkBufs(n)
 	case swBufSmall:
 		n := max(int(co.n), int(co.bufCap))
-		if co.bufp != nil {
+		if co.buf != nil && co.buf != unsafe.Pointer(&co.inline) {
 			n = max(n, 2*int(co.bufCap))
 		}
 		b := make([]byte, n)
-		co.bufp = unsafe.Pointer(&b[0])
-		co.buf = uintptr(co.bufp)
+		co.buf = unsafe.Pointer(&b[0])
 		co.bufCap = uint32(n)
 	case swRootsSmall:
 		n := max(int(co.n), 2*int(co.roots.c), 8)

@@ -89,7 +89,7 @@ var resumeSkipPC, resumeSkipFrame, tret uintptr
 // site of the trampoline, and the word below hi the trampoline's return
 // address from swapin.
 func learnSwitch(co *Co) {
-	hi := gStackHi(getg()) - co.hiOff
+	hi := gStackHi(getg()) - uintptr(co.hiOff)
 	tret = load(hi - ptrSize)
 	learnResumeSkip(load(hi + trampolineFrame + fpWord))
 }

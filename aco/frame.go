@@ -262,10 +262,10 @@ func (fi *frameInfo) decode(pc uintptr, faulted bool) string {
 // returns an aco: message for frames a co cannot yield across. It runs as
 // ordinary Go code, which may move the stack: a liveWalk.
 func learnFrames(c *swctx) string {
-	if c.n <= c.hiOff+ptrSize {
+	if c.n <= uintptr(c.hiOff)+ptrSize {
 		return "aco: Yield called outside the co (no frames between Yield and the co's start)"
 	}
-	w := liveFrames(getg(), c.hiOff, c.n-c.hiOff, c.pc)
+	w := liveFrames(getg(), uintptr(c.hiOff), c.n-uintptr(c.hiOff), c.pc)
 	var stubArgs []uint32 // the pointer arguments of a reflect stub below
 	for depth := 0; ; depth++ {
 		fi := lookupFrame(w.pc)

@@ -54,7 +54,7 @@ func (m *yieldMemo) matchImage(pc, img, n uintptr) bool {
 // swMemo (Yield's continuing at c.pc, at c.n below the stack top), all in
 // the frame cache, and makes it the co's and its share stack's.
 func (co *Co) buildMemo() {
-	hiOff, pc := co.hiOff, co.pc
+	hiOff, pc := uintptr(co.hiOff), co.pc
 	n := co.n - hiOff - ptrSize
 	w := liveFrames(getg(), hiOff, n+ptrSize, pc)
 	// Another co may have yielded with these frames before: many actors

@@ -125,7 +125,7 @@ func panicOff(gp, hiOff, n, p uintptr) uintptr {
 // leaves the ticket for them.
 func (co *Co) collectRoots() {
 	gp := getg()
-	hiOff, pc := co.hiOff, co.pc
+	hiOff, pc := uintptr(co.hiOff), co.pc
 	n := co.n - hiOff - ptrSize
 	x := co.extra()
 	sc := &x.cs.collect

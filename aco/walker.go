@@ -81,7 +81,7 @@ func (w *frameWalk) start(hi, sp, pc uintptr) { w.hi, w.sp, w.pc = hi, sp, pc }
 //
 //go:nosplit
 func imageFrames(c *swctx) (w frameWalk) {
-	w.start(c.buf+c.n+ptrSize, c.n+ptrSize, c.pc)
+	w.start(uintptr(c.buf)+c.n+ptrSize, c.n+ptrSize, c.pc)
 	w.setInfo(lookupFrame(c.pc))
 	return w
 }

@@ -4,6 +4,8 @@
 
 package aco
 
+import "unsafe"
+
 // swctx is the saved context of a copy-stack coroutine: the words the switch
 // routines read and write, by their go_asm.h names. The register contract:
 // across a switch only SP, BP (amd64) and the return PC are live (Go's ABI0
@@ -12,26 +14,26 @@ package aco
 // keeps its own environment. Where a switch jumps into Go code in place of a
 // return, it sets R14 (g) and X15 (zero) on amd64 itself.
 type swctx struct {
-	hi    uintptr // the trampoline's SP: the image ends one word below it
-	n     uintptr // image size in bytes, a multiple of PtrSize; while the co runs, what a failed capture tells Yield
-	buf   uintptr // the save stack
-	pc    uintptr // where the co continues; before the first run, coEntry
-	g     uintptr // the goroutine the co runs on
-	hiOff uintptr // g.stack.hi - hi: survives the runtime moving the stack
-
-	slow    uint32 // non-zero: the next resume needs prepareResume
-	yret    uint32 // offset below hi of Yield's return address
-	bufCap  uint32 // save stack size (before the first save: the size asked for)
-	maxcpsz uint32 // libaco's max_cpsz
+	hi  uintptr        // the trampoline's SP: the image ends one word below it
+	n   uintptr        // image size in bytes, a multiple of PtrSize; while the co runs, what a failed capture tells Yield
+	buf unsafe.Pointer // the save stack: the inline one, or a noscan allocation it keeps alive
+	pc  uintptr        // where the co continues; before the first run, coEntry
+	g   uintptr        // the goroutine the co runs on
 
 	locks  uint64 // the thread's LockOSThread counts (m.lockedExt, m.lockedInt) at resume
 	copies uint64 // saves and restores of the image (libaco's ct_save + ct_restore): they alternate
 
+	hiOff   uint32 // g.stack.hi - hi: survives the runtime moving the stack (a stack is at most 1 GB)
+	yret    uint32 // offset below hi of Yield's return address
+	bufCap  uint32 // save stack size (before the first save: the size asked for)
+	maxcpsz uint32 // libaco's max_cpsz
+
 	mxcsrCo, mxcsrMain uint32 // SSE control/status of the co, of its resumer
 	cwCo, cwMain       uint16 // x87 control words
 
-	enter     uint16 // non-zero: swapin enters Yield itself instead of returning from it for it
-	fpuShared uint16 // non-zero: the co shares its resumer's FPU environment (a Pull iterator's, as iter.Pull's goroutines do): the switch leaves it alone
+	slow      uint8 // non-zero: the next resume needs prepareResume
+	enter     uint8 // non-zero: swapin enters Yield itself instead of returning from it for it
+	fpuShared uint8 // non-zero: the co shares its resumer's FPU environment (a Pull iterator's, as iter.Pull's goroutines do): the switch leaves it alone
 }
 
 // tbpOffset is where the trampoline's frame pointer points, above its SP

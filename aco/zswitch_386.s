@@ -30,7 +30,7 @@ TEXT ·fpuToCo(SB), NOSPLIT, $0-4
 
 	// Save the resumer's FPU environment, load the co's,
 	// unless the co shares its resumer's (fpuShared).
-	CMPW    swctx_fpuShared+0(DI), $0x00
+	CMPB    swctx_fpuShared+0(DI), $0x00
 	JNE     fpudone
 	STMXCSR swctx_mxcsrMain+0(DI)
 	FSTCW   swctx_cwMain+0(DI)
@@ -46,7 +46,7 @@ TEXT ·fpuToMain(SB), NOSPLIT, $0-4
 
 	// Save the co's FPU environment, load the resumer's,
 	// unless the co shares its resumer's (fpuShared).
-	CMPW    swctx_fpuShared+0(DI), $0x00
+	CMPB    swctx_fpuShared+0(DI), $0x00
 	JNE     fpudone
 	STMXCSR swctx_mxcsrCo+0(DI)
 	FSTCW   swctx_cwCo+0(DI)
@@ -73,7 +73,7 @@ TEXT ·trampoline(SB), $16-8
 
 	// The fast path: the image goes back where it was and has no defers, and
 	// there is room below it (else prepareResume says swGrow).
-	CMPL swctx_slow+0(DI), $0x00
+	CMPB swctx_slow+0(DI), $0x00
 	JNE  slow
 	CMPL BX, swctx_hi+0(DI)
 	JNE  slow
@@ -167,7 +167,7 @@ copyinwords:
 copied:
 	// Save the resumer's FPU environment, load the co's,
 	// unless the co shares its resumer's (fpuShared).
-	CMPW    swctx_fpuShared+0(DI), $0x00
+	CMPB    swctx_fpuShared+0(DI), $0x00
 	JNE     fpudone
 	STMXCSR swctx_mxcsrMain+0(DI)
 	FSTCW   swctx_cwMain+0(DI)
@@ -187,7 +187,7 @@ fpudone:
 	MOVL swctx_yret+0(DI), AX
 	MOVL swctx_hi+0(DI), DX
 	SUBL AX, DX
-	CMPW swctx_enter+0(DI), $0x00
+	CMPB swctx_enter+0(DI), $0x00
 	JNE  first
 	MOVL (DX), CX
 	LEAL 4(DX), SP
@@ -268,7 +268,7 @@ copyoutwords:
 saved:
 	// Save the co's FPU environment, load the resumer's,
 	// unless the co shares its resumer's (fpuShared).
-	CMPW    swctx_fpuShared+0(DI), $0x00
+	CMPB    swctx_fpuShared+0(DI), $0x00
 	JNE     fpudone
 	STMXCSR swctx_mxcsrCo+0(DI)
 	FSTCW   swctx_cwCo+0(DI)

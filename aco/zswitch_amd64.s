@@ -30,7 +30,7 @@ TEXT ·fpuToCo(SB), NOSPLIT, $0-8
 
 	// Save the resumer's FPU environment, load the co's,
 	// unless the co shares its resumer's (fpuShared).
-	CMPW    swctx_fpuShared+0(DI), $0x0000
+	CMPB    swctx_fpuShared+0(DI), $0x00
 	JNE     fpudone
 	STMXCSR swctx_mxcsrMain+0(DI)
 	FSTCW   swctx_cwMain+0(DI)
@@ -46,7 +46,7 @@ TEXT ·fpuToMain(SB), NOSPLIT, $0-8
 
 	// Save the co's FPU environment, load the resumer's,
 	// unless the co shares its resumer's (fpuShared).
-	CMPW    swctx_fpuShared+0(DI), $0x0000
+	CMPB    swctx_fpuShared+0(DI), $0x00
 	JNE     fpudone
 	STMXCSR swctx_mxcsrCo+0(DI)
 	FSTCW   swctx_cwCo+0(DI)
@@ -73,7 +73,7 @@ TEXT ·trampoline(SB), $32-16
 
 	// The fast path: the image goes back where it was and has no defers, and
 	// there is room below it (else prepareResume says swGrow).
-	CMPL swctx_slow+0(DI), $0x00
+	CMPB swctx_slow+0(DI), $0x00
 	JNE  slow
 	CMPQ R9, swctx_hi+0(DI)
 	JNE  slow
@@ -86,7 +86,7 @@ TEXT ·trampoline(SB), $32-16
 	MOVQ R8, swctx_g+0(DI)
 	MOVQ const_rtGStackHi+0(R8), AX
 	SUBQ R9, AX
-	MOVQ AX, swctx_hiOff+0(DI)
+	MOVL AX, swctx_hiOff+0(DI)
 	MOVQ const_rtGM+0(R8), AX
 	MOVQ const_rtMLockedExt+0(AX), AX
 	MOVQ AX, swctx_locks+0(DI)
@@ -174,7 +174,7 @@ copyinrep:
 copied:
 	// Save the resumer's FPU environment, load the co's,
 	// unless the co shares its resumer's (fpuShared).
-	CMPW    swctx_fpuShared+0(DI), $0x0000
+	CMPB    swctx_fpuShared+0(DI), $0x00
 	JNE     fpudone
 	STMXCSR swctx_mxcsrMain+0(DI)
 	FSTCW   swctx_cwMain+0(DI)
@@ -194,7 +194,7 @@ fpudone:
 	MOVL swctx_yret+0(DI), AX
 	MOVQ swctx_hi+0(DI), BX
 	SUBQ AX, BX
-	CMPW swctx_enter+0(DI), $0x0000
+	CMPB swctx_enter+0(DI), $0x00
 	JNE  intoyield
 	MOVQ -8(BX), BP
 	MOVQ (BX), CX
@@ -296,7 +296,7 @@ copyoutrep:
 saved:
 	// Save the co's FPU environment, load the resumer's,
 	// unless the co shares its resumer's (fpuShared).
-	CMPW    swctx_fpuShared+0(DI), $0x0000
+	CMPB    swctx_fpuShared+0(DI), $0x00
 	JNE     fpudone
 	STMXCSR swctx_mxcsrCo+0(DI)
 	FSTCW   swctx_cwCo+0(DI)

@@ -51,7 +51,7 @@ TEXT ·trampoline(SB), $16-8
 
 	// The fast path: the image goes back where it was and has no defers, and
 	// there is room below it (else prepareResume says swGrow).
-	CMPL swctx_slow+0(DI), $0x00
+	CMPB swctx_slow+0(DI), $0x00
 	JNE  slow
 	CMPL BX, swctx_hi+0(DI)
 	JNE  slow
@@ -156,7 +156,7 @@ copied:
 	MOVL swctx_yret+0(DI), AX
 	MOVL swctx_hi+0(DI), DX
 	SUBL AX, DX
-	CMPW swctx_enter+0(DI), $0x00
+	CMPB swctx_enter+0(DI), $0x00
 	JNE  first
 	MOVL (DX), CX
 	LEAL 4(DX), SP

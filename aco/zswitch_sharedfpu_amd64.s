@@ -51,7 +51,7 @@ TEXT ·trampoline(SB), $32-16
 
 	// The fast path: the image goes back where it was and has no defers, and
 	// there is room below it (else prepareResume says swGrow).
-	CMPL swctx_slow+0(DI), $0x00
+	CMPB swctx_slow+0(DI), $0x00
 	JNE  slow
 	CMPQ R9, swctx_hi+0(DI)
 	JNE  slow
@@ -64,7 +64,7 @@ TEXT ·trampoline(SB), $32-16
 	MOVQ R8, swctx_g+0(DI)
 	MOVQ const_rtGStackHi+0(R8), AX
 	SUBQ R9, AX
-	MOVQ AX, swctx_hiOff+0(DI)
+	MOVL AX, swctx_hiOff+0(DI)
 	MOVQ const_rtGM+0(R8), AX
 	MOVQ const_rtMLockedExt+0(AX), AX
 	MOVQ AX, swctx_locks+0(DI)
@@ -163,7 +163,7 @@ copied:
 	MOVL swctx_yret+0(DI), AX
 	MOVQ swctx_hi+0(DI), BX
 	SUBQ AX, BX
-	CMPW swctx_enter+0(DI), $0x0000
+	CMPB swctx_enter+0(DI), $0x00
 	JNE  intoyield
 	MOVQ -8(BX), BP
 	MOVQ (BX), CX

@@ -60,7 +60,7 @@ func TestSwitchContractFrames(t *testing.T) {
 	// just below its return address: the top word of the image.
 	if framePointers {
 		require.NotZero(t, co.n)
-		assert.Equal(t, co.hi+tbpOffset, load(co.buf+co.n-ptrSize), "the trampoline's frame pointer is not at hi+tbpOffset")
+		assert.Equal(t, co.hi+tbpOffset, load(uintptr(co.buf)+co.n-ptrSize), "the trampoline's frame pointer is not at hi+tbpOffset")
 	}
 
 	co.Resume()

@@ -152,6 +152,8 @@ func (b *asmAMD64) Mov32(s, d opnd) {
 		b.raw("MOVL", []operand.Op{b.op(s), b.op(d)}, written(d)...)
 	case isReg(d):
 		b.MOVL(b.op(s), b.r32(d.(Reg)))
+	case isReg(s):
+		b.MOVL(b.r32(s.(Reg)), b.op(d))
 	default:
 		b.MOVL(b.op(s), b.op(d))
 	}
@@ -204,6 +206,14 @@ func (b *asmAMD64) Cmp16(x, y opnd) {
 		return
 	}
 	b.CMPW(b.op(x), b.op(y))
+}
+
+func (b *asmAMD64) Cmp8(x, y opnd) {
+	if i, ok := y.(imm); ok {
+		b.CMPB(b.op(x), operand.U8(i))
+		return
+	}
+	b.CMPB(b.op(x), b.op(y))
 }
 
 func (b *asmAMD64) Jump(c cond, l string) {

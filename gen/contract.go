@@ -262,20 +262,24 @@ func (f *Field) asmName() string { return "swctx_" + f.Name }
 
 var (
 	uintptrT = types.Typ[types.Uintptr]
+	uint8T   = types.Typ[types.Uint8]
 	uint16T  = types.Typ[types.Uint16]
 	uint32T  = types.Typ[types.Uint32]
 	uint64T  = types.Typ[types.Uint64]
+	// A pointer field keeps what it points to alive; only Go code writes
+	// one (with the write barrier), the switch only reads it.
+	pointerT = types.Typ[types.UnsafePointer]
 )
 
 var (
 	fHi    = &Field{"hi", uintptrT, "the trampoline's SP: the image ends one word below it"}
 	fN     = &Field{"n", uintptrT, "image size in bytes, a multiple of PtrSize; while the co runs, what a failed capture tells Yield"}
-	fBuf   = &Field{"buf", uintptrT, "the save stack"}
+	fBuf   = &Field{"buf", pointerT, "the save stack: the inline one, or a noscan allocation it keeps alive"}
 	fPC    = &Field{"pc", uintptrT, "where the co continues; before the first run, coEntry"}
 	fG     = &Field{"g", uintptrT, "the goroutine the co runs on"}
-	fHiOff = &Field{"hiOff", uintptrT, "g.stack.hi - hi: survives the runtime moving the stack"}
+	fHiOff = &Field{"hiOff", uint32T, "g.stack.hi - hi: survives the runtime moving the stack (a stack is at most 1 GB)"}
 
-	fSlow    = &Field{"slow", uint32T, "non-zero: the next resume needs prepareResume"}
+	fSlow    = &Field{"slow", uint8T, "non-zero: the next resume needs prepareResume"}
 	fYret    = &Field{"yret", uint32T, "offset below hi of Yield's return address"}
 	fBufCap  = &Field{"bufCap", uint32T, "save stack size (before the first save: the size asked for)"}
 	fMaxcpsz = &Field{"maxcpsz", uint32T, "libaco's max_cpsz"}
@@ -287,17 +291,19 @@ var (
 	fMxcsrMain = &Field{"mxcsrMain", uint32T, ""}
 	fCwCo      = &Field{"cwCo", uint16T, "x87 control words"}
 	fCwMain    = &Field{"cwMain", uint16T, ""}
-	fEnter     = &Field{"enter", uint16T, "non-zero: swapin enters Yield itself instead of returning from it for it"}
-	fFPUShared = &Field{"fpuShared", uint16T, "non-zero: the co shares its resumer's FPU environment (a Pull iterator's, as iter.Pull's goroutines do): the switch leaves it alone"}
+	fEnter     = &Field{"enter", uint8T, "non-zero: swapin enters Yield itself instead of returning from it for it"}
+	fFPUShared = &Field{"fpuShared", uint8T, "non-zero: the co shares its resumer's FPU environment (a Pull iterator's, as iter.Pull's goroutines do): the switch leaves it alone"}
 )
 
-// swctxLayout is swctx, field by field in order, in groups.
+// swctxLayout is swctx, field by field in order, in groups: words, then
+// narrower fields from the widest down, so that no padding comes between
+// them (its size is per suspended coroutine).
 var swctxLayout = [][]*Field{
-	{fHi, fN, fBuf, fPC, fG, fHiOff},
-	{fSlow, fYret, fBufCap, fMaxcpsz},
+	{fHi, fN, fBuf, fPC, fG},
 	{fLocks, fCopies},
+	{fHiOff, fYret, fBufCap, fMaxcpsz},
 	{fMxcsrCo, fMxcsrMain, fCwCo, fCwMain},
-	{fEnter, fFPUShared},
+	{fSlow, fEnter, fFPUShared},
 }
 
 // swctxType is swctx as a go/types type, for the signatures.

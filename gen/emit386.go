@@ -73,6 +73,7 @@ func (f *func386) SUBL(s, d opnd)          { f.add("SUBL", true, s, d) }
 func (f *func386) XORL(s, d Reg)           { f.add("XORL", true, s, d) }
 func (f *func386) CMPL(x, y opnd)          { f.add("CMPL", false, x, y) }
 func (f *func386) CMPW(x, y opnd)          { f.add("CMPW", false, x, y) }
+func (f *func386) CMPB(x, y opnd)          { f.add("CMPB", false, x, y) }
 func (f *func386) TESTL(x, y Reg)          { f.add("TESTL", false, x, y) }
 func (f *func386) JMP(t opnd)              { f.add("JMP", false, t).ends = true }
 func (f *func386) JNE(l string)            { f.add("JNE", false, label(l)) }
@@ -105,6 +106,7 @@ func (f *func386) Zero(r Reg)                { f.XORL(r, r) }
 func (f *func386) Cmp(x, y opnd)             { f.CMPL(x, y) }
 func (f *func386) Cmp32(x, y opnd)           { f.CMPL(x, f.op(y)) }
 func (f *func386) Cmp16(x, y opnd)           { f.CMPW(x, y) }
+func (f *func386) Cmp8(x, y opnd)            { f.CMPB(x, y) }
 func (f *func386) Test(r Reg)                { f.TESTL(r, r) }
 func (f *func386) Jump(c cond, l string)     { f.add("J"+string(c), false, label(l)) }
 func (f *func386) Jmp(l string)              { f.JMP(label(l)) }

@@ -29,7 +29,7 @@ func switchFPU(e lower, shared bool, from, to string, fields func(CtlWord) (save
 	a, ctx := e.arch(), e.arch().Roles.Ctx
 	e.Comment("Save the "+from+" FPU environment, load the "+to+",",
 		"unless the co shares its resumer's (fpuShared).")
-	e.Cmp16(a.fld(fFPUShared, ctx, 2), imm(0))
+	e.Cmp8(a.fld(fFPUShared, ctx, 1), imm(0))
 	e.Jump(ifNotEqual, "fpudone")
 	for _, w := range fpuWords {
 		save, _ := fields(w)

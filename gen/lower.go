@@ -36,6 +36,7 @@ type lower interface {
 	Cmp(x, y opnd)
 	Cmp32(x, y opnd)
 	Cmp16(x, y opnd)
+	Cmp8(x, y opnd)
 	Test(r Reg) // flags of r & r
 
 	// Move64 copies a 64-bit value between memory operands, through Acc
