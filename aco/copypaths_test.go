@@ -391,3 +391,30 @@ func TestResumedAtNewDepthsMoves(t *testing.T) {
 		})
 	}
 }
+
+// TestResumeFromLockedThread: a resumer that holds its OS thread may
+// resume a co, which yields with the lock counts of its resume (the
+// trampoline keeps them while it runs); a lock the co takes and releases
+// within a run is no misuse either.
+func TestResumeFromLockedThread(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	m, ss := NewMain(), NewShareStack(0)
+	n := 0
+	co := Create(m, ss, 0, func(co *Co) {
+		for {
+			n++
+			runtime.LockOSThread()
+			runtime.UnlockOSThread()
+			co.Yield()
+		}
+	}, nil)
+	for range 3 { // the first resume, then the fast path
+		co.Resume()
+	}
+	require.Equal(t, 3, n)
+	require.False(t, co.IsEnd())
+	co.Destroy()
+	ss.Destroy()
+	m.Destroy()
+}

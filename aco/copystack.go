@@ -84,7 +84,7 @@ const (
 type cs struct {
 	swctx
 
-	roots rootSet        // heap pointers the saved frames hold
+	roots rootSet // heap pointers the saved frames hold
 
 	// memo is the layout of the co's frames at its last yields (memo.go),
 	// shared with the other cos of its share stack that yield alike.

@@ -123,8 +123,7 @@ func prepareResume(c *swctx, hi, gp uintptr) uintptr {
 	}
 	c.slow = 0
 	c.hiOff = uint32(gStackHi(gp) - hi)
-	c.g = gp
-	c.locks = gLocks(gp)
+	c.g = gp // the trampoline stores the thread's lock counts (resumeLocks)
 	if c.n > 0 {
 		c.copies++
 		if hi != c.hi {

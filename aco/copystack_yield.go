@@ -75,7 +75,7 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	if co.costly != 0 {
 		co.costly -= min(co.costly, costlyDecay) // a cheap yield (see costlyDecay)
 	}
-	if p := gPanic(gp); p >= lo && p < hi || gLocks(gp) != c.locks {
+	if p := gPanic(gp); p >= lo && p < hi || gLocks(gp) != resumeLocks(hi) {
 		return false
 	}
 	if d := gDefer(gp); d != 0 && deferSp(d) >= lo && deferSp(d) < hi {
@@ -241,8 +241,8 @@ func checkYield(c *swctx, y *yieldState) uintptr {
 	for p := gPanic(gp); p >= lo && p < hi; p = panicLink(p) {
 		y.np++
 	}
-	if l := gLocks(gp); l != c.locks {
-		if uint32(l) != uint32(c.locks) {
+	if l, r := gLocks(gp), resumeLocks(hi); l != r {
+		if uint32(l) != uint32(r) {
 			return swLocked // m.lockedExt: runtime.LockOSThread
 		}
 		return swCgo // m.lockedInt: a cgo callback
@@ -440,6 +440,16 @@ func (m *yieldMemo) match(pc, hi, n uintptr) bool {
 		}
 	}
 	return true
+}
+
+// resumeLocks returns the thread's LockOSThread counts at the resume of the
+// co running above hi (its trampoline's SP): the trampoline keeps them in
+// its frame while the co runs, as they belong to the resume, not the co.
+// A co yields with the counts it was resumed with.
+//
+//go:nosplit
+func resumeLocks(hi uintptr) uint64 {
+	return *(*uint64)(ptrAt(hi + trampLocks))
 }
 
 // yieldFailed acts on a status from swapout: it makes room, learns the

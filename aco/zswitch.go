@@ -20,7 +20,6 @@ type swctx struct {
 	pc  uintptr        // where the co continues; before the first run, coEntry
 	g   uintptr        // the goroutine the co runs on
 
-	locks  uint64 // the thread's LockOSThread counts (m.lockedExt, m.lockedInt) at resume
 	copies uint64 // saves and restores of the image (libaco's ct_save + ct_restore): they alternate
 
 	hiOff   uint32 // g.stack.hi - hi: survives the runtime moving the stack (a stack is at most 1 GB)
@@ -41,6 +40,11 @@ type swctx struct {
 // pointer" is its SP). Saved frame pointers of the co's bottom frame point
 // there.
 const tbpOffset = 32 * (ptrSize / 8)
+
+// trampLocks is where the trampoline keeps the thread's LockOSThread counts
+// (m.lockedExt, m.lockedInt) of the resume while the co runs, above its SP: a
+// yield compares them with the thread's.
+const trampLocks = ptrSize
 
 // The frame sizes of the switch routines, as the generator laid them out: the
 // trampoline's holds the arguments of prepareResume and coEntry, swapout's

@@ -41,7 +41,9 @@ TEXT ·trampoline(SB), $16-8
 	// unwinder throws when it meets an SPWRITE function as an interior frame).
 	// Every SP write is in swapin and swapout, which are left by jumping into
 	// the other context, never returned through. The frame holds the arguments
-	// of prepareResume and of coEntry.
+	// of prepareResume and of coEntry and, beside coEntry's while the co runs,
+	// the thread's LockOSThread counts at the resume, which a yield compares:
+	// they belong to the resume, not to the co, so no co keeps them.
 	NO_LOCAL_POINTERS
 
 	// c, g, and hi: our SP, one word above the image's end.
@@ -65,11 +67,6 @@ TEXT ·trampoline(SB), $16-8
 	MOVL const_rtGStackHi+0(DX), AX
 	SUBL BX, AX
 	MOVL AX, swctx_hiOff+0(DI)
-	MOVL const_rtGM+0(DX), AX
-	MOVL const_rtMLockedExt+0(AX), SI
-	MOVL SI, swctx_locks+0(DI)
-	MOVL const_rtMLockedExt+4(AX), SI
-	MOVL SI, swctx_locks+4(DI)
 	ADDL $0x01, swctx_copies+0(DI)
 	ADCL $0x00, swctx_copies+4(DI)
 	JMP  in
@@ -83,8 +80,16 @@ slow:
 	TESTL AX, AX
 	JNZ   done
 	MOVL  c+0(FP), DI
+	MOVL  (TLS), DX
 
 in:
+	// The thread's lock counts at this resume, for the yield to compare.
+	MOVL const_rtGM+0(DX), AX
+	MOVL const_rtMLockedExt+0(AX), SI
+	MOVL SI, 4(SP)
+	MOVL const_rtMLockedExt+4(AX), SI
+	MOVL SI, 8(SP)
+
 	// c is also coEntry's argument. The call pushes the return address below
 	// which the image goes: the co's bottom frame (coEntry) returns here, into
 	// the trampoline, when the co ends.

@@ -41,7 +41,9 @@ TEXT ·trampoline(SB), $32-16
 	// unwinder throws when it meets an SPWRITE function as an interior frame).
 	// Every SP write is in swapin and swapout, which are left by jumping into
 	// the other context, never returned through. The frame holds the arguments
-	// of prepareResume and of coEntry.
+	// of prepareResume and of coEntry and, beside coEntry's while the co runs,
+	// the thread's LockOSThread counts at the resume, which a yield compares:
+	// they belong to the resume, not to the co, so no co keeps them.
 	NO_LOCAL_POINTERS
 
 	// c, g, and hi: our SP, one word above the image's end.
@@ -65,9 +67,6 @@ TEXT ·trampoline(SB), $32-16
 	MOVQ const_rtGStackHi+0(R8), AX
 	SUBQ R9, AX
 	MOVL AX, swctx_hiOff+0(DI)
-	MOVQ const_rtGM+0(R8), AX
-	MOVQ const_rtMLockedExt+0(AX), AX
-	MOVQ AX, swctx_locks+0(DI)
 	INCQ swctx_copies+0(DI)
 	JMP  in
 
@@ -80,8 +79,14 @@ slow:
 	TESTQ AX, AX
 	JNZ   done
 	MOVQ  c+0(FP), DI
+	MOVQ  (TLS), R8
 
 in:
+	// The thread's lock counts at this resume, for the yield to compare.
+	MOVQ const_rtGM+0(R8), AX
+	MOVQ const_rtMLockedExt+0(AX), AX
+	MOVQ AX, 8(SP)
+
 	// c is also coEntry's argument. The call pushes the return address below
 	// which the image goes: the co's bottom frame (coEntry) returns here, into
 	// the trampoline, when the co ends.

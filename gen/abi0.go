@@ -66,6 +66,7 @@ func (a *Arch) frameSize(d *Decl) int64 {
 // swapout uses to return through it.
 type TrampFrame struct {
 	Size   int64 // its locals: the outgoing arguments
+	Locks  int64 // the thread's lock counts at resume (8 bytes), after coEntry's argument
 	BP     int64 // the saved frame pointer (amd64): where the trampoline's BP points
 	RetPC  int64 // its return address
 	Args   int64 // its arguments: its caller's SP after the return
@@ -73,7 +74,10 @@ type TrampFrame struct {
 }
 
 func (a *Arch) trampFrame() TrampFrame {
-	f := TrampFrame{Size: a.frameSize(dTrampoline)}
+	f := TrampFrame{Size: a.frameSize(dTrampoline), Locks: a.abi0(coEntry.Sig).size}
+	if f.Locks+8 > f.Size {
+		panic(fmt.Sprintf("%s: no room for the lock counts in the trampoline's %d-byte frame", a.GOARCH, f.Size))
+	}
 	f.BP = f.Size
 	f.RetPC = f.Size
 	if a.FramePointer {

@@ -284,7 +284,6 @@ var (
 	fBufCap  = &Field{"bufCap", uint32T, "save stack size (before the first save: the size asked for)"}
 	fMaxcpsz = &Field{"maxcpsz", uint32T, "libaco's max_cpsz"}
 
-	fLocks  = &Field{"locks", uint64T, "the thread's LockOSThread counts (m.lockedExt, m.lockedInt) at resume"}
 	fCopies = &Field{"copies", uint64T, "saves and restores of the image (libaco's ct_save + ct_restore): they alternate"}
 
 	fMxcsrCo   = &Field{"mxcsrCo", uint32T, "SSE control/status of the co, of its resumer"}
@@ -300,7 +299,7 @@ var (
 // them (its size is per suspended coroutine).
 var swctxLayout = [][]*Field{
 	{fHi, fN, fBuf, fPC, fG},
-	{fLocks, fCopies},
+	{fCopies},
 	{fHiOff, fYret, fBufCap, fMaxcpsz},
 	{fMxcsrCo, fMxcsrMain, fCwCo, fCwMain},
 	{fSlow, fEnter, fFPUShared},

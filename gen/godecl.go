@@ -64,6 +64,11 @@ pointer" is its SP). Saved frame pointers of the co's bottom frame point
 there.`, t64.Size))
 	pf("const tbpOffset = %s\n\n", wordExpr(t64.BP, t32.BP))
 
+	doc(`trampLocks is where the trampoline keeps the thread's LockOSThread counts
+(m.lockedExt, m.lockedInt) of the resume while the co runs, above its SP:
+a yield compares them with the thread's.`)
+	pf("const trampLocks = %s\n\n", wordExpr(t64.Locks, t32.Locks))
+
 	doc(`The frame sizes of the switch routines, as the generator laid them out:
 the trampoline's holds the arguments of prepareResume and coEntry, swapout's
 those of capture. zswitch_test.go checks them against the runtime's pcsp

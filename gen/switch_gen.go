@@ -25,8 +25,11 @@ var (
 		"unwinder throws when it meets an SPWRITE function as an interior frame).",
 		"Every SP write is in swapin and swapout, which are left by jumping into",
 		"the other context, never returned through. The frame holds the arguments",
-		"of prepareResume and of coEntry.",
+		"of prepareResume and of coEntry and, beside coEntry's while the co runs,",
+		"the thread's LockOSThread counts at the resume, which a yield compares:",
+		"they belong to the resume, not to the co, so no co keeps them.",
 	}
+	whyLocks = []string{"The thread's lock counts at this resume, for the yield to compare."}
 	whyRegs = []string{"c, g, and hi: our SP, one word above the image's end."}
 	whyFast = []string{
 		"The fast path: the image goes back where it was and has no defers,",
@@ -234,8 +237,6 @@ func trampoline(e lower) {
 	e.Mov(rt(cGStackHi, R.G), R.Acc)
 	e.Sub(R.Hi, R.Acc)
 	e.Mov32(R.Acc, a.fld(fHiOff, R.Ctx, 4))
-	e.Mov(rt(cGM, R.G), R.Acc)
-	e.Move64(rt(cMLockedExt, R.Acc), a.fld(fLocks, R.Ctx, 8))
 	e.Inc64(a.fld(fCopies, R.Ctx, 8))
 	e.Jmp("in")
 
@@ -248,8 +249,12 @@ func trampoline(e lower) {
 	e.Test(R.Acc)
 	e.Jump(ifNonZero, "done")
 	e.Mov(e.arg("c"), R.Ctx)
+	e.LoadG(R.G)
 
 	e.Label("in")
+	e.Comment(rewrap(whyLocks)...)
+	e.Mov(rt(cGM, R.G), R.Acc)
+	e.Move64(rt(cMLockedExt, R.Acc), at(a.trampFrame().Locks, SP))
 	e.Comment(rewrap(whyCallSwapin)...)
 	e.Mov(R.Ctx, e.out(coEntry, "c"))
 	e.Call(Callee{Name: dSwapin.Name})
