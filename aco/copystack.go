@@ -103,9 +103,11 @@ type cs struct {
 }
 
 // inlineSaveWords is the size of the inline save stack, in words: enough for
-// a small generator (a co whose function only yields saves 96 bytes on
-// amd64).
-const inlineSaveWords = 12
+// a small generator (a co whose function only yields saves 88 bytes on
+// amd64: its frames, Yield's and coEntry's with its ABI0 wrapper, three
+// words each but Yield's two, see yieldFrameBudget), and a Co of 256 bytes,
+// a size class of the allocator.
+const inlineSaveWords = 11
 
 // rootSet is a co's roots: a slice of pointers in two words, not three
 // (a word less per co). Its length and capacity are at most the image's

@@ -454,8 +454,8 @@ func resumeLocks(hi uintptr) uint64 {
 
 // yieldFailed acts on a status from swapout: it makes room, learns the
 // frame layout, collects roots, or panics for a yield that cannot be done.
-func (co *Co) yieldFailed(st uintptr) {
-	switch st {
+func (co *Co) yieldFailed() {
+	switch st := uintptr(co.status); st {
 	case swNotRunning:
 		co.checkInside("Yield")
 		panic(msgYieldOutside)

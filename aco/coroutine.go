@@ -81,7 +81,7 @@ type Func func(co *Co)
 type Co struct {
 	// cs is the copy-stack engine's state. It comes first: the switch
 	// routines' context is at the Co's own address. The layout keeps a
-	// share-stack co in one 224-byte allocation on amd64.
+	// share-stack co in one 256-byte allocation on amd64 (TestCoSize).
 	cs
 
 	// st is the life-cycle state. Outside the copy-stack fast paths it
@@ -492,18 +492,20 @@ func (co *Co) checkInside(what string) {
 //go:noinline
 func (co *Co) Yield() {
 	if co.copyStack() {
-		// Copy-stack engine: swapout returns 0 when the co is resumed,
-		// or at once with a status telling what to do first. There is
-		// one call of swapout, so every image starts with the same frame
-		// of Yield; it is part of every saved image, so it is small. A
+		// Copy-stack engine: swapout returns with status 0 when the co
+		// is resumed, or at once with a status telling what to do
+		// first. There is one call of swapout, so every image starts
+		// with the same frame of Yield; it is part of every saved image,
+		// so it is small: every call here passes one word (the caller
+		// reserves the spill space of a call's register arguments). A
 		// resume returns from Yield for the co (see swapin) unless
 		// Destroy is unwinding it: then it comes back here and panics.
 		for {
-			st := swapout(&co.swctx)
-			if st == swOK {
+			swapout(&co.swctx)
+			if co.status == swOK {
 				break
 			}
-			co.yieldFailed(st)
+			co.yieldFailed()
 		}
 		if co.unwinding != 0 {
 			co.panicUnwind()
@@ -516,8 +518,10 @@ func (co *Co) Yield() {
 	// Resume).
 	// A standalone co's common yield makes no call after the switch; one
 	// more word in this frame would be in every copy-stack image.
-	if ok := co.leavePortable().yield(struct{}{}); !ok || co.mode == modeMoved {
-		co.enterPortable(ok)
+	if ok := co.leavePortable().yield(struct{}{}); !ok {
+		co.enterStopped()
+	} else if co.mode == modeMoved {
+		co.fpuEnter()
 	}
 }
 
@@ -538,11 +542,11 @@ func yieldValue(p, v unsafe.Pointer) {
 	c := (*coroutine)(p)
 	if c.co.copyStack() {
 		for {
-			st := swapout(&c.co.swctx)
-			if st == swOK {
+			swapout(&c.co.swctx)
+			if c.co.status == swOK {
 				break
 			}
-			c.co.yieldFailed(st)
+			c.co.yieldFailed()
 		}
 		if c.co.unwinding != 0 {
 			c.co.panicUnwind()

@@ -17,7 +17,7 @@ import (
 type swctx struct {
 	n, yret, enter, g uintptr
 	copies, maxcpsz   uint64
-	fpuShared         uint16
+	fpuShared, status uint8
 }
 type cs struct{ swctx }
 type csExtra struct{}
@@ -44,7 +44,7 @@ var moveThreshold uintptr = MoveThreshold
 var moveAfter uintptr
 
 func trampoline(*swctx) uintptr { return 0 }
-func swapout(*swctx) uintptr    { return 0 }
+func swapout(*swctx)            {}
 func growStack(int)             {}
 func captureFPU()               {}
 
@@ -55,7 +55,7 @@ func (co *Co) recycleCopyStack()          {}
 func (co *Co) reuseCopyStack(*ShareStack) {}
 func (co *Co) resumeCopyStack()           {}
 func (co *Co) afterResume(*bool)          {}
-func (co *Co) yieldFailed(uintptr)        {}
+func (co *Co) yieldFailed()               {}
 func (co *Co) move()                      {}
 func (co *Co) fpuLeave()                  {}
 func (co *Co) fpuEnter()                  {}

@@ -175,8 +175,17 @@ func (co *Co) handBack() {
 // returned ok, for a co that moved or was stopped: it hands a moved co its
 // FPU environment, and ends a stopped one (see stoppedOnG).
 func (co *Co) enterPortable(ok bool) {
+	if ok {
+		co.fpuEnter()
+		return
+	}
+	co.enterStopped()
+}
+
+// enterStopped is enterPortable after a switch that returned false.
+func (co *Co) enterStopped() {
 	co.fpuEnter()
-	if !ok && co.stoppedOnG() {
+	if co.stoppedOnG() {
 		// The co moved onto a goroutine of its own and was abandoned (see
 		// abandon): it leaves without running any more.
 		co.abandonYield()

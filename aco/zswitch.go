@@ -33,6 +33,7 @@ type swctx struct {
 	slow      uint8 // non-zero: the next resume needs prepareResume
 	enter     uint8 // non-zero: swapin enters Yield itself instead of returning from it for it
 	fpuShared uint8 // non-zero: the co shares its resumer's FPU environment (a Pull iterator's, as iter.Pull's goroutines do): the switch leaves it alone
+	status    uint8 // while the co runs: what a failed capture tells Yield (swOK once the co is resumed)
 }
 
 // tbpOffset is where the trampoline's frame pointer points, above its SP
@@ -108,12 +109,12 @@ func swapin()
 
 // swapout saves the frames between its caller and the trampoline (calling
 // capture, then swapleave) and so leaves into the trampoline's caller. It
-// returns 0 when the co is resumed, or the status capture gave if the co could
-// not yield. It never writes SP itself: capture runs Go code, and a goroutine
-// preempted at the entry of a Go function there has swapout as an ordinary
-// frame under it, which the garbage collector's unwinder must be able to walk
-// through.
-func swapout(c *swctx) uintptr
+// returns with c.status 0 when the co is resumed, or the status capture gave
+// if the co could not yield. It never writes SP itself: capture runs Go code,
+// and a goroutine preempted at the entry of a Go function there has swapout as
+// an ordinary frame under it, which the garbage collector's unwinder must be
+// able to walk through.
+func swapout(c *swctx)
 
 // swapleave copies the image out to the save stack and jumps into the
 // trampoline's caller. Called only by swapout, which passes c and the image's

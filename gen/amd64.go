@@ -159,6 +159,14 @@ func (b *asmAMD64) Mov32(s, d opnd) {
 	}
 }
 
+func (b *asmAMD64) Mov8(s, d opnd) {
+	if i, ok := s.(imm); ok {
+		b.MOVB(operand.U8(i), b.op(d))
+		return
+	}
+	b.MOVB(b.r(s.(Reg)).(reg.GP).As8(), b.op(d))
+}
+
 func (b *asmAMD64) Movou(s, d opnd)       { b.MOVOU(b.op(s), b.op(d)) }
 func (b *asmAMD64) Lea(m mem, d Reg)      { b.LEAQ(b.m(m), b.r(d)) }
 func (b *asmAMD64) Add(s opnd, d Reg)     { b.ADDQ(b.op(s), b.r(d)) }

@@ -291,6 +291,7 @@ var (
 	fCwCo      = &Field{"cwCo", uint16T, "x87 control words"}
 	fCwMain    = &Field{"cwMain", uint16T, ""}
 	fEnter     = &Field{"enter", uint8T, "non-zero: swapin enters Yield itself instead of returning from it for it"}
+	fStatus    = &Field{"status", uint8T, "while the co runs: what a failed capture tells Yield (swOK once the co is resumed)"}
 	fFPUShared = &Field{"fpuShared", uint8T, "non-zero: the co shares its resumer's FPU environment (a Pull iterator's, as iter.Pull's goroutines do): the switch leaves it alone"}
 )
 
@@ -302,7 +303,7 @@ var swctxLayout = [][]*Field{
 	{fCopies},
 	{fHiOff, fYret, fBufCap, fMaxcpsz},
 	{fMxcsrCo, fMxcsrMain, fCwCo, fCwMain},
-	{fSlow, fEnter, fFPUShared},
+	{fSlow, fEnter, fFPUShared, fStatus},
 }
 
 // swctxType is swctx as a go/types type, for the signatures.

@@ -124,11 +124,11 @@ jumps into it. Called only by trampoline, which passes c in a register.`,
 	}
 	dSwapout = &Decl{
 		Name: "swapout",
-		Sig:  sig(params(Param{"c", ctxPtr}), params(Param{"", uintptrT})),
+		Sig:  sig(params(Param{"c", ctxPtr}), nil),
 		Doc: `swapout saves the frames between its caller and the trampoline (calling
 capture, then swapleave) and so leaves into the trampoline's caller. It
-returns 0 when the co is resumed, or the status capture gave if the co
-could not yield. It never writes SP itself: capture runs Go code, and a
+returns with c.status 0 when the co is resumed, or the status capture gave
+if the co could not yield. It never writes SP itself: capture runs Go code, and a
 goroutine preempted at the entry of a Go function there has swapout as an
 ordinary frame under it, which the garbage collector's unwinder must be
 able to walk through.`,

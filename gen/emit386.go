@@ -74,6 +74,7 @@ func (f *func386) XORL(s, d Reg)           { f.add("XORL", true, s, d) }
 func (f *func386) CMPL(x, y opnd)          { f.add("CMPL", false, x, y) }
 func (f *func386) CMPW(x, y opnd)          { f.add("CMPW", false, x, y) }
 func (f *func386) CMPB(x, y opnd)          { f.add("CMPB", false, x, y) }
+func (f *func386) MOVB(s, d opnd)          { f.add("MOVB", true, s, d) }
 func (f *func386) TESTL(x, y Reg)          { f.add("TESTL", false, x, y) }
 func (f *func386) JMP(t opnd)              { f.add("JMP", false, t).ends = true }
 func (f *func386) JNE(l string)            { f.add("JNE", false, label(l)) }
@@ -96,6 +97,7 @@ func (f *func386) out(c Callee, name string) mem { return at(f.a.abi0(c.Sig).off
 func (f *func386) arch() *Arch               { return f.a }
 func (f *func386) Mov(s, d opnd)             { f.MOVL(f.op(s), d) }
 func (f *func386) Mov32(s, d opnd)           { f.MOVL(f.op(s), d) }
+func (f *func386) Mov8(s, d opnd)            { f.MOVB(f.op(s), d) } // Go's assembler names AX's low byte AX
 func (f *func386) Movou(s, d opnd)           { f.MOVOU(s, d) }
 func (f *func386) Lea(m mem, d Reg)          { f.LEAL(m, d) }
 func (f *func386) Add(s opnd, d Reg)         { f.ADDL(s, d) }

@@ -26,6 +26,7 @@ type lower interface {
 
 	Mov(src, dst opnd)   // a word
 	Mov32(src, dst opnd) // 32 bits (zero-extended into a register)
+	Mov8(src, dst opnd)  // a byte, to memory
 	Movou(src, dst opnd) // 16 bytes, through an SSE register
 	Lea(m mem, dst Reg)
 	Add(src opnd, dst Reg)
