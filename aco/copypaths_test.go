@@ -418,3 +418,22 @@ func TestResumeFromLockedThread(t *testing.T) {
 	ss.Destroy()
 	m.Destroy()
 }
+
+// TestNewCoIsReset: a new share-stack co's context is what resetCopyStack
+// makes of it (initCopyStack sets only the fields a new Co does not have
+// zero, and must not fall behind resetCopyStack).
+func TestNewCoIsReset(t *testing.T) {
+	if !copyStackOn {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	m, ss := NewMain(), NewShareStack(0)
+	for _, size := range []int{0, 1 << 12} { // the inline save stack, and one of its own
+		co := Create(m, ss, size, func(co *Co) {}, nil)
+		fresh := co.cs
+		co.resetCopyStack()
+		assert.Equal(t, co.cs, fresh, "save stack size %d", size)
+		co.Destroy()
+	}
+	ss.Destroy()
+	m.Destroy()
+}

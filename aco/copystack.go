@@ -170,7 +170,10 @@ func (co *Co) initCopyStack(saveStackSize int) {
 	} else {
 		co.bufCap = uint32(saveStackSize) // what the first save allocates
 	}
-	co.resetCopyStack()
+	// What resetCopyStack sets that a new Co does not have zero already.
+	co.pc = entryPC
+	co.slow = 1
+	co.cwCo, co.mxcsrCo = fpuDefault()
 }
 
 // resetCopyStack returns the context to its state before the first resume,
