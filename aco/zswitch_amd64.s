@@ -141,7 +141,7 @@ TEXT ·swapin(SB), NOSPLIT|NOFRAME, $0
 	XORQ R9, R9
 	MOVQ CX, R10
 	ANDQ $-32, R10
-	JZ   copyin16
+	JZ   copyinshort
 
 copyin:
 	MOVOU (SI)(R9*1), X0
@@ -152,13 +152,23 @@ copyin:
 	CMPQ  R9, R10
 	JB    copyin
 
-copyin16:
+copyintail:
+	CMPQ  R9, CX
+	JAE   copied
 	LEAQ  16(R9), R10
 	CMPQ  R10, CX
-	JA    copyinwords
+	JAE   copyinlast
 	MOVOU (SI)(R9*1), X0
 	MOVOU X0, (R8)(R9*1)
-	MOVQ  R10, R9
+
+copyinlast:
+	MOVOU -16(SI)(CX*1), X0
+	MOVOU X0, -16(R8)(CX*1)
+	JMP   copied
+
+copyinshort:
+	CMPQ CX, $0x10
+	JAE  copyintail
 
 copyinwords:
 	CMPQ R9, CX
@@ -264,7 +274,7 @@ TEXT ·swapleave(SB), NOSPLIT|NOFRAME, $0
 	XORQ R9, R9
 	MOVQ CX, R10
 	ANDQ $-32, R10
-	JZ   copyout16
+	JZ   copyoutshort
 
 copyout:
 	MOVOU (SI)(R9*1), X0
@@ -275,13 +285,23 @@ copyout:
 	CMPQ  R9, R10
 	JB    copyout
 
-copyout16:
+copyouttail:
+	CMPQ  R9, CX
+	JAE   saved
 	LEAQ  16(R9), R10
 	CMPQ  R10, CX
-	JA    copyoutwords
+	JAE   copyoutlast
 	MOVOU (SI)(R9*1), X0
 	MOVOU X0, (R8)(R9*1)
-	MOVQ  R10, R9
+
+copyoutlast:
+	MOVOU -16(SI)(CX*1), X0
+	MOVOU X0, -16(R8)(CX*1)
+	JMP   saved
+
+copyoutshort:
+	CMPQ CX, $0x10
+	JAE  copyouttail
 
 copyoutwords:
 	CMPQ R9, CX

@@ -120,7 +120,7 @@ TEXT ·swapin(SB), NOSPLIT|NOFRAME, $0
 	XORL DX, DX
 	MOVL CX, AX
 	ANDL $0xffffffe0, AX
-	JZ   copyin16
+	JZ   copyinshort
 
 copyin:
 	MOVOU (SI)(DX*1), X0
@@ -131,13 +131,23 @@ copyin:
 	CMPL  DX, AX
 	JB    copyin
 
-copyin16:
+copyintail:
+	CMPL  DX, CX
+	JAE   copied
 	LEAL  16(DX), AX
 	CMPL  AX, CX
-	JA    copyinwords
+	JAE   copyinlast
 	MOVOU (SI)(DX*1), X0
 	MOVOU X0, (BX)(DX*1)
-	MOVL  AX, DX
+
+copyinlast:
+	MOVOU -16(SI)(CX*1), X0
+	MOVOU X0, -16(BX)(CX*1)
+	JMP   copied
+
+copyinshort:
+	CMPL CX, $0x10
+	JAE  copyintail
 
 copyinwords:
 	CMPL DX, CX
@@ -213,7 +223,7 @@ TEXT ·swapleave(SB), NOSPLIT|NOFRAME, $0
 	XORL DX, DX
 	MOVL CX, AX
 	ANDL $0xffffffe0, AX
-	JZ   copyout16
+	JZ   copyoutshort
 
 copyout:
 	MOVOU (SI)(DX*1), X0
@@ -224,13 +234,23 @@ copyout:
 	CMPL  DX, AX
 	JB    copyout
 
-copyout16:
+copyouttail:
+	CMPL  DX, CX
+	JAE   saved
 	LEAL  16(DX), AX
 	CMPL  AX, CX
-	JA    copyoutwords
+	JAE   copyoutlast
 	MOVOU (SI)(DX*1), X0
 	MOVOU X0, (BX)(DX*1)
-	MOVL  AX, DX
+
+copyoutlast:
+	MOVOU -16(SI)(CX*1), X0
+	MOVOU X0, -16(BX)(CX*1)
+	JMP   saved
+
+copyoutshort:
+	CMPL CX, $0x10
+	JAE  copyouttail
 
 copyoutwords:
 	CMPL DX, CX

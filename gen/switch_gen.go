@@ -133,8 +133,8 @@ func intoYield(a *Arch) string {
 
 // copyLoop copies n bytes (a multiple of the word size) from (src) to
 // (dst): 32 bytes per step through two SSE registers (SSE2 is part of the
-// baseline on both architectures), then at most 16, then a word at a time;
-// name names its labels. A switch costs the bytes it copies, so this loop is where
+// baseline on both architectures), then the rest in at most two 16-byte
+// moves (see copyWords); name names its labels. A switch costs the bytes it copies, so this loop is where
 // large images spend their time.
 //
 // Where the contract has a Keep register (amd64), an image of copyRepMin
@@ -167,15 +167,21 @@ func copyLoop(e lower, name, done string) {
 }
 
 // copyWords is the copy loop proper: Word holds the end of the whole
-// 32-byte blocks, then the next index and the word moved.
+// 32-byte blocks, then the next index and the word moved. The rest after
+// the blocks (under 32 bytes) takes at most two 16-byte moves, the second
+// ending at the image's end: it may copy again bytes already copied, which
+// is harmless as source and destination are apart, and costs fewer steps
+// than moving the last word alone. Only an image under 16 bytes goes a
+// word at a time.
 func copyWords(e lower, name, done string) {
 	a, R := e.arch(), e.arch().Roles
 	src := func(d int64) mem { return at(d, R.Src).idx(R.Idx, 1) }
 	dst := func(d int64) mem { return at(d, R.Dst).idx(R.Idx, 1) }
+	end := func(base Reg) mem { return at(-16, base).idx(R.N, 1) }
 	e.XorWord(R.Idx)
 	e.Mov(R.N, R.Word)
 	e.AndImm(-32, R.Word)
-	e.Jump(ifZero, name+"16")
+	e.Jump(ifZero, name+"short")
 	e.Label(name)
 	e.Movou(src(0), R.Vec)
 	e.Movou(src(16), R.Vec2)
@@ -184,13 +190,21 @@ func copyWords(e lower, name, done string) {
 	e.Add(imm(32), R.Idx)
 	e.Cmp(R.Idx, R.Word)
 	e.Jump(ifBelow, name)
-	e.Label(name + "16")
+	e.Label(name + "tail")
+	e.Cmp(R.Idx, R.N)
+	e.Jump(ifAboveEq, done)
 	e.Lea(at(16, R.Idx), R.Word)
 	e.Cmp(R.Word, R.N)
-	e.Jump(ifAbove, name+"words")
+	e.Jump(ifAboveEq, name+"last")
 	e.Movou(src(0), R.Vec)
 	e.Movou(R.Vec, dst(0))
-	e.Mov(R.Word, R.Idx)
+	e.Label(name + "last")
+	e.Movou(end(R.Src), R.Vec)
+	e.Movou(R.Vec, end(R.Dst))
+	e.Jmp(done)
+	e.Label(name + "short")
+	e.Cmp(R.N, imm(16))
+	e.Jump(ifAboveEq, name+"tail")
 	e.Label(name + "words")
 	e.Cmp(R.Idx, R.N)
 	e.Jump(ifAboveEq, done)
