@@ -103,11 +103,12 @@ type cs struct {
 }
 
 // inlineSaveWords is the size of the inline save stack, in words: enough for
-// a small generator (a co whose function only yields saves 88 bytes on
-// amd64: its frames, Yield's and coEntry's with its ABI0 wrapper, three
-// words each but Yield's two, see yieldFrameBudget), and a Co of 256 bytes,
-// a size class of the allocator.
-const inlineSaveWords = 11
+// a small generator (a co whose function only yields saves 64 bytes on
+// amd64: Yield's frame of two words (see yieldFrameBudget), its function's
+// and coEntry's of two, and the return addresses into the two; coEntry's
+// into the trampoline is outside the image), and a Co of 232 bytes, in the
+// allocator's 240-byte size class.
+const inlineSaveWords = 8
 
 // rootSet is a co's roots: a slice of pointers in two words, not three
 // (a word less per co). Its length and capacity are at most the image's

@@ -81,7 +81,7 @@ type Func func(co *Co)
 type Co struct {
 	// cs is the copy-stack engine's state. It comes first: the switch
 	// routines' context is at the Co's own address. The layout keeps a
-	// share-stack co in one 256-byte allocation on amd64 (TestCoSize).
+	// share-stack co in one 240-byte allocation on amd64 (TestCoSize).
 	cs
 
 	// st is the life-cycle state. Outside the copy-stack fast paths it

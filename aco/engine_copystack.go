@@ -25,7 +25,7 @@ func init() {
 	if runtime.GOARCH == "amd64" && cpu.X86.HasERMS {
 		copyRepMin = repMovsbMin
 	}
-	entryPC = coEntryPC()
+	entryPC = funcEntry(coEntry)
 	selectEngine()
 }
 
@@ -72,8 +72,15 @@ var copyRepMin = ^uintptr(0)
 // repMovsbMin is copyRepMin where the CPU has ERMS.
 const repMovsbMin = 2048
 
-// entryPC is the address the first resume jumps to: coEntry's ABI0 entry.
+// entryPC is the address the first resume jumps to: coEntry's ABIInternal
+// entry, not its ABI0 wrapper's (on 386 the two are one), so that no
+// wrapper's frame is in every image; swapin passes c as the ABIInternal
+// argument.
 var entryPC uintptr
+
+// funcEntry returns the entry of f's body: a func value points to a word
+// holding it (the ABIInternal entry, for a Go function).
+func funcEntry(f func(*swctx)) uintptr { return **(**uintptr)(unsafe.Pointer(&f)) }
 
 // resumeSkipPC is the return address of Resume's fast-path call of the
 // trampoline, and resumeSkipFrame Resume's frame size there (its spdelta):

@@ -81,9 +81,6 @@ var (
 	_ *uintptr                                       = &copyRepMin
 )
 
-// coEntryPC returns the ABI0 address of coEntry.
-func coEntryPC() uintptr
-
 // fpuEnv returns the current x87 control word and MXCSR.
 func fpuEnv() (cw uint16, mxcsr uint32)
 

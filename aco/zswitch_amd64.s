@@ -6,12 +6,6 @@
 #include "textflag.h"
 #include "funcdata.h"
 
-// func coEntryPC() uintptr
-TEXT ·coEntryPC(SB), NOSPLIT, $0-8
-	MOVQ $·coEntry(SB), AX
-	MOVQ AX, ret+0(FP)
-	RET
-
 // func fpuEnv() (cw uint16, mxcsr uint32)
 TEXT ·fpuEnv(SB), NOSPLIT, $0-8
 	FSTCW   cw+0(FP)
@@ -228,9 +222,19 @@ intoyield:
 
 first:
 	// Continue at the saved PC, with the image's lowest address as SP.
-	MOVQ swctx_pc+0(DI), AX
+	MOVQ swctx_pc+0(DI), CX
 	MOVQ R8, SP
-	JMP  AX
+
+	// Before the first run the saved PC is coEntry's ABIInternal entry (no ABI
+	// wrapper: its frame would be in every image), which takes c in a
+	// register; in Yield, where the saved PC is otherwise, both are harmless.
+	MOVQ DI, AX
+
+	// We enter ABIInternal code in place of a return from an ABI0 call: set
+	// the registers the call site would re-establish.
+	MOVQ  (TLS), R14
+	XORPS X15, X15
+	JMP   CX
 
 // func swapout(c *swctx)
 TEXT ·swapout(SB), NOSPLIT, $32-8

@@ -6,12 +6,6 @@
 #include "textflag.h"
 #include "funcdata.h"
 
-// func coEntryPC() uintptr
-TEXT ·coEntryPC(SB), NOSPLIT, $0-4
-	MOVL $·coEntry(SB), AX
-	MOVL AX, ret+0(FP)
-	RET
-
 // func fpuEnv() (cw uint16, mxcsr uint32)
 TEXT ·fpuEnv(SB), NOSPLIT, $0-8
 	FSTCW   cw+0(FP)
@@ -179,9 +173,9 @@ copied:
 
 first:
 	// Continue at the saved PC, with the image's lowest address as SP.
-	MOVL swctx_pc+0(DI), AX
+	MOVL swctx_pc+0(DI), CX
 	MOVL BX, SP
-	JMP  AX
+	JMP  CX
 
 // func swapout(c *swctx)
 TEXT ·swapout(SB), NOSPLIT, $16-4

@@ -119,7 +119,7 @@ func (b *asmAMD64) op(o opnd) operand.Op {
 // isRaw reports whether o is an operand only raw instructions take.
 func isRaw(o opnd) bool {
 	switch o.(type) {
-	case symImm, asmConst, addrOf, tls:
+	case symImm, asmConst, tls:
 		return true
 	}
 	return false

@@ -101,6 +101,11 @@ type Arch struct {
 	// re-establishes them after the call; a switch that jumps straight
 	// into Go code in place of such a return must set them itself.
 	Internal []Kept
+	// Arg0 is the register of an ABIInternal function's first integer
+	// argument: the first resume enters coEntry's ABIInternal body with c
+	// there, not its ABI0 wrapper, whose frame would be in every image
+	// ("" where ABIInternal is ABI0, passing arguments on the stack).
+	Arg0 Reg
 	// Scratch are the registers the switch routines may clobber.
 	Scratch []Reg
 	Roles   Roles
@@ -130,6 +135,7 @@ var amd64 = &Arch{
 		{"g", R14, FromTLS},
 		{"zero", X15, Zero},
 	},
+	Arg0: AX,
 	Scratch: []Reg{AX, BX, CX, DX, SI, DI, R8, R9, R10, R14, X0, X1, X15},
 	Roles: Roles{
 		Ctx: DI, G: R8, Hi: R9, N: CX,

@@ -151,12 +151,6 @@ image's lowest address in registers; it never returns.`,
 		Doc:     `getg returns the current goroutine's runtime g.`,
 		NoSplit: true,
 	}
-	dCoEntryPC = &Decl{
-		Name:    "coEntryPC",
-		Sig:     sig(nil, params(Param{"", uintptrT})),
-		Doc:     `coEntryPC returns the ABI0 address of coEntry.`,
-		NoSplit: true,
-	}
 	dFpuEnv = &Decl{
 		Name:    "fpuEnv",
 		Sig:     sig(nil, params(Param{"cw", uint16T}, Param{"mxcsr", uint32T})),
@@ -187,7 +181,7 @@ swapleave's FPU switch, for a co on a goroutine of its own (move.go).`,
 
 // decls is the order of the declarations in zswitch.go and of the
 // functions in the switch's assembly files.
-var decls = []*Decl{dCoEntryPC, dFpuEnv, dFpuSetEnv, dFpuToCo, dFpuToMain, dTrampoline, dSwapin, dSwapout, dSwapleave}
+var decls = []*Decl{dFpuEnv, dFpuSetEnv, dFpuToCo, dFpuToMain, dTrampoline, dSwapin, dSwapout, dSwapleave}
 
 // getg lives in files of its own (zgetg_*.s), built wherever the runtime
 // layout tables are, the race detector included: the portable engine's

@@ -3,7 +3,7 @@ package main
 // One description per routine, one lowering per architecture. The switch
 // routines (switch_gen.go, fpu_gen.go) are written once, against lower:
 // word-size instructions over the contract's roles and the neutral
-// operands of emit386.go (Reg, mem, imm, symImm, asmConst, addrOf). Each
+// operands of emit386.go (Reg, mem, imm, symImm, asmConst). Each
 // architecture lowers them to its own instructions: amd64.go through avo,
 // emit386.go through the small 386 emitter. Where the architectures differ
 // in more than the word size, lower names what is meant (Move64, Inc64,

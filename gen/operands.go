@@ -78,11 +78,6 @@ type asmConst string
 
 func (c asmConst) asm() string { return "$" + string(c) }
 
-// addrOf is the address of a global or function: $·name(SB).
-type addrOf string
-
-func (a addrOf) asm() string { return "$·" + string(a) + "(SB)" }
-
 // tls is the thread-local slot holding g: (TLS).
 type tls struct{}
 

@@ -1,7 +1,7 @@
 package main
 
 // The switch: trampoline, swapin (copy-in), swapout (copy-out), and the
-// small helpers getg and coEntryPC, each described once over the lower
+// small helper getg, each described once over the lower
 // interface (lower.go) and lowered to amd64 with avo and to 386 with the
 // typed emitter; registers, field widths, frame sizes and frame offsets
 // all come from the contract (contract.go).
@@ -46,6 +46,11 @@ var (
 	}
 	whyImage  = []string{"The image ends just below our return address."}
 	whyFirst  = []string{"Continue at the saved PC, with the image's lowest address as SP."}
+	whyEntry  = []string{
+		"Before the first run the saved PC is coEntry's ABIInternal entry (no ABI",
+		"wrapper: its frame would be in every image), which takes c in a",
+		"register; in Yield, where the saved PC is otherwise, both are harmless.",
+	}
 	whySkipRs = []string{
 		"Return from Resume for the trampoline if it was called from Resume's",
 		"fast path (whose frame size resumeSkipFrame holds): the co yielded, so",
@@ -221,13 +226,6 @@ func getg(e lower) {
 	e.Ret()
 }
 
-// pcOf returns the ABI0 address of a function: coEntryPC.
-func pcOf(e lower, name string) {
-	e.Mov(addrOf(name), AX)
-	e.Mov(AX, e.arg("ret"))
-	e.Ret()
-}
-
 // trampoline
 
 func trampoline(e lower) {
@@ -313,9 +311,14 @@ func swapin(e lower, shared bool) {
 
 	e.Label("first")
 	e.Comment(rewrap(whyFirst)...)
-	e.Mov(a.word(fPC, R.Ctx), R.Acc)
+	e.Mov(a.word(fPC, R.Ctx), R.PC)
 	e.Mov(R.Dst, SP)
-	e.JmpReg(R.Acc)
+	if a.Arg0 != "" {
+		e.Comment(rewrap(whyEntry)...)
+		e.Mov(R.Ctx, a.Arg0)
+	}
+	e.Reestablish()
+	e.JmpReg(R.PC)
 }
 
 // returnVia returns for the frame whose return address is at (slot): it
@@ -394,8 +397,6 @@ func swapleave(e lower, shared bool) {
 // variant.
 func routine(e lower, d *Decl, shared bool) {
 	switch d {
-	case dCoEntryPC:
-		pcOf(e, coEntry.Name)
 	case dFpuEnv:
 		fpuEnv(e)
 	case dFpuSetEnv:
