@@ -89,14 +89,3 @@ func (a *Arch) trampFrame() TrampFrame {
 	f.Result = f.Args + a.abi0(dTrampoline.Sig).off("ret")
 	return f
 }
-
-// spDelta is how far a framed function's SP is below its entry SP in its
-// body: its frame and, with frame pointers, the saved BP (what the
-// runtime's pcsp table records).
-func (a *Arch) spDelta(d *Decl) int64 {
-	n := a.frameSize(d)
-	if a.FramePointer && n > 0 {
-		n += a.Word
-	}
-	return n
-}

@@ -135,7 +135,7 @@ var amd64 = &Arch{
 		{"g", R14, FromTLS},
 		{"zero", X15, Zero},
 	},
-	Arg0: AX,
+	Arg0:    AX,
 	Scratch: []Reg{AX, BX, CX, DX, SI, DI, R8, R9, R10, R14, X0, X1, X15},
 	Roles: Roles{
 		Ctx: DI, G: R8, Hi: R9, N: CX,

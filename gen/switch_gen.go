@@ -30,8 +30,8 @@ var (
 		"they belong to the resume, not to the co, so no co keeps them.",
 	}
 	whyLocks = []string{"The thread's lock counts at this resume, for the yield to compare."}
-	whyRegs = []string{"c, g, and hi: our SP, one word above the image's end."}
-	whyFast = []string{
+	whyRegs  = []string{"c, g, and hi: our SP, one word above the image's end."}
+	whyFast  = []string{
 		"The fast path: the image goes back where it was and has no defers,",
 		"and there is room below it (else prepareResume says swGrow).",
 	}
@@ -44,9 +44,9 @@ var (
 		"The co's bottom frame returned here: it ended, and is still ours. A yield",
 		"leaves with 0 instead, after which the co may be another goroutine's.",
 	}
-	whyImage  = []string{"The image ends just below our return address."}
-	whyFirst  = []string{"Continue at the saved PC, with the image's lowest address as SP."}
-	whyEntry  = []string{
+	whyImage = []string{"The image ends just below our return address."}
+	whyFirst = []string{"Continue at the saved PC, with the image's lowest address as SP."}
+	whyEntry = []string{
 		"Before the first run the saved PC is coEntry's ABIInternal entry (no ABI",
 		"wrapper: its frame would be in every image), which takes c in a",
 		"register; in Yield, where the saved PC is otherwise, both are harmless.",
