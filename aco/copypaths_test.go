@@ -403,6 +403,7 @@ func TestResumeFromLockedThread(t *testing.T) {
 		// first resume (a misuse row): its goroutine cannot follow.
 		t.Skip("the copy-stack engine is off:", EngineNote())
 	}
+	defer pinOnShareStack()() // a moved co is on a goroutine
 	m, ss := NewMain(), NewShareStack(0)
 	n := 0
 	co := Create(m, ss, 0, func(co *Co) {
@@ -425,6 +426,7 @@ func TestResumeFromLockedThread(t *testing.T) {
 	}
 	require.Equal(t, 6, n)
 	require.False(t, co.IsEnd())
+	require.False(t, co.Moved(), "the co stayed on its share stack")
 	co.Destroy()
 	ss.Destroy()
 	m.Destroy()
