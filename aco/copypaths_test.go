@@ -450,3 +450,43 @@ func TestNewCoIsReset(t *testing.T) {
 	ss.Destroy()
 	m.Destroy()
 }
+
+// TestDestroyAfterMemoYieldsRunsOpenDefer: Destroy trusts the memo of the
+// yield that saved the image to say there are no open-coded defers (see
+// imageMemo). A co that yielded with a memo at one place and then at
+// another, with an open-coded defer pending and frames no memo describes,
+// must still be unwound: a trust left over from the earlier yields would
+// skip its deferred call.
+func TestDestroyAfterMemoYieldsRunsOpenDefer(t *testing.T) {
+	if !copyStackOn {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	defer pinOnShareStack()() // a moved co is unwound on its goroutine
+	m, ss := NewMain(), NewShareStack(0)
+	ran := false
+	co := Create(m, ss, 0, func(co *Co) {
+		for range 4 {
+			yieldPlain(co)
+		}
+		yieldUnderOpenDefer(co, &ran)
+	}, nil)
+	for range 4 {
+		co.Resume()
+	}
+	require.True(t, co.memoImage, "the yields at one place use a memo (else this test tests nothing)")
+	co.Resume() // now suspended under the open-coded defer
+	require.False(t, ran)
+	co.Destroy()
+	require.True(t, ran, "Destroy ran the pending open-coded deferred call")
+	ss.Destroy()
+	m.Destroy()
+}
+
+//go:noinline
+func yieldPlain(co *Co) { co.Yield() }
+
+//go:noinline
+func yieldUnderOpenDefer(co *Co, ran *bool) {
+	defer func() { *ran = true }()
+	co.Yield()
+}

@@ -106,7 +106,7 @@ type cs struct {
 // a small generator (a co whose function only yields saves 64 bytes on
 // amd64: Yield's frame of two words (see yieldFrameBudget), its function's
 // and coEntry's of two, and the return addresses into the two; coEntry's
-// into the trampoline is outside the image), and a Co of 232 bytes, in the
+// into the trampoline is outside the image), and a Co of 240 bytes, in the
 // allocator's 240-byte size class.
 const inlineSaveWords = 8
 
@@ -188,6 +188,7 @@ func (co *Co) resetCopyStack() {
 	co.yret = 0
 	co.enter = 0
 	co.cwCo, co.mxcsrCo = fpuDefault()
+	co.memoImage = false
 	clear(co.roots.slice())
 	co.roots.n = 0
 	if x := co.x; x != nil {
@@ -253,10 +254,14 @@ func (co *Co) hasPendingDefers() bool {
 }
 
 // imageMemo returns the co's memo if it describes the saved image (a yield
-// that walked its frames may have left an older one), else nil.
+// that walked its frames may have left an older one), else nil: the memo
+// the last yield used, or failing that one that matches the image.
 //
 //go:nosplit
 func (co *Co) imageMemo() *yieldMemo {
+	if co.memoImage {
+		return co.memo
+	}
 	if m := co.memo; m != nil && m.matchImage(co.pc, uintptr(co.buf)+co.n+ptrSize, co.n) {
 		return m
 	}

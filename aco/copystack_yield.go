@@ -99,6 +99,7 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	c.g = 0 // see commitYield
 	c.yret = uint32(m.yret)
 	c.enter = 0
+	co.memoImage = true
 	c.copies++
 	if uint32(n) > c.maxcpsz {
 		c.maxcpsz = uint32(n)
@@ -178,6 +179,7 @@ func captureSlow(c *swctx, lo, gp uintptr) uintptr {
 		}
 		if m != nil {
 			y.s.memo(m, y.hi)
+			y.memo = true
 		} else if x := (*Co)(unsafe.Pointer(c)).x; x != nil && x.cs.walk != nil {
 			if st = y.s.findFrames(y.pc, y.hi, x.cs.walk); st == swOK {
 				y.s.frameRoots(y.hi, x.cs.walk)
@@ -211,6 +213,7 @@ type yieldState struct {
 	np          int     // the co's panic records (a deferred call yields during a panic)
 	stackDefers bool    // some of them are on the stack
 	collected   bool    // collectRoots found the roots
+	memo        bool    // co.memo describes the frames (a memo matched)
 	s           scanState
 }
 
@@ -418,6 +421,7 @@ func commitYield(c *swctx, y *yieldState) {
 	// another one is resuming it.
 	c.g = 0
 	c.enter = 0
+	co.memoImage = y.memo
 	c.copies++
 	if uint32(y.n) > c.maxcpsz {
 		c.maxcpsz = uint32(y.n)

@@ -96,6 +96,11 @@ type Co struct {
 	// stack (a byte, not the *Unwind: it fits beside st and mode, and a
 	// Co's size is per suspended coroutine).
 	unwinding unwindReason
+	// memoImage: memo describes the saved image of the suspended co (the
+	// yield that saved it matched or built memo), so Destroy and relocate
+	// need not match it (see imageMemo). Copy-stack engine only.
+	memoImage bool
+	kid       uint32 // the co's place in its main co's list (kidList)
 
 	main *Co         // the main co this co belongs to (nil for a main co)
 	ss   *ShareStack // nil for standalone and main coroutines

@@ -39,7 +39,7 @@ func (m *Co) WriteStacks(w io.Writer) error {
 	}
 	var b bytes.Buffer
 	for _, co := range m.x.kids.cos {
-		if co.released() {
+		if co == nil { // destroyed
 			continue
 		}
 		co.writeStack(&b)

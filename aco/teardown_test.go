@@ -212,5 +212,80 @@ func TestCoSize(t *testing.T) {
 	if runtime.GOARCH != "amd64" || !copyStackSupported {
 		t.Skip("the budget is for amd64 builds with the copy-stack engine")
 	}
-	require.EqualValues(t, 232, unsafe.Sizeof(Co{}), "a Co is 232 bytes, in the 240-byte size class")
+	require.EqualValues(t, 240, unsafe.Sizeof(Co{}), "a Co is 240 bytes, the 240-byte size class")
+}
+
+// TestKidListDestroyOrders: whatever order coroutines are destroyed in,
+// the main co's list holds exactly the live ones in creation order (each
+// destroyed co clears its own slot, found through its place number), stays
+// within about twice the live ones, and DestroyAll ends the rest newest
+// first.
+func TestKidListDestroyOrders(t *testing.T) {
+	const n = 600
+	orders := map[string]func(i int) int{
+		"creation": func(i int) int { return i },
+		"reverse":  func(i int) int { return n - 1 - i },
+		"strided":  func(i int) int { return i * 7 % n }, // 7 and 600 are coprime
+		"middle out": func(i int) int {
+			if i%2 == 0 {
+				return n/2 + i/2
+			}
+			return n/2 - 1 - i/2
+		},
+	}
+	for name, order := range orders {
+		t.Run(name, func(t *testing.T) {
+			m := NewMain()
+			var ended []int
+			cos := make([]*Co, n)
+			for i := range cos {
+				cos[i] = Create(m, nil, 0, func(co *Co) {
+					defer func() { ended = append(ended, i) }()
+					co.Yield()
+				}, nil)
+				cos[i].Resume()
+			}
+			live := make([]bool, n)
+			for i := range live {
+				live[i] = true
+			}
+			// The list's array: a new one starts at the list's first
+			// slot; dropping slots at the front keeps its end.
+			l := &m.x.kids
+			var start, end uintptr
+			for k := range n - n/10 { // a tenth are left for DestroyAll
+				i := order(k)
+				cos[i].Destroy()
+				live[i] = false
+				require.LessOrEqual(t, len(l.cos), 2*l.n+16)
+				if e := uintptr(unsafe.Pointer(unsafe.SliceData(l.cos))) + uintptr(cap(l.cos))*unsafe.Sizeof(l.cos[0]); e != end {
+					start, end = uintptr(unsafe.Pointer(unsafe.SliceData(l.cos))), e
+				}
+				require.LessOrEqual(t, int((end-start)/unsafe.Sizeof(l.cos[0])), 4*l.n+32, "the words of the list's array")
+				if k%37 == 0 {
+					var want, got []*Co
+					for j, co := range cos {
+						if live[j] {
+							want = append(want, co)
+						}
+					}
+					for _, co := range l.cos {
+						if co != nil {
+							got = append(got, co)
+						}
+					}
+					require.Equal(t, want, got, "after %d destroyed", k+1)
+				}
+			}
+			ended = ended[:0] // Destroy ran the deferred calls of those
+			require.NoError(t, m.DestroyAll())
+			var want []int
+			for j := n - 1; j >= 0; j-- {
+				if live[j] {
+					want = append(want, j)
+				}
+			}
+			require.Equal(t, want, ended, "DestroyAll ends the newest first")
+		})
+	}
 }
