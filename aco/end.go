@@ -113,10 +113,13 @@ func (co *Co) endPanic(r any) {
 	// A Pull iterator's or a Coroutine's co on its share stack, which
 	// their common paths resume without a deferred call (elsewhere their
 	// deferred calls do this after the switch): it gives the iterator or
-	// Coroutine back once ended. Read before finish: from then on another
-	// goroutine may reset the co.
+	// Coroutine back once ended. So does a moved Pull co ended by
+	// runtime.Goexit: next's fast path never returns from iter.Pull's
+	// next, which calls runtime.Goexit (a panic comes back to next as a
+	// failed switch, and next gives the iterator back). Read before
+	// finish: from then on another goroutine may reset the co.
 	e, _ := co.arg.(ender)
-	if !co.copyStack() {
+	if !co.copyStack() && (r != nil || !co.isPull()) {
 		e = nil
 	}
 	co.finish()

@@ -4,6 +4,7 @@ package aco
 
 import (
 	"fmt"
+	"iter"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -438,4 +439,52 @@ func TestPullRecyclesCoroutines(t *testing.T) {
 		}
 	}
 	t.Fatal("an object the last generator held stayed reachable through the recycled coroutine")
+}
+
+// TestPullGoexitMatchesIterPull: a generator that calls runtime.Goexit ends
+// the goroutine that called next, as iter.Pull's does, and leaves the
+// iterator usable from another goroutine: next then reports the end and
+// stop does nothing. On its share stack and once moved onto a goroutine of
+// its own (where next's fast path has no deferred call: the co's end gives
+// the iterator back).
+func TestPullGoexitMatchesIterPull(t *testing.T) {
+	trace := func(pull func(iter.Seq[int]) (func() (int, bool), func())) []string {
+		var out []string
+		next, stop := pull(func(yield func(int) bool) {
+			defer func() { out = append(out, "seq deferred") }()
+			for i := 1; i <= 3; i++ {
+				yield(i)
+			}
+			runtime.Goexit()
+		})
+		for range 3 {
+			v, ok := next()
+			out = append(out, fmt.Sprint("next ", v, " ", ok))
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer func() { out = append(out, fmt.Sprint("goroutine exited, recovered ", recover())) }()
+			next()
+			out = append(out, "next returned")
+		}()
+		<-done
+		v, ok := next()
+		out = append(out, fmt.Sprint("next ", v, " ", ok))
+		stop()
+		out = append(out, "stopped")
+		v, ok = next()
+		out = append(out, fmt.Sprint("next ", v, " ", ok))
+		return out
+	}
+	want := trace(iter.Pull[int])
+	t.Run("sharestack", func(t *testing.T) {
+		defer pinOnShareStack()()
+		require.Equal(t, want, trace(Pull[int]))
+	})
+	t.Run("moved", func(t *testing.T) {
+		withMove(t, 0, 1, func() {
+			require.Equal(t, want, trace(Pull[int]))
+		})
+	})
 }

@@ -263,6 +263,25 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 			p.release()
 			return v, ok
 		}
+		if co := p.co; co.mode == modeMoved && p.cleanup && p.counted == nil && co.st.Load() == uint32(stSuspended) {
+			// A Pull co that moved onto a goroutine of its own: iter.Pull's
+			// next with the checks of a portable resume (see resumeOnG)
+			// and no deferred call. A panic from the generator comes
+			// back as !ok (runOnG keeps it); a runtime.Goexit ends the
+			// co, whose end gives the iterator back (endPanic), before
+			// tnext calls runtime.Goexit here.
+			if port := co.x.port; !rtAvailable || port.sameLocks(getg()) {
+				co.setStateFast(stRunning)
+				co.ss.owner = co // its own share stack (counted == nil)
+				v, ok := p.tnext()
+				if ok && !p.stopped && co.st.Load() == uint32(stYielding) {
+					co.setStateFast(stSuspended)
+					p.release()
+					return v, true
+				}
+				return p.afterMoved(h, port, v, ok)
+			}
+		}
 		// Every other case: a co on a goroutine of its own, a PullOn co,
 		// the end, misuse. The deferred call gives the iterator back
 		// however this call ends.
@@ -318,6 +337,23 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 		p.co.Resume()
 	}
 	return next, stop
+}
+
+// afterMoved is next's fast path for a moved co (see funcs) after a switch
+// that did not end in a plain yield: the co ended, panicked, or the
+// generator called stop. As next's other paths, it gives the iterator
+// back however it ends.
+func (p *puller[V]) afterMoved(h *pullHandle[V], port *portable, v V, ok bool) (V, bool) {
+	defer p.leave(h)
+	var zero V
+	if !ok {
+		port.rethrow() // the generator panicked
+		return zero, false
+	}
+	if p.stopped {
+		return zero, false // seq called stop: the iteration is over
+	}
+	return v, ok
 }
 
 // Who holds a Pull iterator (puller.busy).
