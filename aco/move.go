@@ -61,7 +61,11 @@ func (co *Co) move() {
 		p.m = gM(gp)
 	}
 	co.mode = modeMoved
-	co.startOnG(p, co.resumeCopyStack)
+	// The goroutine is new, with a small stack: it grows it first, for the
+	// image and the room below it (see prepareResume), where few frames
+	// are on it for the runtime to copy, not in the trampoline's slow
+	// path under the frames the goroutine runs it from.
+	co.startOnG(p, co.resumeCopyStack, int(co.n)+stackMargin+2048)
 	if _, ok := p.next(); !ok {
 		p.rethrow()
 	}

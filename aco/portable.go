@@ -62,11 +62,16 @@ func (p *portable) rethrow() {
 // startOnG starts the goroutine that runs body for co (its function, or a
 // moved co's trampoline) through iter.Pull: a Pull co's through iter.Pull
 // of its iterator's own value type (startPull), any other's of struct{}.
-func (co *Co) startOnG(p *portable, body func()) {
-	if co.startPull(p, body) {
+// The goroutine first makes its stack at least grow bytes deep, if grow is
+// not 0.
+func (co *Co) startOnG(p *portable, body func(), grow int) {
+	if co.startPull(p, body, grow) {
 		return
 	}
 	p.next, p.stop = iter.Pull(func(yield func(struct{}) bool) {
+		if grow > 0 {
+			growStack(grow)
+		}
 		p.yield = yield
 		p.started()
 		p.runOnG(body)
@@ -111,7 +116,7 @@ func (co *Co) resumePortable() {
 			p.m = gM(gp)
 		}
 	}
-	co.startOnG(p, co.run)
+	co.startOnG(p, co.run, 0)
 	if _, ok := p.next(); !ok {
 		p.rethrow()
 	}

@@ -142,7 +142,7 @@ type puller[V any] struct {
 // typedPull is implemented by the puller only (the method is unexported):
 // startPull starts a Pull co's goroutine through it.
 type typedPull interface {
-	startTyped(port *portable, body func())
+	startTyped(port *portable, body func(), grow int)
 }
 
 // isPull reports whether co is the coroutine of a Pull iterator, never
@@ -152,10 +152,10 @@ func (co *Co) isPull() bool { return co.main == pullMain }
 
 // startPull starts the goroutine of co, if it is a Pull co, through
 // startTyped, and reports whether it did (see startOnG).
-func (co *Co) startPull(p *portable, body func()) bool {
+func (co *Co) startPull(p *portable, body func(), grow int) bool {
 	t, ok := co.arg.(typedPull)
 	if ok {
-		t.startTyped(p, body)
+		t.startTyped(p, body, grow)
 	}
 	return ok
 }
@@ -164,8 +164,11 @@ func (co *Co) startPull(p *portable, body func()) bool {
 // iterator's own value type, which then carries the values: next calls its
 // next, and a yield calls its yield with no frame between. port gets the
 // untyped functions the engine uses.
-func (p *puller[V]) startTyped(port *portable, body func()) {
+func (p *puller[V]) startTyped(port *portable, body func(), grow int) {
 	p.tnext, port.stop = iter.Pull(func(yield func(V) bool) {
+		if grow > 0 {
+			growStack(grow) // see startOnG
+		}
 		p.tyield = yield
 		port.started()
 		port.runOnG(body)
