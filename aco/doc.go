@@ -33,7 +33,8 @@
 //     and iter.Pull2 on a share-stack coroutine; an iterator dropped
 //     without stop is reclaimed by the garbage collector. A generator whose
 //     yields keep costing more than a goroutine switch moves onto a
-//     goroutine of its own ([MoveThreshold]); deep recursive generators are
+//     goroutine of its own ([MoveThreshold]), and the next iterators of the
+//     same generator function start there; deep recursive generators are
 //     still faster through iter.Pull.
 //   - [Coroutine] passes values both ways: [Coroutine.Resume] sends one in
 //     and returns the one the coroutine yields, as Lua's resume and yield

@@ -46,6 +46,8 @@ var moveAfter uintptr
 func trampoline(*swctx) uintptr { return 0 }
 func swapout(*swctx)            {}
 func growStack(int)             {}
+func startMoved(uintptr) bool   { return false }
+func learnMoved(uintptr)        {}
 func captureFPU()               {}
 
 func (co *Co) initCopyStack(int)          {}

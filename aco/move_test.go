@@ -488,3 +488,120 @@ func TestPullGoexitMatchesIterPull(t *testing.T) {
 		})
 	})
 }
+
+// placementDepth is how deep placementGen recurses before each yield.
+var placementDepth int
+
+// placementGen yields 100 values, each from placementDepth frames down: a
+// generator whose iterators move when it is deep (see placement.go).
+func placementGen(yield func(int) bool) {
+	for i := range 100 {
+		if !placementYield(yield, i, placementDepth) {
+			return
+		}
+	}
+}
+
+//go:noinline
+func placementYield(yield func(int) bool, v, d int) bool {
+	if d > 0 {
+		var pad [64]byte // a frame worth copying
+		sink(pad[:])
+		return placementYield(yield, v, d-1)
+	}
+	return yield(v)
+}
+
+// TestPlacementLearnsAndDecays: the iterators of a generator that moved
+// start on a goroutine of their own, placeMoved of them per move learned;
+// then one starts on its share stack to learn again. Once the generator's
+// iterators turn cheap, that one stays on its share stack and the next
+// ones start there too.
+func TestPlacementLearnsAndDecays(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	withMove(t, MoveThreshold, 32, func() { // the default policy, whatever ACO_MOVE_THRESHOLD says
+		pc := funcPC(iter.Seq[int](placementGen))
+		placementSlot(pc).Store(0)
+		// drain runs one iterator to its end and reports whether it
+		// started moved and whether its co moved.
+		drain := func() (premoved, moved bool) {
+			p := newPull(iter.Seq[int](placementGen))
+			next, stop := p.funcs()
+			defer stop()
+			premoved = p.premoved
+			sum := 0
+			for v, ok := next(); ok; v, ok = next() {
+				sum += v
+				moved = moved || p.co.Moved()
+			}
+			require.Equal(t, 99*100/2, sum, "the values")
+			return premoved, moved
+		}
+		placementDepth = 12
+		for round := range 2 {
+			premoved, moved := drain()
+			require.False(t, premoved, "round %d: nothing learned yet", round)
+			require.True(t, moved, "round %d: a deep generator's co moves", round)
+			require.Equal(t, placeMoved, placementScore(pc))
+			for k := range placeMoved {
+				premoved, moved := drain()
+				require.True(t, premoved && moved, "round %d: iterator %d starts moved", round, k)
+				require.Equal(t, placeMoved-1-k, placementScore(pc))
+			}
+		}
+		// The generator turns cheap: the learned iterators still start
+		// moved, then the one that starts on its share stack stays there,
+		// and so do the next ones.
+		placementDepth = 0
+		require.Equal(t, 0, placementScore(pc))
+		premoved, moved := drain()
+		require.False(t, premoved || moved, "a cheap generator's co stays on its share stack")
+		placementDepth = 12
+		drain() // learns again
+		placementDepth = 0
+		for k := range placeMoved {
+			premoved, _ := drain()
+			require.True(t, premoved, "learned iterator %d", k)
+		}
+		for k := range 3 {
+			premoved, moved := drain()
+			require.False(t, premoved || moved, "cheap iterator %d after the decay", k)
+		}
+		require.Equal(t, 0, placementScore(pc))
+	})
+}
+
+// TestPlacementTableBounded: learning about any number of generator
+// functions allocates nothing and keeps at most placementSlots of them.
+func TestPlacementTableBounded(t *testing.T) {
+	var saved [placementSlots]uint64
+	for i := range placements {
+		saved[i] = placements[i].Load()
+	}
+	defer func() {
+		for i := range placements {
+			placements[i].Store(saved[i])
+		}
+	}()
+	const n = 10_000
+	pcs := make([]uintptr, n)
+	for i := range pcs {
+		pcs[i] = 0x40_0000 + uintptr(i)*16
+	}
+	allocs := testing.AllocsPerRun(3, func() {
+		for _, pc := range pcs {
+			learnMoved(pc)
+		}
+	})
+	require.Zero(t, allocs)
+	known := 0
+	for _, pc := range pcs {
+		if placementScore(pc) > 0 {
+			known++
+		}
+	}
+	require.LessOrEqual(t, known, placementSlots)
+	require.Equal(t, placeMoved, placementScore(pcs[n-1]), "the last one learned holds its slot")
+}

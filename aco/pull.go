@@ -35,6 +35,10 @@ var pullMain = NewMain()
 // per call.
 //
 // The coroutine runs on a share stack of its own; use [PullOn] to choose one.
+// If the coroutines of earlier iterators of the same generator function
+// (seq's code, whatever its closure holds) moved onto goroutines of their
+// own ([MoveThreshold]), the coroutine usually starts on one, from the
+// first call of next.
 //
 // An iterator that is dropped without stop is reclaimed by the garbage
 // collector, goroutine and all, where the copy-stack engine runs it: seq
@@ -52,10 +56,27 @@ func Pull[V any](seq iter.Seq[V]) (next func() (V, bool), stop func()) {
 	if !copyStackOn {
 		return guardedPull(seq)
 	}
+	return newPull(seq).funcs()
+}
+
+// newPull is Pull's iterator before its functions: on its own share stack,
+// or on a goroutine from the start for a generator whose iterators moved
+// (see placement.go).
+func newPull[V any](seq iter.Seq[V]) *puller[V] {
 	p := &puller[V]{}
 	p.own.private = true
 	p.init(&p.own, seq)
-	return p.funcs()
+	if startMoved(funcPC(seq)) {
+		p.co.mode = modeMoveNext // its first resume moves it
+		p.premoved = true
+	}
+	return p
+}
+
+// funcPC returns the code pointer of the function value f, a func of any
+// type: its closure's first word.
+func funcPC[F any](f F) uintptr {
+	return **(**uintptr)(unsafe.Pointer(&f))
 }
 
 // PullOn is [Pull] with the coroutine on the share stack ss, or standalone if
@@ -132,6 +153,9 @@ type puller[V any] struct {
 	// ends (the runtime keeps a span's cleanups in a list it searches).
 	cleanup     bool
 	stopCleanup runtime.Cleanup
+	// premoved: the co started on a goroutine of its own, as the
+	// iterators of its generator had moved (see placement.go).
+	premoved bool
 	// tnext and tyield are iter.Pull's next and yield once the co runs
 	// on a goroutine of its own (startTyped): the value passes through
 	// them, not v.
@@ -500,6 +524,9 @@ func (p *puller[V]) resumed(h *pullHandle[V]) {
 	if p.co.moved() && !p.cleanup {
 		p.cleanup = true
 		p.stopCleanup = runtime.AddCleanup(h, (*puller[V]).abandon, p)
+		if !p.premoved && p.counted == nil {
+			learnMoved(funcPC(p.seq)) // the next iterators start moved
+		}
 	}
 }
 

@@ -258,11 +258,6 @@ func checkDefersFrame(o *rtOffsets, gp uintptr) (failed string) {
 	return ""
 }
 
-// funcPC returns the code address of f.
-func funcPC(f func(*rtOffsets, uintptr) string) uintptr {
-	return **(**uintptr)(unsafe.Pointer(&f))
-}
-
 // checkRangefuncDefer defers from the body of a range-over-func loop: the
 // runtime hangs the call from a record marked rangefunc.
 func checkRangefuncDefer(o *rtOffsets, _ uint32) (failed string) {
