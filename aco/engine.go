@@ -14,7 +14,7 @@ package aco
 //   - moveThreshold, moveAfter (move.go): when a co leaves its share stack
 //   - trampoline, swapout (zswitch_*.s): the switch
 //   - growStack (copystack_resume.go): room on the resumer's stack for an image
-//   - startMoved, learnMoved (placement.go): Pull iterators that start on a goroutine
+//   - startMoved, learnMoved, forgetMoved (placement.go): Pull iterators that start on a goroutine
 //   - captureFPU (engine_copystack.go): the FPU environment new cos start with
 //   - initCopyStack, resetCopyStack, releaseCopyStack, recycleCopyStack, reuseCopyStack (copystack.go): a co's life cycle
 //   - resumeCopyStack, afterResume (copystack_resume.go): a resume's slow path and its end

@@ -48,6 +48,7 @@ func swapout(*swctx)            {}
 func growStack(int)             {}
 func startMoved(uintptr) bool   { return false }
 func learnMoved(uintptr)        {}
+func forgetMoved(uintptr)       {}
 func captureFPU()               {}
 
 func (co *Co) initCopyStack(int)          {}

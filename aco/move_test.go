@@ -489,13 +489,15 @@ func TestPullGoexitMatchesIterPull(t *testing.T) {
 	})
 }
 
-// placementDepth is how deep placementGen recurses before each yield.
-var placementDepth int
+// placementDepth is how deep placementGen recurses before each yield,
+// placementCount how many values it yields.
+var placementDepth, placementCount = 0, 100
 
-// placementGen yields 100 values, each from placementDepth frames down: a
-// generator whose iterators move when it is deep (see placement.go).
+// placementGen yields placementCount values, each from placementDepth
+// frames down: a generator whose iterators move when it is deep (see
+// placement.go).
 func placementGen(yield func(int) bool) {
-	for i := range 100 {
+	for i := range placementCount {
 		if !placementYield(yield, i, placementDepth) {
 			return
 		}
@@ -536,7 +538,7 @@ func TestPlacementLearnsAndDecays(t *testing.T) {
 				sum += v
 				moved = moved || p.co.Moved()
 			}
-			require.Equal(t, 99*100/2, sum, "the values")
+			require.Equal(t, placementCount*(placementCount-1)/2, sum, "the values")
 			return premoved, moved
 		}
 		placementDepth = 12
@@ -570,6 +572,17 @@ func TestPlacementLearnsAndDecays(t *testing.T) {
 			require.False(t, premoved || moved, "cheap iterator %d after the decay", k)
 		}
 		require.Equal(t, 0, placementScore(pc))
+		// A short iterator started on a goroutine (fewer yields than a
+		// move takes) makes the next ones start on their share stack.
+		placementDepth = 12
+		drain() // learns
+		placementCount = 10
+		defer func() { placementCount = 100 }()
+		premoved, _ = drain()
+		require.True(t, premoved)
+		require.Equal(t, 0, placementScore(pc), "a short iterator forgets what was learned")
+		premoved, moved = drain()
+		require.False(t, premoved || moved)
 	})
 }
 

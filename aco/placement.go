@@ -16,7 +16,10 @@ import "sync/atomic"
 // starts on its share stack again, where it shows whether its generator
 // still moves: if it does, the score goes up again; if its iterators turned
 // cheap, it stays at zero. So one iterator in placeMoved+1 of a generator
-// that always moves pays for the learning.
+// that always moves pays for the learning. An iterator started on a
+// goroutine that ends (or is stopped) before it would have moved by itself
+// sets the score to zero: a generator of short iterators (a walk of a small
+// tree with the code of a large one's) must not pay a goroutine for each.
 //
 // The table is a fixed array, indexed by a hash of the function's entry
 // PC: what it holds is bounded whatever the program does, and a function
@@ -72,6 +75,18 @@ func learnMoved(pc uintptr) {
 		if e.CompareAndSwap(v, uint64(pc)<<8|min(score+placeMoved, placeMax)) {
 			return
 		}
+	}
+}
+
+// forgetMoved records that an iterator of the generator whose code is at pc
+// started on a goroutine and ended before it would have moved by itself:
+// moving it cost more than it saved, so the next ones start on their share
+// stack (a generator of both long and short iterators learns again from
+// the next long one).
+func forgetMoved(pc uintptr) {
+	e := placementSlot(pc)
+	if v := e.Load(); v>>8 == uint64(pc) && v&0xff != 0 {
+		e.CompareAndSwap(v, uint64(pc)<<8)
 	}
 }
 

@@ -154,8 +154,10 @@ type puller[V any] struct {
 	cleanup     bool
 	stopCleanup runtime.Cleanup
 	// premoved: the co started on a goroutine of its own, as the
-	// iterators of its generator had moved (see placement.go).
+	// iterators of its generator had moved (see placement.go); yields
+	// counts its yields there, up to moveAfter.
 	premoved bool
+	yields   int
 	// tnext and tyield are iter.Pull's next and yield once the co runs
 	// on a goroutine of its own (startTyped): the value passes through
 	// them, not v.
@@ -541,6 +543,9 @@ func pullBody[V any](co *Co) {
 		if port := co.leaveOnG(); port != nil {
 			// On a goroutine: iter.Pull's yield is called from here, as
 			// the switch is in Yield; the value passes through it.
+			if p.yields < int(moveAfter) {
+				p.yields++ // see finish
+			}
 			// A Pull co shares its resumer's FPU environment: no call
 			// after the switch unless stopped (see Yield).
 			if ok := p.tyield(v); !ok || co.fpuShared == 0 {
@@ -560,6 +565,12 @@ func (p *puller[V]) finish() {
 	}
 	p.done = true
 	p.co.st.Store(uint32(stEnded))
+	if p.premoved && p.yields < int(moveAfter) {
+		// It started on a goroutine and ended before it would have
+		// moved by itself: its generator's next iterators start on
+		// their share stack.
+		forgetMoved(funcPC(p.seq))
+	}
 	if p.cleanup {
 		p.stopCleanup.Stop()
 	}
