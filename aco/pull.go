@@ -269,6 +269,13 @@ func (p *puller[V]) recycle() bool {
 // funcs returns next and stop. next resumes the co itself, with no frame
 // of aco in between on its common path: the return after a switch is
 // mispredicted once per frame it passes (see Resume).
+//
+// Not inlined: the compiler does not inline calls inside closures that
+// inlining copied (Go issue 81380), so next and stop inlined into Pull
+// would call acquire, release, the atomic loads and the state stores out
+// of line, about a hundred instructions more per next.
+//
+//go:noinline
 func (p *puller[V]) funcs() (func() (V, bool), func()) {
 	h := &pullHandle[V]{p: p}
 	next := func() (V, bool) {

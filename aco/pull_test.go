@@ -3,6 +3,8 @@ package aco
 import (
 	"fmt"
 	"iter"
+	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -212,5 +214,21 @@ func TestPullStopInsideGenerator(t *testing.T) {
 				ss.Destroy()
 			}
 		})
+	}
+}
+
+// TestPullFuncsNotCopiedByInlining guards funcs' go:noinline: next and stop
+// must be funcs' own closures, which the compiler inlines calls into, not
+// copies that inlining funcs into Pull or PullOn made (whose calls to
+// acquire, release and the atomics stay out of line). A copy's name
+// carries the function it was inlined into.
+func TestPullFuncsNotCopiedByInlining(t *testing.T) {
+	for name, pull := range pullImpls {
+		next, stop := pull(func(yield func(int) bool) { yield(1) })
+		for fname, f := range map[string]any{"next": next, "stop": stop} {
+			fn := runtime.FuncForPC(reflect.ValueOf(f).Pointer()).Name()
+			assert.NotRegexp(t, `aco\.Pull(On)?\[`, fn, "%s: %s (%s) is a copy made by inlining funcs", name, fname, fn)
+		}
+		stop()
 	}
 }
