@@ -490,3 +490,60 @@ func yieldUnderOpenDefer(co *Co, ran *bool) {
 	defer func() { *ran = true }()
 	co.Yield()
 }
+
+var memoIndexSink func(int) bool
+
+// TestMemoIndexSharesLayouts: the cos of one generator, each new (a Pull
+// per walk of a small tree), yield with the same layouts, one per node, none
+// twice in a row; from the third walk on every yield finds its layout in
+// the memo index (another co's memo) instead of walking its frames, and the
+// values and roots stay right.
+func TestMemoIndexSharesLayouts(t *testing.T) {
+	defer pinOnShareStack()()
+	// Other code's memos first, with images of many sizes: every co yields
+	// from Yield's one place, so a layout of the tree's can share its PC
+	// and size with one of these, whose frames differ.
+	m, ss := NewMain(), NewShareStack(0)
+	for depth := range 40 {
+		co := Create(m, ss, 0, func(co *Co) { holdFrames(co, depth, depth%4, 1) }, nil)
+		for !co.IsEnd() {
+			co.Resume()
+		}
+		co.Destroy()
+	}
+	ss.Destroy()
+	m.Destroy()
+	var count int
+	tree := newBinTree(4, &count)
+	for pass := range 4 {
+		m, ss := NewMain(), NewShareStack(0) // no memo from another co of ss
+		var got []int
+		co := Create(m, ss, 0, func(co *Co) {
+			yield := func(v int) bool {
+				p := new(int) // a heap root in the yield's frames
+				*p = v
+				co.Yield()
+				got = append(got, *p)
+				return true
+			}
+			// On the heap, as Pull's yield function is: one on the stack,
+			// which the walk's frames point to, is a stack object whose
+			// roots a yield collects in Go, memo or not.
+			memoIndexSink = yield
+			tree.all(yield)
+		}, nil)
+		for co.Resume(); !co.IsEnd(); co.Resume() {
+			runtime.GC()
+		}
+		require.Len(t, got, count)
+		for i, v := range got {
+			require.Equal(t, i, v)
+		}
+		if pass >= 2 {
+			assert.Zero(t, ss.walks, "pass %d: yields whose frames were walked", pass)
+		}
+		co.Destroy()
+		ss.Destroy()
+		m.Destroy()
+	}
+}

@@ -66,7 +66,9 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 		// Off the common yield's budget: a co that yields at a few
 		// places in turn finds its other memos here too.
 		if m = otherMemo(co, pc, hi, n); m == nil {
-			return false
+			if m = indexedMemo(co, pc, hi, n); m == nil { // another co's
+				return false
+			}
 		}
 		co.memo = m
 	} else if co.memo != m {
@@ -176,6 +178,9 @@ func captureSlow(c *swctx, lo, gp uintptr) uintptr {
 		m := pickMemo(c, &y)
 		if m == nil {
 			m = pickOwnMemo(c, &y)
+		}
+		if m == nil {
+			m = pickIndexedMemo(c, &y)
 		}
 		if m != nil {
 			y.s.memo(m, y.hi)
@@ -303,6 +308,52 @@ func pickMemo(c *swctx, y *yieldState) *yieldMemo {
 	return nil
 }
 
+// pickIndexedMemo is pickMemo's search of the memo index (memo.go), apart
+// for the nosplit chain's room as pickOwnMemo is. A memo found there costs
+// as a walk of its frames would (see countIndexed).
+//
+//go:nosplit
+func pickIndexedMemo(c *swctx, y *yieldState) *yieldMemo {
+	for way := uintptr(0); way < memoFamilyWays; way++ {
+		if m := memoCandidate(way, y.pc, y.hi, y.n); m != nil && m.match(y.pc, y.hi, y.n) {
+			(*Co)(unsafe.Pointer(c)).memo = m
+			y.s.walked = len(m.links)
+			return m
+		}
+	}
+	return nil
+}
+
+// indexedMemo is captureFast's search of the memo index: the memo that
+// matches the frames of a yield at pc with n bytes of image below hi, or
+// nil. It counts the yield as a walk of the memo's frames would count
+// (commitYield): finding it hashed and compared every frame's link, and a
+// co that keeps yielding with frames it has not had before (a deep
+// recursion's walk) is cheaper on a goroutine of its own. The count gets
+// costlyDecay more, which captureFast then takes off as for a cheap yield.
+//
+//go:nosplit
+//go:noinline
+func indexedMemo(co *Co, pc, hi, n uintptr) *yieldMemo {
+	var m *yieldMemo
+	for way := uintptr(0); ; way++ {
+		if way == memoFamilyWays {
+			return nil
+		}
+		if m = memoCandidate(way, pc, hi, n); m != nil && m.match(pc, hi, n) {
+			break
+		}
+	}
+	if n+uintptr(len(m.links))*walkFrameBytes > moveThreshold && !co.moved() && co.costly < 1<<15 {
+		co.costly += 1 + costlyDecay
+		if uintptr(co.costly) >= moveAfter+costlyDecay {
+			co.mode = modeMoveNext
+			co.slow = 1
+		}
+	}
+	return m
+}
+
 // otherMemo returns the one of co's memos that matches the frames, if any
 // does; see pickOwnMemo.
 //
@@ -346,10 +397,17 @@ func scanned(c *swctx, y *yieldState, st uintptr) uintptr {
 	s := &y.s
 	if st == swOK && s.shape != 0 {
 		// walk composed the layout: the same frames as at the co's last
-		// yield are worth a memo; other frames than last time, after a
-		// few, walk buffers. (co.shape is set only when a yield succeeds:
-		// a retry after a status below sees the same frames again.)
+		// yield are worth a memo, as are frames walked lately by any co
+		// (walkedBefore) that are few enough for the memo index, where
+		// the next cos to yield with them find it; other frames than last
+		// time, after a few, walk buffers. (co.shape is set only when a
+		// yield succeeds: a retry after a status below sees the same
+		// frames again.)
+		co.ss.walks++
 		if s.shape == co.shape || co.shape == 0 && s.shape == co.ss.lastShape {
+			st = swMemo
+		} else if s.walked <= memoIndexFrames && walkedBefore(s.shape) {
+			co.shape = s.shape // buildMemo's key into memoTable
 			st = swMemo
 		} else if !s.recorded && co.shape != 0 && co.walks >= walkBufsAfter {
 			st = swWalkRoom

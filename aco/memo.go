@@ -4,6 +4,7 @@ package aco
 
 import (
 	"sync/atomic"
+	"unsafe"
 )
 
 // Memos: the whole layout of a yield's frames, kept once built, so that a
@@ -62,6 +63,9 @@ func (co *Co) buildMemo() {
 	// the ones a round trip reads stay in the cache).
 	e := &memoTable[co.shape%uint32(len(memoTable))]
 	if m := e.Load(); m != nil && m.matchLive(&w, n) {
+		if len(m.links) <= memoIndexFrames {
+			indexMemo(m)
+		}
 		co.useMemo(m)
 		return
 	}
@@ -103,7 +107,149 @@ func (co *Co) buildMemo() {
 	if len(m.links) <= memoTableFrames {
 		e.Store(m)
 	}
+	if len(m.links) <= memoIndexFrames {
+		indexMemo(m)
+	}
 	co.useMemo(m)
+}
+
+// The memo index: memos by their frames' return addresses, for a co's
+// yield with frames it has not yielded with before but another co has.
+// The iterators of one generator yield with the same layouts (each walk of
+// a tree, each a new Pull, yields with one per node), and each new one
+// finds them here instead of walking its frames. A memo found here is
+// checked as a co's own are (match).
+//
+// Two tables, each a fixed number of words, so what they hold is bounded
+// whatever the program does. memoFamilies holds, per yield PC and image
+// size, a few memos of different link offsets: where the return addresses
+// are for frames of those sizes (a recursion through one function has the
+// same offsets whichever way it went; other code yielding with as many
+// bytes has others). memoIndex holds memos by a hash of the PC, the size
+// and their return addresses; a yield hashes the words at each family's
+// offsets, which for its own layout's family are its return addresses.
+//
+// The switch path reads both with plain loads (in nosplit code, where an
+// atomic method's call would not fit in builds without inlining): each
+// slot is an aligned word, and a memo is complete before the atomic store
+// that publishes it. A memo read there stays live until the co holds it:
+// nosplit code has no safe points (the compiler makes none in it), so no
+// collection ends before the co's memo field holds it, and a store that
+// replaces it in a table shades it (the write barrier) for the collection
+// under way. At most memoIndexSlots+memoFamilySlots*memoFamilyWays memos
+// of at most memoIndexFrames frames each: a few hundred kilobytes at most.
+var (
+	memoFamilies [memoFamilySlots * memoFamilyWays]atomic.Pointer[yieldMemo]
+	memoIndex    [memoIndexSlots]atomic.Pointer[yieldMemo]
+)
+
+const (
+	memoFamilySlots = 1 << 8
+	memoFamilyWays  = 4
+	memoIndexBits   = 10
+	memoIndexSlots  = 1 << memoIndexBits
+	// memoIndexFrames is the most frames a memo in the index has: the
+	// short generators it is for are shallow, and a deep recursion's
+	// memos, one per way through it, would fill it with large ones.
+	memoIndexFrames = 12
+)
+
+// memoFamily returns the first of the memoFamilyWays families of a yield
+// at pc with an image of n bytes.
+//
+//go:nosplit
+func memoFamily(pc, n uintptr) *atomic.Pointer[yieldMemo] {
+	slot := uintptr((uint32(pc)*0x9e3779b1^uint32(n)*0x85ebca6b)>>(32-8)) % memoFamilySlots
+	return (*atomic.Pointer[yieldMemo])(unsafe.Add(unsafe.Pointer(&memoFamilies), slot*memoFamilyWays*ptrSize))
+}
+
+// memoKey mixes a return address into a memoIndex hash.
+//
+//go:nosplit
+func memoKey(h uint32, ret uintptr) uint32 { return (h ^ uint32(ret)) * 0x9e3779b1 }
+
+// memoIndexSlot is the slot of memoIndex for hash h.
+//
+//go:nosplit
+func memoIndexSlot(h uint32) uintptr { return uintptr(h>>(32-memoIndexBits)) % memoIndexSlots }
+
+// memoCandidate is the memo of memoIndex in the slot that family way of a
+// yield at pc with n bytes of image below hi says, for the caller to check
+// (match), or nil: a function of its own, whose frame is not below
+// match's on the nosplit chain.
+//
+//go:nosplit
+func memoCandidate(way, pc, hi, n uintptr) *yieldMemo {
+	f := *(**yieldMemo)(unsafe.Add(unsafe.Pointer(memoFamily(pc, n)), way*ptrSize))
+	if f == nil || f.n != n || f.pc0 != pc {
+		return nil
+	}
+	h := uint32(pc) ^ uint32(n)
+	for _, l := range f.links {
+		h = memoKey(h, load(hi-l.off))
+	}
+	return *(**yieldMemo)(unsafe.Add(unsafe.Pointer(&memoIndex), memoIndexSlot(h)*ptrSize))
+}
+
+// indexMemo puts m in the memo index, and among its families if none there
+// has its link offsets.
+func indexMemo(m *yieldMemo) {
+	fam := unsafe.Slice(memoFamily(m.pc0, m.n), memoFamilyWays)
+	h := uint32(m.pc0) ^ uint32(m.n)
+	for _, l := range m.links {
+		h = memoKey(h, l.want) // the word at l.off of every stack m matches
+	}
+	way := int(h % memoFamilyWays) // the way replaced if none has room
+	for i := range fam {
+		f := fam[i].Load()
+		if f == nil {
+			way = i
+			break
+		}
+		if f.n == m.n && f.pc0 == m.pc0 && sameOffsets(f, m) {
+			way = -1
+			break
+		}
+	}
+	if way >= 0 {
+		fam[way].Store(m)
+	}
+	memoIndex[memoIndexSlot(h)].Store(m)
+}
+
+// sameOffsets reports whether memos a and b have their links at the same
+// offsets.
+func sameOffsets(a, b *yieldMemo) bool {
+	if len(a.links) != len(b.links) {
+		return false
+	}
+	for i, l := range a.links {
+		if b.links[i].off != l.off {
+			return false
+		}
+	}
+	return true
+}
+
+// walkedShapes holds the shapes (scan.go) of recent walks by their hash:
+// a layout walked a second time, by this co or any other, gets a memo (see
+// scanned). Plain loads and stores from the switch path, as the memo
+// index's: a lost or stale entry only delays a memo, or builds one.
+var walkedShapes [walkedShapeSlots]uint32
+
+const walkedShapeSlots = 1 << 11
+
+// walkedBefore reports whether a walk recently had this shape, and records
+// that one has.
+//
+//go:nosplit
+func walkedBefore(shape uint32) bool {
+	p := (*uint32)(unsafe.Add(unsafe.Pointer(&walkedShapes), uintptr(shape%walkedShapeSlots)*4))
+	if *p == shape {
+		return true
+	}
+	*p = shape
+	return false
 }
 
 // memoTable holds the memos built last, by the hash of their frames (the

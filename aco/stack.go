@@ -63,6 +63,8 @@ type ShareStack struct {
 	// same code, each yielding once, would otherwise never have one).
 	lastMemo  *yieldMemo
 	lastShape uint32
+	// walks counts the yields here whose frames were walked (tests).
+	walks uint32
 	// found is the copy-stack engine's scratch for the roots of a yield
 	// (scanState.found): the co running here has it to itself.
 	found []uintptr
