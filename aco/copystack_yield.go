@@ -314,7 +314,7 @@ func pickMemo(c *swctx, y *yieldState) *yieldMemo {
 //
 //go:nosplit
 func pickIndexedMemo(c *swctx, y *yieldState) *yieldMemo {
-	for way := uintptr(0); way < memoFamilyWays; way++ {
+	for way := uintptr(0); way < 2*memoFamilyWays; way++ {
 		if m := memoCandidate(way, y.pc, y.hi, y.n); m != nil && m.match(y.pc, y.hi, y.n) {
 			(*Co)(unsafe.Pointer(c)).memo = m
 			y.s.walked = len(m.links)
@@ -337,7 +337,7 @@ func pickIndexedMemo(c *swctx, y *yieldState) *yieldMemo {
 func indexedMemo(co *Co, pc, hi, n uintptr) *yieldMemo {
 	var m *yieldMemo
 	for way := uintptr(0); ; way++ {
-		if way == memoFamilyWays {
+		if way == 2*memoFamilyWays {
 			return nil
 		}
 		if m = memoCandidate(way, pc, hi, n); m != nil && m.match(pc, hi, n) {

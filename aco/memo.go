@@ -168,19 +168,24 @@ func memoFamily(pc, n uintptr) *atomic.Pointer[yieldMemo] {
 //go:nosplit
 func memoKey(h uint32, ret uintptr) uint32 { return (h ^ uint32(ret)) * 0x9e3779b1 }
 
-// memoIndexSlot is the slot of memoIndex for hash h.
+// memoIndexSlot is the first of the two slots of memoIndex for hash h: a
+// memo goes in either (two choices keep a few colliding layouts from
+// evicting each other at every yield).
 //
 //go:nosplit
-func memoIndexSlot(h uint32) uintptr { return uintptr(h>>(32-memoIndexBits)) % memoIndexSlots }
+func memoIndexSlot(h uint32) uintptr {
+	return uintptr(h>>(32-memoIndexBits)) % memoIndexSlots &^ 1
+}
 
-// memoCandidate is the memo of memoIndex in the slot that family way of a
-// yield at pc with n bytes of image below hi says, for the caller to check
-// (match), or nil: a function of its own, whose frame is not below
+// memoCandidate is the memo of memoIndex in the slot that family way/2 of
+// a yield at pc with n bytes of image below hi says (the first of its two
+// slots for an even way, the second for an odd one), for the caller to
+// check (match), or nil: a function of its own, whose frame is not below
 // match's on the nosplit chain.
 //
 //go:nosplit
 func memoCandidate(way, pc, hi, n uintptr) *yieldMemo {
-	f := *(**yieldMemo)(unsafe.Add(unsafe.Pointer(memoFamily(pc, n)), way*ptrSize))
+	f := *(**yieldMemo)(unsafe.Add(unsafe.Pointer(memoFamily(pc, n)), way/2*ptrSize))
 	if f == nil || f.n != n || f.pc0 != pc {
 		return nil
 	}
@@ -188,7 +193,7 @@ func memoCandidate(way, pc, hi, n uintptr) *yieldMemo {
 	for _, l := range f.links {
 		h = memoKey(h, load(hi-l.off))
 	}
-	return *(**yieldMemo)(unsafe.Add(unsafe.Pointer(&memoIndex), memoIndexSlot(h)*ptrSize))
+	return *(**yieldMemo)(unsafe.Add(unsafe.Pointer(&memoIndex), (memoIndexSlot(h)|way&1)*ptrSize))
 }
 
 // indexMemo puts m in the memo index, and among its families if none there
@@ -214,7 +219,15 @@ func indexMemo(m *yieldMemo) {
 	if way >= 0 {
 		fam[way].Store(m)
 	}
-	memoIndex[memoIndexSlot(h)].Store(m)
+	pair := memoIndex[memoIndexSlot(h):][:2]
+	slot := int(h>>(32-memoIndexBits-1)) & 1 // the one replaced if both are taken
+	for i := range pair {
+		if o := pair[i].Load(); o == nil || o == m {
+			slot = i
+			break
+		}
+	}
+	pair[slot].Store(m)
 }
 
 // sameOffsets reports whether memos a and b have their links at the same
@@ -240,15 +253,18 @@ var walkedShapes [walkedShapeSlots]uint32
 const walkedShapeSlots = 1 << 11
 
 // walkedBefore reports whether a walk recently had this shape, and records
-// that one has.
+// that one has: in a bucket of four slots, so that shapes of one
+// generator that hash alike do not keep evicting each other.
 //
 //go:nosplit
 func walkedBefore(shape uint32) bool {
-	p := (*uint32)(unsafe.Add(unsafe.Pointer(&walkedShapes), uintptr(shape%walkedShapeSlots)*4))
-	if *p == shape {
-		return true
+	b := unsafe.Add(unsafe.Pointer(&walkedShapes), uintptr(shape%walkedShapeSlots&^3)*4)
+	for i := uintptr(0); i < 4; i++ {
+		if *(*uint32)(unsafe.Add(b, i*4)) == shape {
+			return true
+		}
 	}
-	*p = shape
+	*(*uint32)(unsafe.Add(b, uintptr(shape>>29&3)*4)) = shape
 	return false
 }
 
