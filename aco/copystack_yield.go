@@ -310,7 +310,7 @@ func pickMemo(c *swctx, y *yieldState) *yieldMemo {
 
 // pickIndexedMemo is pickMemo's search of the memo index (memo.go), apart
 // for the nosplit chain's room as pickOwnMemo is. A memo found there costs
-// as a walk of its frames would (see countIndexed).
+// as a walk of its frames would (commitYield; see indexedMemo).
 //
 //go:nosplit
 func pickIndexedMemo(c *swctx, y *yieldState) *yieldMemo {
