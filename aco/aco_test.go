@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,25 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// TestMain lets ACO_MOVE_THRESHOLD set the size above which the copy-stack
-// engine moves a co onto a goroutine of its own: CI runs the whole suite
-// again with 0, so every share-stack co that yields moves at its next
-// resume, and every behaviour is tested on both sides of the move.
-// (Setting it also moves a co at its first costly yield, not after
-// moveAfter of them.)
-func TestMain(m *testing.M) {
-	if v := os.Getenv("ACO_MOVE_THRESHOLD"); v != "" {
-		t, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "ACO_MOVE_THRESHOLD:", err)
-			os.Exit(2)
-		}
-		moveThreshold = uintptr(t)
-		moveAfter = 1 // every costly yield moves its co at once
-	}
-	os.Exit(m.Run())
-}
 
 // kind is a way to create non-main coroutines: every behavioural test runs
 // once per kind, so share-stack coroutines and standalone ones are held to

@@ -3,6 +3,7 @@
 package aco
 
 import (
+	"cmp"
 	"runtime"
 	"testing"
 	"unsafe"
@@ -346,26 +347,29 @@ func TestFirstYieldSharesMemo(t *testing.T) {
 // relocates its image) moves onto a goroutine of its own, as a lexer
 // pulled by a recursive-descent parser does, even with a cheap resume now
 // and then; one resumed at one depth, or at a new one only every other
-// time, stays on its share stack. Its values
-// go on in order either way.
+// time, stays on its share stack; with moves off (ACO_MOVE_THRESHOLD=off)
+// none moves. Its values go on in order either way.
 func TestResumedAtNewDepthsMoves(t *testing.T) {
 	if Engine() != CopyStack {
 		t.Skip("the copy-stack engine is off:", EngineNote())
 	}
 	cases := []struct {
-		name  string
-		depth func(i int) int // call depth of the i-th resume
-		moves bool
+		name      string
+		depth     func(i int) int // call depth of the i-th resume
+		moves     bool
+		threshold uintptr // 0: MoveThreshold
 	}{
-		{"a new depth every time", func(i int) int { return i % 5 }, true},
-		{"two depths in turn", func(i int) int { return i % 2 * 3 }, true},
-		{"a new depth nine times in ten", func(i int) int { return (i - i%10/9) % 5 }, true},
-		{"one depth", func(int) int { return 2 }, false},
-		{"a new depth every other time", func(i int) int { return i / 2 % 2 * 3 }, false},
+		{"a new depth every time", func(i int) int { return i % 5 }, true, 0},
+		{"two depths in turn", func(i int) int { return i % 2 * 3 }, true, 0},
+		{"a new depth nine times in ten", func(i int) int { return (i - i%10/9) % 5 }, true, 0},
+		{"one depth", func(int) int { return 2 }, false, 0},
+		{"a new depth every other time", func(i int) int { return i / 2 % 2 * 3 }, false, 0},
+		{"a new depth every time, moves off", func(i int) int { return i % 5 }, false, moveOff},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			withMove(t, MoveThreshold, 32, func() {
+			threshold := cmp.Or(c.threshold, MoveThreshold)
+			withMove(t, threshold, 32, func() {
 				main, ss := NewMain(), NewShareStack(0)
 				defer main.Destroy()
 				defer ss.Destroy()

@@ -155,7 +155,7 @@ func prepareResume(c *swctx, hi, gp uintptr) uintptr {
 //
 //go:nosplit
 func (co *Co) countRelocation() {
-	if co.moved() || co.costly >= 1<<15 {
+	if co.moved() || co.costly >= 1<<15 || movesOff() {
 		return
 	}
 	co.costly += 1 + costlyDecay

@@ -101,7 +101,10 @@
 // co whose yields keep costing more than a goroutine switch ([MoveThreshold])
 // is moved by the engine, at a resume, onto a goroutine of its own, where
 // it switches as on the portable engine without copying; nothing else about
-// it changes. [Co.Moved] and [Co.Engine] tell where a co runs.
+// it changes. [Co.Moved] and [Co.Engine] tell where a co runs. The
+// environment variable ACO_MOVE_THRESHOLD, read at init, overrides the
+// policy: "off" keeps every co on its share stack, a byte count N moves a
+// co at its first yield of more than N bytes; any other value panics.
 //
 // # Go semantics
 //

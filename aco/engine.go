@@ -1,5 +1,7 @@
 package aco
 
+import "strconv"
+
 // The engine's hooks: what the rest of the package uses of the copy-stack
 // engine, which builds without it stub in engine_portable_only.go, in this
 // order (TestEngineHooksListed checks that the two agree). Where the
@@ -116,3 +118,35 @@ func (co *Co) moved() bool { return co.mode == modeMoved || co.mode == modeLeavi
 // moveNext reports whether the co's next resume moves it off its share
 // stack.
 func (co *Co) moveNext() bool { return co.mode == modeMoveNext }
+
+// moveOff in moveThreshold or moveAfter turns moves off: no co leaves its
+// share stack (ACO_MOVE_THRESHOLD=off, or a test's pin).
+const moveOff = 1 << 30
+
+// movesOff reports whether moves are off (moveOff).
+//
+//go:nosplit
+func movesOff() bool { return moveThreshold >= moveOff || moveAfter >= moveOff }
+
+// readMoveEnv sets the move policy from the environment variable
+// ACO_MOVE_THRESHOLD, read once at init as ACO_ENGINE is (by both engines,
+// so a misspelt value fails on every platform alike): "off" keeps every
+// co on its share stack (to measure the copy path alone, or to keep the
+// memory of a share-stack co); a byte count moves a co at its first yield
+// above it (0: at its first yield, which CI uses to run every test on both
+// sides of the move). Anything else is a mistake that init panics on:
+// a program measured with a misspelt setting would measure the default.
+func readMoveEnv(v string) {
+	switch v {
+	case "":
+		return
+	case "off":
+		moveThreshold, moveAfter = moveOff, moveOff
+		return
+	}
+	t, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || t >= moveOff {
+		panic("aco: ACO_MOVE_THRESHOLD=" + strconv.Quote(v) + ": want a byte count below 2^30 or off")
+	}
+	moveThreshold, moveAfter = uintptr(t), 1
+}

@@ -20,13 +20,15 @@ import (
 
 // init learns what the switch needs once, before any co runs: the copy
 // loop's choice, coEntry's address, and (through the self-test's co, see
-// learnSwitch) the switch's return addresses; then it picks the engine.
+// learnSwitch) the switch's return addresses; then it picks the engine
+// and reads the move policy (ACO_MOVE_THRESHOLD).
 func init() {
 	if runtime.GOARCH == "amd64" && cpu.X86.HasERMS {
 		copyRepMin = repMovsbMin
 	}
 	entryPC = funcEntry(coEntry)
 	selectEngine()
+	readMoveEnv(os.Getenv("ACO_MOVE_THRESHOLD"))
 }
 
 // selectEngine picks the engine: the portable one if ACO_ENGINE says so or

@@ -3,6 +3,7 @@
 package aco
 
 import (
+	"os"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -42,6 +43,10 @@ var engineReason = "no copy-stack support for " + runtime.Version() + " " + runt
 var moveThreshold uintptr = MoveThreshold
 
 var moveAfter uintptr
+
+// init checks ACO_MOVE_THRESHOLD as the copy-stack engine's init reads it:
+// nothing moves here, but a misspelt value fails on every platform alike.
+func init() { readMoveEnv(os.Getenv("ACO_MOVE_THRESHOLD")) }
 
 func trampoline(*swctx) uintptr { return 0 }
 func swapout(*swctx)            {}

@@ -22,7 +22,8 @@ package aco
 // its statistics (which stop counting, as no copies are
 // made). An ended co that is Reset starts on its share stack again.
 
-// moveThreshold is MoveThreshold; tests change it to move cos of any size.
+// moveThreshold is MoveThreshold, or what ACO_MOVE_THRESHOLD says (see
+// readMoveEnv); tests change it to move cos of any size.
 var moveThreshold uintptr = MoveThreshold
 
 const walkFrameBytes = MoveWalkFrameBytes

@@ -29,7 +29,7 @@ func withMove(t testing.TB, threshold, after uintptr, f func()) {
 // ACO_MOVE_THRESHOLD says) until the function it returns is called.
 func pinOnShareStack() func() {
 	oldT, oldA := moveThreshold, moveAfter
-	moveThreshold, moveAfter = 1<<30, 1<<30
+	moveThreshold, moveAfter = moveOff, moveOff
 	return func() { moveThreshold, moveAfter = oldT, oldA }
 }
 

@@ -47,7 +47,7 @@ func placementSlot(pc uintptr) *atomic.Uint64 {
 // is at pc is to start on a goroutine of its own, taking one from its score
 // if so. Never while moves are off (MoveThreshold, or the tests' pin).
 func startMoved(pc uintptr) bool {
-	if moveThreshold >= 1<<30 || moveAfter >= 1<<30 {
+	if movesOff() {
 		return false
 	}
 	e := placementSlot(pc)

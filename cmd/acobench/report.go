@@ -74,6 +74,10 @@ func cpuName() string {
 func (m *meta) writeHeader(w io.Writer) {
 	fmt.Fprintf(w, "aco %s benchmark report (libaco %s semantics)\n", m.Version, m.Libaco)
 	fmt.Fprintf(w, "engine: %s (share-stack coroutines); standalone coroutines: %s\n", m.Engine, aco.Portable)
+	if v := os.Getenv("ACO_MOVE_THRESHOLD"); v != "" {
+		// The package read it at init: the rows are not the default policy's.
+		fmt.Fprintf(w, "moves:  ACO_MOVE_THRESHOLD=%s (not the default policy)\n", v)
+	}
 	if sharedFPUEnv {
 		fmt.Fprintf(w, "build:  %s (built with -tags %s)\n", m.FPU, fpuTag)
 	} else {
