@@ -67,6 +67,7 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 		// places in turn finds its other memos here too.
 		if m = otherMemo(co, pc, hi, n); m == nil {
 			if m = indexedMemo(co, pc, hi, n); m == nil { // another co's
+				c.status = statusSearched // captureSlow need not search again
 				return false
 			}
 		}
@@ -166,6 +167,10 @@ func pointsIntoImage(m *yieldMemo, hi, lo uintptr) bool {
 func captureSlow(c *swctx, lo, gp uintptr) uintptr {
 	var y yieldState
 	y.lo, y.gp = lo, gp
+	// A walk of frames the index cannot have (more than memoIndexFrames)
+	// would otherwise search the co's memos and the index twice per yield.
+	y.searched = c.status == statusSearched
+	c.status = swOK
 	st := checkYield(c, &y)
 	if st != swOK {
 		return st
@@ -176,10 +181,10 @@ func captureSlow(c *swctx, lo, gp uintptr) uintptr {
 		y.collected = true
 	} else {
 		m := pickMemo(c, &y)
-		if m == nil {
+		if m == nil && !y.searched {
 			m = pickOwnMemo(c, &y)
 		}
-		if m == nil {
+		if m == nil && !y.searched {
 			m = pickIndexedMemo(c, &y)
 		}
 		if m != nil {
@@ -219,8 +224,15 @@ type yieldState struct {
 	stackDefers bool    // some of them are on the stack
 	collected   bool    // collectRoots found the roots
 	memo        bool    // co.memo describes the frames (a memo matched)
+	searched    bool    // captureFast found no memo of the co's or the index's (statusSearched)
 	s           scanState
 }
+
+// statusSearched is what captureFast leaves in c.status for captureSlow,
+// within one capture, when it searched the co's memos and the index and
+// none matched. captureSlow clears it (swapout stores its own status after
+// a failed capture; the status is swOK while the co runs).
+const statusSearched = 0xff
 
 // checkYield is capture's first step: may the co yield here at all, and
 // does its image fit its save stack?
