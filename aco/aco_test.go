@@ -13,6 +13,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// defaultMoves gives the test the default move policy, whatever
+// ACO_MOVE_THRESHOLD says.
+func defaultMoves(t testing.TB) {
+	oldT, oldA := moveThreshold, moveAfter
+	moveThreshold, moveAfter = MoveThreshold, 32
+	t.Cleanup(func() { moveThreshold, moveAfter = oldT, oldA })
+}
+
 // kind is a way to create non-main coroutines: every behavioural test runs
 // once per kind, so share-stack coroutines and standalone ones are held to
 // the same behaviour.

@@ -195,6 +195,9 @@ func (co *Co) resetCopyStack() {
 		clear(x.cs.defers)
 		x.cs.defers = x.cs.defers[:0]
 		x.cs.npanic = 0
+		if x.cs.walk != nil {
+			x.cs.walk.valid = false // its roots were dropped
+		}
 	}
 }
 

@@ -192,7 +192,8 @@ func captureSlow(c *swctx, lo, gp uintptr) uintptr {
 			y.memo = true
 		} else if x := (*Co)(unsafe.Pointer(c)).x; x != nil && x.cs.walk != nil {
 			if st = y.s.findFrames(y.pc, y.hi, x.cs.walk); st == swOK {
-				y.s.frameRoots(y.hi, x.cs.walk)
+				y.s.sameFrames(c)
+				y.s.frameRoots(x.cs.walk)
 			}
 		} else {
 			st = y.s.walk(y.pc, y.hi)
@@ -416,12 +417,21 @@ func scanned(c *swctx, y *yieldState, st uintptr) uintptr {
 		// yield succeeds: a retry after a status below sees the same
 		// frames again.)
 		co.ss.walks++
-		if s.shape == co.shape || co.shape == 0 && s.shape == co.ss.lastShape {
+		if s.recorded {
+			// A co with walk buffers: its next yield scans only the
+			// frames that changed, which a yield by a memo (whose roots
+			// are not ordered by frame) undoes, so it builds memos only
+			// for the index.
+			if co.x.cs.walk.n <= memoIndexFrames && walkedBefore(s.shape) {
+				co.shape = s.shape
+				st = swMemo
+			}
+		} else if s.shape == co.shape || co.shape == 0 && s.shape == co.ss.lastShape {
 			st = swMemo
 		} else if s.walked <= memoIndexFrames && walkedBefore(s.shape) {
 			co.shape = s.shape // buildMemo's key into memoTable
 			st = swMemo
-		} else if !s.recorded && co.shape != 0 && co.walks >= walkBufsAfter {
+		} else if co.shape != 0 && co.walks >= walkBufsAfter {
 			st = swWalkRoom
 		}
 	}
@@ -432,23 +442,24 @@ func scanned(c *swctx, y *yieldState, st uintptr) uintptr {
 		c.pc, c.n = y.pc, s.stackHi-y.lo // for learnFrames, buildMemo or collectRoots
 		return st
 	}
-	if s.nr > s.cap || s.nr > int(co.roots.c) {
-		c.n = uintptr(s.nr)
+	if s.nr > s.cap || int(s.base)+s.nr > int(co.roots.c) {
+		c.n = uintptr(int(s.base) + s.nr)
 		return swRootsSmall
 	}
-	// The roots, from the share stack's scratch: a store only where they
-	// differ from the last yield's (write barriers), then nil beyond them.
-	roots := co.roots.p
+	// The roots, from the share stack's scratch, after those the
+	// unchanged frames keep: a store only where they differ from the last
+	// yield's (write barriers), then nil beyond them.
+	roots := unsafe.Add(co.roots.p, uintptr(s.base)*ptrSize)
 	for i := 0; i < s.nr; i++ {
 		v := *(*uintptr)(unsafe.Add(ptrAt(s.found), uintptr(i)*ptrSize))
 		if p := (*unsafe.Pointer)(unsafe.Add(roots, uintptr(i)*ptrSize)); uintptr(*p) != v {
 			*p = ptrAt(v)
 		}
 	}
-	for i := s.nr; i < int(co.roots.n); i++ {
-		*(*unsafe.Pointer)(unsafe.Add(roots, uintptr(i)*ptrSize)) = nil
+	for i := int(s.base) + s.nr; i < int(co.roots.n); i++ {
+		*(*unsafe.Pointer)(unsafe.Add(co.roots.p, uintptr(i)*ptrSize)) = nil
 	}
-	co.roots.n = uint32(s.nr)
+	co.roots.n = uint32(int(s.base) + s.nr)
 	c.yret = uint32(s.yret)
 	return swOK
 }
@@ -478,9 +489,17 @@ func commitYield(c *swctx, y *yieldState) {
 	if y.s.shape != 0 {
 		co.shape = y.s.shape
 		co.ss.lastShape = y.s.shape
+		co.ss.walkedFrames += uint64(y.s.walked)
 		if co.walks < walkBufsAfter {
 			co.walks++
 		}
+	}
+	if y.s.recorded {
+		// The record's roots are co.roots, its frames the image that
+		// swapleave saves now (see walkBufs).
+		w := co.x.cs.walk
+		w.valid, w.stamp, w.img, w.imgN = true, c.copies+1, uintptr(c.buf), y.n
+		w.roots, w.nroots = uintptr(co.roots.p), co.roots.n
 	}
 	c.n = y.n
 	c.hi = y.hi

@@ -51,10 +51,11 @@ type scanState struct {
 
 	inStack int // slots pointing into the image
 	objs    int // stack objects in the image's frames
-	walked  int // frames a walk (not a memo) composed
+	walked  int // frames a walk (not a memo) composed or scanned
 
 	yret     uintptr // offset below hi of Yield's return address
 	shape    uint32  // hash of the frames' return PCs and the image size (walk)
+	base     uint16  // roots of unchanged frames kept at the start of co.roots (frameRoots)
 	recorded bool    // walk recorded the frames in the co's walk buffers
 }
 
@@ -113,75 +114,103 @@ func (s *scanState) walk(pc, hi uintptr) uintptr {
 	}
 }
 
-// walkBufs are the frames of a co's last walk and room for the next one's,
-// for cos whose yields keep changing frames (a recursive generator): a walk
-// that reaches a frame the last one found at the same place with the same
-// PC takes the rest from it, after checking the return addresses above it,
-// independent compares instead of a chain of lookups. Go code allocates
-// them (swWalkRoom); capture writes only their elements and lengths.
+// walkBufs record the frames of a co's last walk, for cos whose yields
+// keep changing frames (a recursive generator): consecutive yields of a
+// tree walk differ by a few frames at the top, and the frames below them
+// are the ones the last walk found. A walk then finds (findFrames), from
+// the bottom up, the frames whose continuation PCs are still the recorded
+// ones (their layouts and places follow from the PCs), and looks up only
+// the frames above them. Of those bottom frames, the ones whose live
+// pointer slots still hold what the last capture saved (the saved image is
+// still in the save stack: a resume only copies it in) still hold the same
+// roots, which the last capture put first in co.roots, bottom frame first:
+// frameRoots keeps them where they are and scans only the frames above.
+// Go code allocates the buffers (swWalkRoom); capture writes only their
+// elements and fields.
 type walkBufs struct {
-	mem [2][]coFrame // of equal lengths: the memory of buf, for the garbage collector
-	// The nosplit path reads these, not mem: no bounds checks (builds
+	mem []walkFrame // 2*room: [0, room) the record, bottom frame first; [room, 2*room) the new frames of a walk, innermost first
+	// The nosplit path reads buf, not mem: no bounds checks (builds
 	// without inlining keep them all, and the nosplit chain has no room).
-	buf   [2]unsafe.Pointer // &mem[i][0]
-	room  int               // len(mem[i])
-	n     [2]int
-	cur   int // buf[cur], n[cur] frames, is the last walk
-	other int // 1 - cur
+	buf  unsafe.Pointer // &mem[0]
+	room int
+	n    int // frames in the record
+
+	// What the record's roots are, valid only after a capture by the
+	// record (commitYield), while its image is the save stack's and its
+	// roots the co's: the record's capture left c.copies at stamp, the
+	// image of imgN bytes at img, and nroots roots in the array at roots.
+	// (Addresses as uintptrs: compared, never followed; the co keeps
+	// them alive.)
+	valid  bool
+	stamp  uint64
+	img    uintptr
+	imgN   uintptr
+	roots  uintptr
+	nroots uint32
+
+	// prefix, same and nq are what findFrames and sameFrames found for
+	// frameRoots: the record's frames 0..prefix-1 are live below the nq
+	// new ones (in the walk half), and the first same of them hold what
+	// the last capture saved.
+	prefix, same, nq int
+}
+
+// A walkFrame is a frame of the record: where it is and its layout, and,
+// of the frames from the bottom one up to it, how many roots and stack
+// objects they hold and the hash of their continuation PCs
+// (scanState.shape, computed from the bottom: shapeB is the sum of
+// pc_i * 31^i over them, shapeP 31^i of the frame above).
+type walkFrame struct {
+	coFrame
+	roots, objs    uint32
+	shapeB, shapeP uint32
 }
 
 func newWalkBufs(n int) *walkBufs {
-	w := &walkBufs{mem: [2][]coFrame{make([]coFrame, n), make([]coFrame, n)}, room: n, other: 1}
-	w.buf[0], w.buf[1] = unsafe.Pointer(&w.mem[0][0]), unsafe.Pointer(&w.mem[1][0])
+	w := &walkBufs{mem: make([]walkFrame, 2*n), room: n}
+	w.buf = unsafe.Pointer(&w.mem[0])
 	return w
 }
 
 //go:nosplit
-func walkAt(b unsafe.Pointer, i int) *coFrame {
-	return (*coFrame)(unsafe.Add(b, uintptr(i)*unsafe.Sizeof(coFrame{})))
+func walkAt(b unsafe.Pointer, i int) *walkFrame {
+	return (*walkFrame)(unsafe.Add(b, uintptr(i)*unsafe.Sizeof(walkFrame{})))
 }
 
-// findFrames is walk for a co with walk buffers, in two passes: it finds
-// the frames into the buffer that is not the last walk's (frameRoots then
-// scans them). It returns swWalkRoom if they do not fit.
+// findFrames is walk for a co with walk buffers, in three steps: it finds
+// the frames, looking up only those above the record's that are still live
+// and recording them; sameFrames finds which of the record's did not
+// change; frameRoots scans the others. It returns swWalkRoom if they do
+// not fit.
 //
 //go:nosplit
 func (s *scanState) findFrames(pc, hi uintptr, w *walkBufs) uintptr {
-	cur, other := w.cur, w.other
-	last, k := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(&w.buf), cur*int(ptrSize))), *(*int)(unsafe.Add(unsafe.Pointer(&w.n), cur*int(ptrSize)))
-	next := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(&w.buf), other*int(ptrSize)))
-	nq, j := 0, 0
-	for sp := hi - s.lo; ; { // the frame's SP, as an offset below hi
-		for j < k && walkAt(last, j).sp > sp {
-			j++
+	rec, top := w.buf, hi-s.lo
+	// The record's bottom frames whose continuation PCs are still on the
+	// stack, below the live top: their places and layouts are the same.
+	p := 0
+	if load(hi-ptrSize) == tret {
+		for p < w.n && walkAt(rec, p).sp <= top && load(hi-walkAt(rec, p).sp-ptrSize) == walkAt(rec, p).pc {
+			p++
 		}
-		if j < k && walkAt(last, j).sp == sp && walkAt(last, j).pc == pc {
-			// The frames last[j+1:] are still where the last walk found
-			// them if their return addresses, and the trampoline's below
-			// the bottom frame, are unchanged.
-			same := load(hi-ptrSize) == tret
-			for i := j + 1; same && i < k; i++ {
-				same = load(hi-walkAt(last, i).sp-ptrSize) == walkAt(last, i).pc
-			}
-			if same {
-				if nq+k-j > w.room {
-					return swWalkRoom
-				}
-				for ; j < k; j++ {
-					walkAt(next, nq).set(walkAt(last, j))
-					nq++
-				}
+	}
+	// The frames above them, innermost first, into the walk half.
+	nq := 0
+	for sp := top; ; {
+		if p > 0 && sp <= walkAt(rec, p-1).sp {
+			if sp == walkAt(rec, p-1).sp && pc == walkAt(rec, p-1).pc {
 				break
 			}
+			p = 0 // not where the record says (the PCs decide the places, so never): walk on
 		}
 		fi := lookupFrame(pc)
 		if fi == nil || fi.bad {
 			return swNoFrame
 		}
-		if nq == w.room {
+		if p+nq == w.room {
 			return swWalkRoom
 		}
-		f := walkAt(next, nq)
+		f := walkAt(rec, w.room+nq)
 		f.sp, f.pc = sp, pc
 		f.setInfo(fi)
 		nq++
@@ -195,36 +224,93 @@ func (s *scanState) findFrames(pc, hi uintptr, w *walkBufs) uintptr {
 			return swNoFrame // overshot the co's start, or Yield outside the co
 		}
 	}
-	*(*int)(unsafe.Add(unsafe.Pointer(&w.n), other*int(ptrSize))) = nq
-	w.cur, w.other = other, cur
+	// The new frames into the record, bottom first, with their hashes.
+	b, pw := uint32(0), uint32(1)
+	if p > 0 {
+		b, pw = walkAt(rec, p-1).shapeB, walkAt(rec, p-1).shapeP
+	}
+	for i := p; i < p+nq; i++ {
+		f := walkAt(rec, i)
+		f.set(&walkAt(rec, w.room+p+nq-1-i).coFrame)
+		b, pw = b+uint32(f.pc)*pw, pw*31
+		f.shapeB, f.shapeP = b, pw
+	}
+	w.prefix, w.nq, w.same, w.n = p, nq, 0, p+nq
 	return swOK
 }
 
-// frameRoots is walk's scan of the frames findFrames found.
+// sameFrames finds, of the frames below the new ones, those whose live
+// slots hold what the image saved by the record's capture holds there
+// (their roots are the ones it put first in co.roots), counting the slots
+// among them that point into the image. A function of its own for the
+// nosplit chain's room.
 //
 //go:nosplit
-func (s *scanState) frameRoots(hi uintptr, w *walkBufs) {
-	b := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(&w.buf), w.cur*int(ptrSize)))
-	nf := *(*int)(unsafe.Add(unsafe.Pointer(&w.n), w.cur*int(ptrSize)))
-	shape := uint32(hi-s.lo) | 1
-	for i := 0; i < nf; i++ {
-		f := walkAt(b, i)
-		sp, fi := hi-f.sp, f.fi
-		shape = shape*31 + uint32(f.pc)
-		if i == 0 {
-			s.yret = hi - (sp + uintptr(fi.size) - ptrSize)
+func (s *scanState) sameFrames(c *swctx) {
+	co := (*Co)(unsafe.Pointer(c))
+	w, hi := co.x.cs.walk, s.lim+ptrSize
+	ok := w.valid && w.stamp+1 == c.copies && w.img == uintptr(c.buf) && w.roots == uintptr(co.roots.p) && w.nroots == co.roots.n
+	w.valid = false // frameRoots rewrites the record
+	if !ok {
+		return
+	}
+	img := w.img + w.imgN + ptrSize // the saved image's hi
+	in := 0
+	for i := 0; i < w.prefix; i++ {
+		f := walkAt(w.buf, i)
+		a0 := hi - f.sp
+		for _, off := range f.fi.slots {
+			a := a0 + uintptr(off)
+			if a >= s.lim {
+				break // the bottom frame's arguments, in the trampoline's frame
+			}
+			v := load(a)
+			if v != load(img-(hi-a)) {
+				return
+			}
+			if v >= s.lo && v < s.lim {
+				in++
+			}
 		}
-		for _, off := range fi.slots {
+		s.inStack += in
+		in = 0
+		w.same = i + 1
+	}
+}
+
+// frameRoots is walk's scan of the frames findFrames found: the frames
+// that did not change keep their roots, at the start of co.roots (s.base);
+// the others are scanned from the bottom up.
+//
+//go:nosplit
+func (s *scanState) frameRoots(w *walkBufs) {
+	rec, same, hi := w.buf, w.same, s.lim+ptrSize
+	var base, objs uint32
+	if same > 0 {
+		base, objs = walkAt(rec, same-1).roots, walkAt(rec, same-1).objs
+		if base > 1<<16-1 {
+			same, base, objs = 0, 0, 0 // more than s.base holds: scan them all
+		}
+	}
+	s.base = uint16(base)
+	for i := same; i < w.n; i++ {
+		f := walkAt(rec, i)
+		sp := hi - f.sp
+		for _, off := range f.fi.slots {
 			a := sp + uintptr(off)
 			if a >= s.lim {
 				break // the bottom frame's arguments, in the trampoline's frame
 			}
 			s.slot(load(a))
 		}
-		s.objs += len(fi.objs)
+		objs += uint32(len(f.fi.objs))
+		f.roots, f.objs = base+uint32(s.nr), objs
 	}
-	s.walked = nf
-	s.shape = shape
+	t := walkAt(rec, w.n-1) // Yield's frame
+	s.yret = t.sp - uintptr(t.fi.size) + ptrSize
+	s.objs += int(objs)
+	s.shape = (uint32(hi-s.lo)|1)*t.shapeP + t.shapeB
+	s.walked = w.n - same
 	s.recorded = true
 }
 

@@ -63,8 +63,10 @@ type ShareStack struct {
 	// same code, each yielding once, would otherwise never have one).
 	lastMemo  *yieldMemo
 	lastShape uint32
-	// walks counts the yields here whose frames were walked (tests).
-	walks uint32
+	// walks counts the yields here whose frames were walked, walkedFrames
+	// the frames those walks composed or scanned (tests).
+	walks        uint32
+	walkedFrames uint64
 	// found is the copy-stack engine's scratch for the roots of a yield
 	// (scanState.found): the co running here has it to itself.
 	found []uintptr

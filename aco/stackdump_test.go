@@ -102,6 +102,7 @@ func TestStackMoved(t *testing.T) {
 	if !copyStackOn {
 		t.Skip("no move without the copy-stack engine")
 	}
+	defaultMoves(t)
 	e := newEnv(t, kinds[1])
 	defer e.close()
 	co := e.create(func(co *Co) {
@@ -197,7 +198,7 @@ func TestPanicOnGoroutineTraceback(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			cmd := childCommand(ctx, os.Args[0], "-test.run=^TestPanicOnGoroutineTraceback$", "-test.count=1")
-			cmd.Env = append(os.Environ(), tracebackChildEnv+"="+c)
+			cmd.Env = append(os.Environ(), tracebackChildEnv+"="+c, "ACO_MOVE_THRESHOLD=") // the default policy: the co moves
 			out, err := cmd.CombinedOutput()
 			s := string(out)
 			require.Error(t, err, "the child survived its panic:\n%s", s)
