@@ -587,8 +587,16 @@ func heldWalk(co *Co, depth int, next *uintptr, bad *string) {
 		heldWalk(co, depth-1, next, bad)
 	}
 	if h.a != ^h.b && *bad == "" {
-		*bad = fmt.Sprintf("depth %d: a frame's heap object was freed while the co was suspended", depth)
+		heldFreed(bad, depth)
 	}
+}
+
+// heldFreed reports a freed heldBox: apart, so that heldWalk's frames have
+// no stack object (fmt's arguments), as most generators' frames have none.
+//
+//go:noinline
+func heldFreed(bad *string, depth int) {
+	*bad = fmt.Sprintf("depth %d: a frame's heap object was freed while the co was suspended", depth)
 }
 
 // TestDeepWalkScansChangedFrames: a yield of a recursive walk scans only

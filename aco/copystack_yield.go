@@ -65,6 +65,12 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	if !m.match(pc, hi, n) {
 		// Off the common yield's budget: a co that yields at a few
 		// places in turn finds its other memos here too.
+		if co.x != nil && co.x.cs.walk != nil {
+			// A co with walk buffers scans only what changed since its
+			// last yield (scan.go), which a yield by a memo undoes.
+			c.status = statusSearched
+			return false
+		}
 		if m = otherMemo(co, pc, hi, n); m == nil {
 			if m = indexedMemo(co, pc, hi, n); m == nil { // another co's
 				c.status = statusSearched // captureSlow need not search again
@@ -191,6 +197,7 @@ func captureSlow(c *swctx, lo, gp uintptr) uintptr {
 			y.s.memo(m, y.hi)
 			y.memo = true
 		} else if x := (*Co)(unsafe.Pointer(c)).x; x != nil && x.cs.walk != nil {
+			y.s.livePrefix(c)
 			if st = y.s.findFrames(y.pc, y.hi, x.cs.walk); st == swOK {
 				y.s.sameFrames(c)
 				y.s.frameRoots(x.cs.walk)

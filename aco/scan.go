@@ -172,6 +172,13 @@ func newWalkBufs(n int) *walkBufs {
 	return w
 }
 
+// memequal is the runtime's comparison of memory (assembly, no frame):
+// linknamable, as its declaration says.
+//
+//go:linkname memequal runtime.memequal
+//go:noescape
+func memequal(a, b unsafe.Pointer, size uintptr) bool
+
 //go:nosplit
 func walkAt(b unsafe.Pointer, i int) *walkFrame {
 	return (*walkFrame)(unsafe.Add(b, uintptr(i)*unsafe.Sizeof(walkFrame{})))
@@ -188,12 +195,7 @@ func (s *scanState) findFrames(pc, hi uintptr, w *walkBufs) uintptr {
 	rec, top := w.buf, hi-s.lo
 	// The record's bottom frames whose continuation PCs are still on the
 	// stack, below the live top: their places and layouts are the same.
-	p := 0
-	if load(hi-ptrSize) == tret {
-		for p < w.n && walkAt(rec, p).sp <= top && load(hi-walkAt(rec, p).sp-ptrSize) == walkAt(rec, p).pc {
-			p++
-		}
-	}
+	p := w.prefix // livePrefix's
 	// The frames above them, innermost first, into the walk half.
 	nq := 0
 	for sp := top; ; {
@@ -239,6 +241,34 @@ func (s *scanState) findFrames(pc, hi uintptr, w *walkBufs) uintptr {
 	return swOK
 }
 
+// livePrefix finds how many of the record's frames, from the bottom one,
+// are still live on the stack below the trampoline, up to the innermost
+// frame: the same continuation PCs, which give the same places and
+// layouts: one load and compare per frame. It sets w.prefix for
+// findFrames, which runs next; capture calls it apart, for the nosplit
+// chain's room.
+//
+//go:nosplit
+func (s *scanState) livePrefix(c *swctx) {
+	w := (*Co)(unsafe.Pointer(c)).x.cs.walk
+	hi := s.lim + ptrSize
+	top := hi - s.lo
+	f, end := w.buf, unsafe.Add(w.buf, uintptr(w.n)*unsafe.Sizeof(walkFrame{}))
+	if load(hi-ptrSize) != tret {
+		end = f
+	}
+	for ; f != end; f = unsafe.Add(f, unsafe.Sizeof(walkFrame{})) {
+		sp := (*walkFrame)(f).sp
+		if sp > top {
+			break
+		}
+		if load(hi-sp-ptrSize) != (*walkFrame)(f).pc {
+			break
+		}
+	}
+	w.prefix = int((uintptr(f) - uintptr(w.buf)) / unsafe.Sizeof(walkFrame{}))
+}
+
 // sameFrames finds, of the frames below the new ones, those whose live
 // slots hold what the image saved by the record's capture holds there
 // (their roots are the ones it put first in co.roots), counting the slots
@@ -255,6 +285,22 @@ func (s *scanState) sameFrames(c *swctx) {
 		return
 	}
 	img := w.img + w.imgN + ptrSize // the saved image's hi
+	// Commonly nothing below the new frames ran, or only the innermost
+	// of them did: their bytes are the saved image's (return addresses
+	// and saved frame pointers included), which one comparison shows.
+	// Then only frames without stack objects: the slots that point into
+	// the image (inStack) matter only with objects, and objects of the
+	// new frames are out of reach of older frames.
+	for k := w.prefix; k > 0 && k >= w.prefix-1; k-- {
+		f := walkAt(w.buf, k-1)
+		if f.objs != 0 {
+			break
+		}
+		if lo := hi - f.sp; memequal(ptrAt(lo), ptrAt(img-(hi-lo)), hi-ptrSize-lo) {
+			w.same = k
+			return
+		}
+	}
 	in := 0
 	for i := 0; i < w.prefix; i++ {
 		f := walkAt(w.buf, i)
