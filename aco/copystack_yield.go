@@ -65,9 +65,10 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	if !m.match(pc, hi, n) {
 		// Off the common yield's budget: a co that yields at a few
 		// places in turn finds its other memos here too.
-		if co.x != nil && co.x.cs.walk != nil {
-			// A co with walk buffers scans only what changed since its
-			// last yield (scan.go), which a yield by a memo undoes.
+		if x := co.x; x != nil && x.cs.walk != nil && x.cs.walk.n > memoIndexFrames {
+			// A deep recursion (its last yield had more frames than the
+			// index takes): it scans only what changed since its last
+			// yield (scan.go), and a memo would undo that.
 			c.status = statusSearched
 			return false
 		}
@@ -429,7 +430,7 @@ func scanned(c *swctx, y *yieldState, st uintptr) uintptr {
 			// frames that changed, which a yield by a memo (whose roots
 			// are not ordered by frame) undoes, so it builds memos only
 			// for the index.
-			if co.x.cs.walk.n <= memoIndexFrames && walkedBefore(s.shape) {
+			if s.walked <= memoIndexFrames && walkedBefore(s.shape) {
 				co.shape = s.shape
 				st = swMemo
 			}
@@ -496,7 +497,11 @@ func commitYield(c *swctx, y *yieldState) {
 	if y.s.shape != 0 {
 		co.shape = y.s.shape
 		co.ss.lastShape = y.s.shape
-		co.ss.walkedFrames += uint64(y.s.walked)
+		scannedFrames := y.s.walked
+		if y.s.recorded {
+			scannedFrames -= co.x.cs.walk.same
+		}
+		co.ss.walkedFrames += uint64(scannedFrames)
 		if co.walks < walkBufsAfter {
 			co.walks++
 		}

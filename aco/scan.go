@@ -51,7 +51,7 @@ type scanState struct {
 
 	inStack int // slots pointing into the image
 	objs    int // stack objects in the image's frames
-	walked  int // frames a walk (not a memo) composed or scanned
+	walked  int // frames a walk (not a memo) composed, or all frames of the record (frameRoots)
 
 	yret     uintptr // offset below hi of Yield's return address
 	shape    uint32  // hash of the frames' return PCs and the image size (walk)
@@ -336,6 +336,7 @@ func (s *scanState) frameRoots(w *walkBufs) {
 		base, objs = walkAt(rec, same-1).roots, walkAt(rec, same-1).objs
 		if base > 1<<16-1 {
 			same, base, objs = 0, 0, 0 // more than s.base holds: scan them all
+			w.same = 0
 		}
 	}
 	s.base = uint16(base)
@@ -356,7 +357,9 @@ func (s *scanState) frameRoots(w *walkBufs) {
 	s.yret = t.sp - uintptr(t.fi.size) + ptrSize
 	s.objs += int(objs)
 	s.shape = (uint32(hi-s.lo)|1)*t.shapeP + t.shapeB
-	s.walked = w.n - same
+	// A move is still worth it (commitYield's cost): the frames below
+	// were checked, and the image is copied whole both ways.
+	s.walked = w.n
 	s.recorded = true
 }
 
