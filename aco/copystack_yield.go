@@ -65,13 +65,6 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	if !m.match(pc, hi, n) {
 		// Off the common yield's budget: a co that yields at a few
 		// places in turn finds its other memos here too.
-		if x := co.x; x != nil && x.cs.walk != nil && x.cs.walk.n > memoIndexFrames {
-			// A deep recursion (its last yield had more frames than the
-			// index takes): it scans only what changed since its last
-			// yield (scan.go), and a memo would undo that.
-			c.status = statusSearched
-			return false
-		}
 		if m = otherMemo(co, pc, hi, n); m == nil {
 			if m = indexedMemo(co, pc, hi, n); m == nil { // another co's
 				c.status = statusSearched // captureSlow need not search again

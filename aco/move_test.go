@@ -618,3 +618,34 @@ func TestPlacementTableBounded(t *testing.T) {
 	require.LessOrEqual(t, known, placementSlots)
 	require.Equal(t, placeMoved, placementScore(pcs[n-1]), "the last one learned holds its slot")
 }
+
+// TestDeepIteratorsKeepMoving: the iterators of a generator whose yields
+// cost more than a goroutine switch keep moving (or starting moved), with
+// walk buffers and the memo index in play: a thousand walks of a depth-8
+// tree, of which at least nine in ten must end on a goroutine.
+func TestDeepIteratorsKeepMoving(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	withMove(t, MoveThreshold, 32, func() { // the default policy, whatever ACO_MOVE_THRESHOLD says
+		var count int
+		tree := newBinTree(8, &count)
+		moved := 0
+		const iterators = 1000
+		for range iterators {
+			p := newPull(tree.all)
+			next, stop := p.funcs()
+			sum, m := 0, false
+			for v, ok := next(); ok; v, ok = next() {
+				sum += v
+				m = m || p.co != nil && p.co.Moved()
+			}
+			stop()
+			require.Equal(t, count*(count-1)/2, sum, "the values")
+			if m {
+				moved++
+			}
+		}
+		assert.GreaterOrEqual(t, moved, iterators*9/10, "iterators that moved")
+	})
+}

@@ -14,7 +14,7 @@ import (
 // workloads with their ratios to iter.Pull.
 func BenchmarkWorkloads(b *testing.B) {
 	var ws []workload.Workload
-	for _, d := range []int{4, 6, 10, 16, 20} {
+	for _, d := range []int{4, 6, 8, 10, 16, 20} {
 		ws = append(ws, workload.Tree(d))
 	}
 	if w, err := workload.Inspect(workload.SourceFile()); err == nil {
@@ -24,7 +24,7 @@ func BenchmarkWorkloads(b *testing.B) {
 		ws = append(ws, w)
 	}
 	ws = append(ws, workload.Nested(1000), workload.Actors(10_000), workload.Send(1000))
-	names := []string{"tree4", "tree6", "tree10", "tree16", "tree20", "inspect", "walkdir", "nested", "actors"}
+	names := []string{"tree4", "tree6", "tree8", "tree10", "tree16", "tree20", "inspect", "walkdir", "nested", "actors"}
 	if len(ws) != len(names) {
 		// Inspect or WalkDir found no GOROOT sources: name the rest by
 		// their workloads.
