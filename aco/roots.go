@@ -235,6 +235,11 @@ func (co *Co) collectRoots() {
 		clear(old[len(roots):]) // the roots of the last yield beyond the new ones
 	}
 	co.roots.set(roots)
+	if x.cs.walk != nil {
+		// The roots are no longer ordered as the walk buffers' record
+		// says (scan.go): its next yield scans every frame.
+		x.cs.walk.valid = false
+	}
 	if cap(x.cs.defers) < nd {
 		x.cs.defers = make([]deferRef, 0, nd)
 	}
