@@ -148,11 +148,10 @@ type walkBufs struct {
 	roots  uintptr
 	nroots uint32
 
-	// prefix, same and nq are what findFrames and sameFrames found for
-	// frameRoots: the record's frames 0..prefix-1 are live below the nq
-	// new ones (in the walk half), and the first same of them hold what
-	// the last capture saved.
-	prefix, same, nq int
+	// prefix and same are what livePrefix and sameFrames found: the
+	// record's frames 0..prefix-1 are live below the new ones, and the
+	// first same of them hold what the last capture saved.
+	prefix, same int
 }
 
 // A walkFrame is a frame of the record: where it is and its layout, and,
@@ -237,7 +236,7 @@ func (s *scanState) findFrames(pc, hi uintptr, w *walkBufs) uintptr {
 		b, pw = b+uint32(f.pc)*pw, pw*31
 		f.shapeB, f.shapeP = b, pw
 	}
-	w.prefix, w.nq, w.same, w.n = p, nq, 0, p+nq
+	w.prefix, w.same, w.n = p, 0, p+nq
 	return swOK
 }
 
