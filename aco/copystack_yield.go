@@ -493,6 +493,7 @@ func commitYield(c *swctx, y *yieldState) {
 		scannedFrames := y.s.walked
 		if y.s.recorded {
 			scannedFrames -= co.x.cs.walk.same
+			co.ss.keptFrames += uint64(co.x.cs.walk.same)
 		}
 		co.ss.walkedFrames += uint64(scannedFrames)
 		if co.walks < walkBufsAfter {

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"weak"
 )
 
 // The differential fuzzer's co body (fuzz_test.go): the interpreter of a
@@ -88,6 +89,8 @@ func (r *fzRun) exec(co *Co, c *fzCo, ins []fzInstr) (stop bool) {
 			}()
 		case fiMisuse:
 			r.misuse(co, c, in.a)
+		case fiWalk:
+			r.walkTree(co, c, in.a/4%12, in.a%4+2, in.a/48%2 == 1, fzHeap(&fzBox{v: 1, name: c.name}))
 		}
 	}
 	return false
@@ -126,7 +129,7 @@ func fzRuntimeError(a int) {
 //
 //go:noinline
 func (r *fzRun) yield(co *Co, c *fzCo, a int) {
-	box := &fzBox{v: a, name: c.name}
+	box := fzHeap(&fzBox{v: a, name: c.name})
 	var loc [5]uint64
 	for i := range loc {
 		loc[i] = fzMagic(c.name, a, i)
@@ -144,6 +147,77 @@ func (r *fzRun) yield(co *Co, c *fzCo, a int) {
 	}
 	r.logf("%s resumed after %d", c.name, a)
 }
+
+// walkTree is a recursive generator: lead frames deeper, it walks a
+// complete binary tree of depth d, yielding every node's number, each
+// frame holding heap objects only it refers to. Consecutive yields differ
+// by a few frames at the top, so a co that walks deep enough gets the
+// copy-stack engine's walk record, whose partial captures keep the roots
+// of the frames below from the last yield: an object that is lost (freed
+// by a GC while the co is suspended) fails a check here. In order, the
+// children are called from two call sites; in pre-order (pre), from one,
+// in a loop whose object changes: the frame's return PC is the same at
+// the first yield in the second subtree and its roots are not.
+//
+//go:noinline
+func (r *fzRun) walkTree(co *Co, c *fzCo, lead, d int, pre bool, node *fzBox) {
+	n := node.v
+	held := weak.Make(node)
+	switch {
+	case lead > 0:
+		r.walkTree(co, c, lead-1, d, pre, fzHeap(&fzBox{v: n, name: c.name}))
+	case d == 1:
+		r.yield(co, c, n)
+	case pre && d > 2:
+		r.yield(co, c, n)
+		for i := range 2 {
+			// An object only this frame refers to, another one for
+			// each child: the slot changes, the return PC does not.
+			mark := fzHeap(&fzBox{v: 2*n + i, name: c.name})
+			markHeld := weak.Make(mark)
+			r.walkTree(co, c, 0, d-1, pre, fzHeap(&fzBox{v: 2*n + i, name: c.name}))
+			r.checkHeld(c, markHeld, mark, 2*n+i, "child mark")
+		}
+	case pre:
+		r.yield(co, c, n)
+		r.walkTree(co, c, 0, d-1, pre, fzHeap(&fzBox{v: 2 * n, name: c.name}))
+		r.walkTree(co, c, 0, d-1, pre, fzHeap(&fzBox{v: 2*n + 1, name: c.name}))
+	default:
+		r.walkTree(co, c, 0, d-1, pre, fzHeap(&fzBox{v: 2 * n, name: c.name}))
+		r.yield(co, c, n)
+		r.walkTree(co, c, 0, d-1, pre, fzHeap(&fzBox{v: 2*n + 1, name: c.name}))
+	}
+	r.checkHeld(c, held, node, n, fmt.Sprintf("node (lead %d)", lead))
+}
+
+// checkHeld checks an object a walk frame held while the co was suspended:
+// a weak pointer to it that no longer resolves means a GC did not see the
+// frame's pointer (a lost root, which freed it); changed contents mean a
+// stale one.
+func (r *fzRun) checkHeld(c *fzCo, w weak.Pointer[fzBox], b *fzBox, v int, what string) {
+	if w.Value() != b {
+		r.failf("%s: walk %s %d: a GC lost the frame's object while it was held", c.name, what, v)
+	}
+	if b.v != v || b.name != c.name {
+		r.failf("%s: walk %s %d: heap object changed: %+v", c.name, what, v, *b)
+	}
+}
+
+// fzHeap returns b, which escapes: fzSinkOn is never set, but the compiler
+// cannot know, so b is a heap object that only its caller's frame refers to.
+//
+//go:noinline
+func fzHeap(b *fzBox) *fzBox {
+	if fzSinkOn {
+		fzSink = b
+	}
+	return b
+}
+
+var (
+	fzSinkOn bool
+	fzSink   *fzBox
+)
 
 // descend recurses d frames, each with stack words and a stack object, and
 // runs body at the bottom.

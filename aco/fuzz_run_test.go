@@ -218,6 +218,11 @@ func fzExecuteCover(p *fzProg, useSS bool, cover map[string]bool) fzResult {
 			r.destroy(c, "final")
 		}
 	}
+	for _, s := range r.stacks {
+		if s.keptFrames > 0 {
+			r.covered("partial-capture") // a walk record kept frames' roots
+		}
+	}
 	for i, s := range r.stacks {
 		if s.Live() != 0 || s.Owner() != nil {
 			r.failf("share stack %d: live %d, owner %v after every co was destroyed", i, s.Live(), s.Owner())

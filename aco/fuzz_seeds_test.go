@@ -230,6 +230,30 @@ var fzSeeds = map[string]*fzProg{
 		fzO(fzResume, 0), fzO(fzResume, 1), fzO(fzGC, 0), fzO(fzResume, 0), fzO(fzGC, 0), fzO(fzResume, 1),
 		fzO(fzGC, 0), fzO(fzResume, 0), fzO(fzProbe, 0), fzO(fzProbe, 1),
 	}},
+	// Recursive generators whose yields keep changing frames: walks 11
+	// frames deeper (more frames than the memo index takes), in order and
+	// in pre-order, get a walk record after a few yields and then capture
+	// only the frames that ran, with GCs while suspended, resumes on
+	// another goroutine and at other depths (the image relocated); a
+	// shallow walk beside them, whose frames the memo index may take, is
+	// destroyed in mid-walk.
+	"tree-walk": {nss: 2, move: 3, ops: []fzOp{
+		fzC(0, 0, 0, fzS(fzI(fiWalk, 11*4+2), fzI(fiYield, 99))),
+		fzC(1, 1, 0, fzS(fzI(fiWalk, 3), fzI(fiGC, 0), fzI(fiWalk, 3))),
+		fzC(2, 0, 0, fzS(fzI(fiWalk, 48+11*4+2))),
+		fzO(fzResume, 0), fzO(fzResume, 0), fzO(fzResume, 1), fzO(fzResume, 0), fzO(fzResume, 0),
+		fzO(fzResume, 2), fzO(fzResume, 2), fzO(fzResume, 2), fzO(fzResume, 2),
+		fzO(fzResume, 2), fzO(fzResume, 2), fzO(fzResume, 2), fzO(fzResume, 2),
+		fzO(fzResume, 2), fzO(fzGC, 0), fzO(fzResume, 2), fzO(fzGC, 0), fzO(fzResume, 2), fzO(fzGC, 0),
+		fzO(fzResume, 2), fzO(fzGC, 0), fzO(fzResume, 2), fzO(fzGC, 0), fzO(fzResumeGo, 2), fzO(fzGC, 0),
+		fzOp{kind: fzResume, slot: 2, depth: 2}, fzO(fzGC, 0), fzO(fzResume, 2),
+		fzO(fzResume, 1), fzO(fzResume, 0), fzO(fzGC, 0), fzO(fzResume, 0), fzO(fzResume, 0), fzO(fzGC, 0),
+		fzO(fzResume, 1), fzO(fzResume, 0), fzO(fzGC, 0), fzO(fzResumeGo, 0), fzO(fzResume, 0),
+		fzOp{kind: fzResume, slot: 0, depth: 2}, fzO(fzGC, 0), fzO(fzResume, 0), fzO(fzResume, 0), fzO(fzGC, 0),
+		fzO(fzResume, 0), fzO(fzResume, 1), fzO(fzResume, 1), fzO(fzProbe, 0), fzO(fzProbe, 1), fzO(fzProbe, 2),
+		fzO(fzResume, 1), fzO(fzResume, 1), fzO(fzResume, 1), fzO(fzDestroy, 1),
+		fzO(fzResume, 0), fzO(fzResume, 0), fzO(fzResume, 0),
+	}},
 	"empty": {nss: 2},
 	"empty-slots": {nss: 2, ops: []fzOp{
 		fzO(fzResume, 3), fzO(fzResumeGo, 3), fzO(fzDestroy, 3), fzOp{kind: fzReset, slot: 3}, fzO(fzProbe, 3),

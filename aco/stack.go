@@ -64,9 +64,11 @@ type ShareStack struct {
 	lastMemo  *yieldMemo
 	lastShape uint32
 	// walks counts the yields here whose frames were walked, walkedFrames
-	// the frames those walks composed or scanned (tests).
+	// the frames those walks composed or scanned, keptFrames the frames
+	// whose roots a walk record kept from the yield before (tests).
 	walks        uint32
 	walkedFrames uint64
+	keptFrames   uint64
 	// found is the copy-stack engine's scratch for the roots of a yield
 	// (scanState.found): the co running here has it to itself.
 	found []uintptr
