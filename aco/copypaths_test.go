@@ -638,3 +638,42 @@ func TestDeepWalkScansChangedFrames(t *testing.T) {
 	t.Logf("%d yields: %d walked, %d frames scanned (%.2f per yield)", yields, walks, frames, perYield)
 	assert.LessOrEqual(t, perYield, 4.0, "frames scanned per yield at depth 20")
 }
+
+// TestYieldOutsideLeavesTheCoAlone: a Yield by a goroutine that does not
+// run the co panics without writing to the co's switch context: neither to
+// a suspended co's (the Yield that Destroy resumes it into reads its
+// status: it once read the misuse's and panicked in the co instead of
+// unwinding it) nor to a running one's (its own Yield, on the goroutine
+// running it, reads the status of its capture).
+func TestYieldOutsideLeavesTheCoAlone(t *testing.T) {
+	m, ss := NewMain(), NewShareStack(0)
+	running, release := make(chan struct{}), make(chan struct{})
+	co := Create(m, ss, 0, func(co *Co) {
+		co.Yield()
+		close(running)
+		<-release
+		co.Yield()
+	}, nil)
+	co.Resume()
+
+	before := co.swctx
+	out := mc(co.Yield)
+	require.True(t, out.panicked)
+	require.Contains(t, fmt.Sprint(out.v), "aco: Yield called outside the co")
+	require.Equal(t, before, co.swctx, "a Yield from outside changed the suspended co's context")
+
+	done := make(chan mcOut, 1)
+	go func() { done <- mc(co.Resume) }()
+	<-running // the co is blocked in its body, on that goroutine
+	before = co.swctx
+	out = mc(co.Yield)
+	require.True(t, out.panicked)
+	require.Equal(t, msgYieldOutside, out.v)
+	require.Equal(t, before, co.swctx, "a Yield from another goroutine changed the running co's context")
+	close(release)
+	require.False(t, (<-done).panicked)
+
+	co.Destroy()
+	ss.Destroy()
+	m.Destroy()
+}

@@ -28,7 +28,25 @@ func capture(c *swctx, lo, gp uintptr) uintptr {
 	if captureFast(c, lo, gp) {
 		return swOK
 	}
-	return captureSlow(c, lo, gp)
+	st := captureSlow(c, lo, gp)
+	if st == swNotRunning || st == swWrongG {
+		yieldOutside(c, st)
+	}
+	return st
+}
+
+// yieldOutside panics for a Yield by a goroutine that does not run the co
+// (capture's swNotRunning and swWrongG), before swapout writes c.status:
+// nothing of the co may change. A suspended co's status is what the Yield
+// it is resumed into reads (Destroy's unwinding), and a running co's is
+// its own Yield's, on another goroutine.
+//
+//go:noinline
+func yieldOutside(c *swctx, st uintptr) {
+	if st == swNotRunning {
+		(*Co)(unsafe.Pointer(c)).checkInside("Yield")
+	}
+	panic(msgYieldOutside)
 }
 
 // captureFast is capture for the common yield: a co yielding with the frames
@@ -167,14 +185,15 @@ func pointsIntoImage(m *yieldMemo, hi, lo uintptr) bool {
 func captureSlow(c *swctx, lo, gp uintptr) uintptr {
 	var y yieldState
 	y.lo, y.gp = lo, gp
-	// A walk of frames the index cannot have (more than memoIndexFrames)
-	// would otherwise search the co's memos and the index twice per yield.
-	y.searched = c.status == statusSearched
-	c.status = swOK
 	st := checkYield(c, &y)
 	if st != swOK {
 		return st
 	}
+	// A walk of frames the index cannot have (more than memoIndexFrames)
+	// would otherwise search the co's memos and the index twice per yield.
+	// (Read after checkYield: only the co's runner owns c.status. swapout
+	// writes it after capture.)
+	y.searched = c.status == statusSearched
 	if takeTicket(c, &y) {
 		// collectRoots scanned these frames in Go: far dearer than a
 		// goroutine switch.
@@ -232,8 +251,8 @@ type yieldState struct {
 
 // statusSearched is what captureFast leaves in c.status for captureSlow,
 // within one capture, when it searched the co's memos and the index and
-// none matched. captureSlow clears it (swapout stores its own status after
-// a failed capture; the status is swOK while the co runs).
+// none matched. swapout overwrites it after capture: with capture's status,
+// or swOK when the co yielded (the status is swOK while the co runs).
 const statusSearched = 0xff
 
 // checkYield is capture's first step: may the co yield here at all, and
@@ -246,11 +265,11 @@ func checkYield(c *swctx, y *yieldState) uintptr {
 	if co.st.Load() != uint32(stRunning) {
 		return swNotRunning
 	}
+	if gp != c.g {
+		return swWrongG // before unwinding: the co's Unwind is not this goroutine's
+	}
 	if co.unwinding != 0 {
 		return swUnwinding
-	}
-	if gp != c.g {
-		return swWrongG
 	}
 	hi := gStackHi(gp) - uintptr(c.hiOff)
 	y.pc = load(lo - ptrSize) // the return address into Yield
@@ -555,13 +574,8 @@ func resumeLocks(hi uintptr) uint64 {
 // frame layout, collects roots, or panics for a yield that cannot be done.
 func (co *Co) yieldFailed() {
 	switch st := uintptr(co.status); st {
-	case swNotRunning:
-		co.checkInside("Yield")
-		panic(msgYieldOutside)
 	case swUnwinding:
 		co.panicUnwind()
-	case swWrongG:
-		panic(msgYieldOutside)
 	case swLocked:
 		panic(msgYieldLocked)
 	case swCgo:

@@ -137,10 +137,34 @@ var mcRows = []mcRow{
 
 	// Yield and Exit outside the co.
 	{"yield from the resumer while the co is suspended", "aco: Yield called outside the co", false, func(t *testing.T, e *env) mcOut {
-		co := e.create(func(co *Co) { co.Yield() }, nil)
+		// The misuse leaves the co as it was: a Resume goes on after its
+		// Yield, and Destroy unwinds it from there (its deferred call
+		// sees the *Unwind, and the co runs no further).
+		var seen any
+		resumed := 0
+		co := e.create(func(co *Co) {
+			defer func() {
+				if seen = recover(); seen != nil {
+					panic(seen)
+				}
+			}()
+			co.Yield()
+			resumed++
+			co.Yield()
+			resumed++
+		}, nil)
 		co.Resume()
 		out := mc(co.Yield)
-		co.Destroy()
+		co.Resume()
+		if again := mc(co.Yield); !again.panicked {
+			out.note = "a second Yield from the resumer returned"
+		}
+		if d := mc(co.Destroy); d.panicked {
+			out.note += fmt.Sprintf("; Destroy panicked: %v", d.v)
+		}
+		if _, ok := seen.(*Unwind); !ok || resumed != 1 {
+			out.note += fmt.Sprintf("; Destroy unwound the co with %v after %d resumes past a Yield, want an *Unwind after 1", seen, resumed)
+		}
 		return out
 	}},
 	{"yield on a zero Co value", "aco: use of a Co that Create did not make", false, func(t *testing.T, e *env) mcOut {

@@ -182,10 +182,6 @@ TEXT ·swapout(SB), NOSPLIT, $16-4
 	NO_LOCAL_POINTERS
 	MOVL c+0(FP), DI
 
-	// status is 0 when the co is resumed: what the caller finds then. A status
-	// in c, not a result, keeps Yield's frame, in every image, a word smaller.
-	MOVB $0x00, swctx_status+0(DI)
-
 	// capture(c, lo, gp): lo is the caller's SP, the image's lowest address,
 	// just above the return address into the caller.
 	LEAL  c+0(FP), SI
@@ -197,15 +193,24 @@ TEXT ·swapout(SB), NOSPLIT, $16-4
 	MOVL  12(SP), AX
 	TESTL AX, AX
 	JZ    switch
-	MOVL  c+0(FP), DI
-	MOVB  AX, swctx_status+0(DI)
+
+	// capture failed: the status tells Yield what to do first. A status in c,
+	// not a result, keeps Yield's frame, in every image, a word smaller. Only
+	// the co's runner gets here: capture panics for any other caller
+	// (yieldOutside), which must write nothing to c.
+	MOVL c+0(FP), DI
+	MOVB AX, swctx_status+0(DI)
 	RET
 
 switch:
+	MOVL c+0(FP), DI
+
+	// status is 0 when the co is resumed: what Yield finds then.
+	MOVB $0x00, swctx_status+0(DI)
+
 	// The co may yield: swapleave, a leaf that writes SP, copies the image out
 	// and leaves. Writing SP here instead would make this frame an SPWRITE
 	// one, which the unwinder cannot walk through while capture runs.
-	MOVL c+0(FP), DI
 	LEAL c+0(FP), SI
 	CALL ·swapleave(SB)
 	RET

@@ -128,7 +128,8 @@ jumps into it. Called only by trampoline, which passes c in a register.`,
 		Doc: `swapout saves the frames between its caller and the trampoline (calling
 capture, then swapleave) and so leaves into the trampoline's caller. It
 returns with c.status 0 when the co is resumed, or the status capture gave
-if the co could not yield. It never writes SP itself: capture runs Go code, and a
+if the co could not yield (for a caller that does not run the co, capture
+panics instead and c is left as it was). It never writes SP itself: capture runs Go code, and a
 goroutine preempted at the entry of a Go function there has swapout as an
 ordinary frame under it, which the garbage collector's unwinder must be
 able to walk through.`,

@@ -77,9 +77,13 @@ var (
 		"on x86 (stores are not reordered with older stores).",
 	}
 	whySwapoutRet = []string{
-		"status is 0 when the co is resumed: what the caller finds then. A",
-		"status in c, not a result, keeps Yield's frame, in every image, a word",
-		"smaller.",
+		"capture failed: the status tells Yield what to do first. A status in",
+		"c, not a result, keeps Yield's frame, in every image, a word smaller.",
+		"Only the co's runner gets here: capture panics for any other caller",
+		"(yieldOutside), which must write nothing to c.",
+	}
+	whySwapoutOK = []string{
+		"status is 0 when the co is resumed: what Yield finds then.",
 	}
 )
 
@@ -341,8 +345,6 @@ func swapout(e lower) {
 	a, R := e.arch(), e.arch().Roles
 	e.NoLocalPointers()
 	e.Mov(e.arg("c"), R.Ctx)
-	e.Comment(rewrap(whySwapoutRet)...)
-	e.Mov8(imm(0), a.fld(fStatus, R.Ctx, 1))
 	e.Comment(rewrap(whyCapture(a))...)
 	e.Lea(e.arg("c"), R.Src)
 	e.Mov(R.Ctx, e.out(capture, "c"))
@@ -353,13 +355,16 @@ func swapout(e lower) {
 	e.Mov(e.out(capture, "ret"), R.Acc)
 	e.Test(R.Acc)
 	e.Jump(ifZero, "switch")
+	e.Comment(rewrap(whySwapoutRet)...)
 	e.Mov(e.arg("c"), R.Ctx)
 	e.Mov8(R.Acc, a.fld(fStatus, R.Ctx, 1))
 	e.Ret()
 
 	e.Label("switch")
-	e.Comment(rewrap(whySwapleave)...)
 	e.Mov(e.arg("c"), R.Ctx)
+	e.Comment(whySwapoutOK...)
+	e.Mov8(imm(0), a.fld(fStatus, R.Ctx, 1))
+	e.Comment(rewrap(whySwapleave)...)
 	e.Lea(e.arg("c"), R.Src)
 	e.Call(Callee{Name: dSwapleave.Name})
 	e.Ret() // not reached
