@@ -31,7 +31,9 @@
 // Skipped cells say "skipped: memory" (or "time") in the table; a case that
 // panics is reported on stderr and its cells say "failed: panic: ...", and
 // the run goes on. Operation counts are calibrated so that each row runs for
-// about -target; the default run takes under 3 minutes on a 2-core machine
+// about -target; the one-coroutine rows (round trip, create+resume+destroy),
+// which are compared across builds and with C libaco, are the median of 5
+// more such runs (not with -quick). The default run takes under 3 minutes on a 2-core machine
 // (about 45 seconds with the share-stack coroutines on the copy-stack
 // engine), -quick (only the 100K block, 200 coroutines in the live-stack
 // case, rows of about 25ms) under 30 seconds.

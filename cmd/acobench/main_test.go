@@ -436,3 +436,24 @@ func TestEmulatedReportShowsNoTiming(t *testing.T) {
 		}
 	}
 }
+
+// TestCalibrateMedian: a stall during one timed call of a one-coroutine
+// row, the calibrating call included, does not become the row.
+func TestCalibrateMedian(t *testing.T) {
+	c := config{target: time.Millisecond}
+	calls := 0
+	n, d := c.calibrateMedian(func(n int) {
+		calls++
+		if calls == 1 || calls == 5 {
+			time.Sleep(40 * time.Millisecond) // a stall
+		} else {
+			time.Sleep(time.Millisecond)
+		}
+	})
+	if n != 1 || calls != 1+keyRuns {
+		t.Fatalf("n = %d after %d calls, want 1 after %d", n, calls, 1+keyRuns)
+	}
+	if d >= 15*time.Millisecond {
+		t.Errorf("duration %v: a stalled call became the row", d)
+	}
+}
