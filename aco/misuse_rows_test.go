@@ -156,15 +156,17 @@ var mcRows = []mcRow{
 		co.Resume()
 		out := mc(co.Yield)
 		co.Resume()
+		var notes []string
 		if again := mc(co.Yield); !again.panicked {
-			out.note = "a second Yield from the resumer returned"
+			notes = append(notes, "a second Yield from the resumer returned")
 		}
 		if d := mc(co.Destroy); d.panicked {
-			out.note += fmt.Sprintf("; Destroy panicked: %v", d.v)
+			notes = append(notes, fmt.Sprintf("Destroy panicked: %v", d.v))
 		}
 		if _, ok := seen.(*Unwind); !ok || resumed != 1 {
-			out.note += fmt.Sprintf("; Destroy unwound the co with %v after %d resumes past a Yield, want an *Unwind after 1", seen, resumed)
+			notes = append(notes, fmt.Sprintf("Destroy unwound the co with %v after %d resumes past a Yield, want an *Unwind after 1", seen, resumed))
 		}
+		out.note = strings.Join(notes, "; ")
 		return out
 	}},
 	{"yield on a zero Co value", "aco: use of a Co that Create did not make", false, func(t *testing.T, e *env) mcOut {

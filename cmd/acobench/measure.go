@@ -328,12 +328,11 @@ const keyRuns = 5
 
 // calibrateMedian is calibrate for the one-coroutine rows, which the
 // report compares across builds (the other FPU variant, run in a child
-// process after this one) and with C libaco: after calibrating it times
-// keyRuns more calls of the same size and returns their median, so that a
-// stall of the machine during one call (another process, the kernel still
-// reclaiming the memory of the blocks measured before) does not become
-// the row: one call once made the shared-FPU build's round trip look a
-// quarter slower than the default build's, which repeated runs do not.
+// process just before this one) and with C libaco: after calibrating it
+// times keyRuns more calls of the same size and returns their median, so
+// that a stall of the machine during one call does not become the row.
+// One call once made the shared-FPU build's round trip look a quarter
+// slower than the default build's, which repeated runs do not.
 func (c *config) calibrateMedian(f func(n int)) (int, time.Duration) {
 	n, d := c.calibrate(f)
 	if c.fixedOps > 0 || c.quick {
