@@ -523,7 +523,8 @@ func (co *Co) Yield() {
 	// Resume).
 	// A standalone co's common yield makes no call after the switch; one
 	// more word in this frame would be in every copy-stack image.
-	if ok := co.leavePortable().yield(struct{}{}); !ok {
+	co.leavePortable()
+	if ok := co.x.port.yield(struct{}{}); !ok {
 		co.enterStopped()
 	} else if co.mode == modeMoved {
 		co.fpuEnter()
@@ -558,7 +559,8 @@ func yieldValue(p, v unsafe.Pointer) {
 		}
 		return
 	}
-	if ok := c.co.leavePortable().yield(struct{}{}); !ok || c.co.mode == modeMoved {
+	c.co.leavePortable()
+	if ok := c.co.x.port.yield(struct{}{}); !ok || c.co.mode == modeMoved {
 		c.co.enterPortable(ok)
 	}
 }

@@ -262,12 +262,15 @@ func (co *Co) leaveOnG() *portable {
 	if co.copyStack() {
 		return nil
 	}
-	return co.leavePortable()
+	co.leavePortable()
+	return co.x.port
 }
 
 // leavePortable is Yield on the portable engine up to the switch: it checks
-// that the co may yield and marks it suspended.
-func (co *Co) leavePortable() *portable {
+// that the co may yield and marks it suspended. The caller switches through
+// co.x.port. No result: where results are passed on the stack (386), one
+// would be a word of Yield's frame, which is in every copy-stack image.
+func (co *Co) leavePortable() {
 	if co.st.Load() != uint32(stRunning) || co.unwinding != 0 {
 		co.yieldRefused() // the checks again, to name what is wrong
 	}
@@ -285,7 +288,6 @@ func (co *Co) leavePortable() *portable {
 	// is the budget (each costs about 10 ns here).
 	co.setStateFast(stYielding)
 	co.fpuLeave()
-	return p
 }
 
 // stoppedOnG is Yield on the portable engine after a switch that returned
