@@ -551,7 +551,11 @@ func TestMemoIndexSharesLayouts(t *testing.T) {
 			require.Equal(t, i, v)
 		}
 		if pass >= 2 {
-			assert.LessOrEqual(t, int(ss.walks), count/4, "pass %d: yields whose frames were walked, of %d", pass, count)
+			// At most a third: which of the tree's layouts lose their
+			// slots to the other code's depends on the code's addresses
+			// and frame sizes (an optimized build walked at most 3 of 15 here,
+			// one without inlining 4); with no index it is every one.
+			assert.LessOrEqual(t, int(ss.walks), count/3, "pass %d: yields whose frames were walked, of %d", pass, count)
 		}
 		co.Destroy()
 		ss.Destroy()
