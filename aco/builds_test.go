@@ -113,7 +113,7 @@ func TestYieldInlinedByPGO(t *testing.T) {
 
 	out, err = runTestBinary(bin, "^TestYieldInlinedByPGO$", pgoChildEnv+"=1")
 	if err != nil || !strings.Contains(out, "--- PASS: TestYieldInlinedByPGO") {
-		t.Fatalf("with Co.Yield inlined by PGO (%v) the co misbehaves: %v\n%s", inlined, err, tail(out, 6000))
+		t.Fatalf("with Co.Yield inlined by PGO (%v) the co misbehaves: %v\n%s", inlined, err, failure(out))
 	}
 }
 
@@ -167,7 +167,7 @@ func TestUnoptimizedBuild(t *testing.T) {
 		"TestCoroutineValues|TestCoroutineLargeValues|TestCoroutineMoved)$"
 	out, err := runTestBinary(bin, run)
 	if err != nil || !strings.Contains(out, "\nPASS") {
-		t.Fatalf("tests of the unoptimized build failed: %v\n%s", err, tail(out, 8000))
+		t.Fatalf("tests of the unoptimized build failed: %v\n%s", err, failure(out))
 	}
 	if copyStackSupported && !strings.Contains(out, "engine: copystack") {
 		t.Errorf("the unoptimized build does not run the copy-stack engine:\n%s", tail(out, 2000))

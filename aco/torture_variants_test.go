@@ -45,7 +45,7 @@ func TestTortureSubprocess(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	t.Logf("child ran %v (engine %s)", time.Since(start).Round(time.Millisecond), Engine())
 	if err != nil || !strings.Contains(string(out), "--- PASS: TestTortureSubprocess") {
-		t.Fatalf("child failed: %v\n%s", err, tail(string(out), 12000))
+		t.Fatalf("child failed: %v\n%s", err, failure(string(out)))
 	}
 }
 
@@ -75,6 +75,23 @@ func tail(s string, n int) string {
 		return s
 	}
 	return "...\n" + s[len(s)-n:]
+}
+
+// failure is a child test binary's output for a failure message: where it
+// first failed (a crash's first lines say why; the goroutine dump after
+// them, which tail would show, rarely does), then its end.
+func failure(s string) string {
+	first := len(s)
+	for _, mark := range []string{"\n--- FAIL", "\npanic: ", "\nfatal error: ", "\nunexpected fault", "\nSIG"} {
+		if i := strings.Index(s, mark); i >= 0 {
+			first = min(first, i)
+		}
+	}
+	if first == len(s) || len(s) <= 10000 {
+		return tail(s, 10000)
+	}
+	head := s[first:min(len(s), first+4000)]
+	return "...\n" + head + "\n...\n" + tail(s[first+len(head):], 4000)
 }
 
 // TestTortureSharedRoots checks a detail of the root slice: many coroutines
