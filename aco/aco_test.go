@@ -27,11 +27,15 @@ func defaultMoves(t testing.TB) {
 type kind struct {
 	name string
 	ss   func() *ShareStack // nil: standalone
+	// portable: standalone cos on the portable engine (a goroutine each),
+	// as where the copy-stack engine does not run (see portableKids).
+	portable bool
 }
 
 var kinds = []kind{
-	{"standalone", nil},
-	{"sharestack", func() *ShareStack { return NewShareStack(0) }},
+	{"standalone", nil, false},
+	{"sharestack", func() *ShareStack { return NewShareStack(0) }, false},
+	{"portable", nil, true},
 }
 
 // env is a main co and a share stack (or none) for one test.
@@ -40,14 +44,30 @@ type env struct {
 	main  *Co
 	ss    *ShareStack
 	extra []*ShareStack // from newStack, destroyed by close
+	// portable: the env's cos run on the portable engine, a goroutine each
+	// (standalone cos of a main whose portableKids is set, or any co where
+	// the copy-stack engine does not run).
+	portable bool
 }
 
 func newEnv(t testing.TB, k kind) *env {
-	e := &env{t: t, main: NewMain()}
+	e := &env{t: t, main: NewMain(), portable: Engine() == Portable}
 	if k.ss != nil {
 		e.ss = k.ss()
 	}
+	if k.portable {
+		e.main.x.portableKids = true
+		e.portable = true
+	}
 	return e
+}
+
+// engine names the engine e's coroutines run on (until one moves).
+func (e *env) engine() EngineName {
+	if e.portable {
+		return Portable
+	}
+	return CopyStack
 }
 
 func (e *env) create(fn Func, arg any) *Co { return Create(e.main, e.ss, 0, fn, arg) }
@@ -432,7 +452,7 @@ func TestSaveStackStats(t *testing.T) {
 		co.Resume()
 		co.Resume()
 		st = co.SaveStack()
-		if e.ss == nil || Engine() == Portable {
+		if e.portable {
 			assert.Zero(t, st.CtSave, "no copies on the portable engine")
 			assert.Zero(t, st.CtRestore)
 			assert.Zero(t, st.MaxCopySize)
@@ -566,4 +586,57 @@ func TestCommonYieldAllocatesNothing(t *testing.T) {
 	next()
 	require.Zero(t, testing.AllocsPerRun(1000, func() { next() }), "aco.Pull")
 	stop()
+}
+
+// TestStandaloneCopyStack: on the copy-stack engine a standalone co runs on
+// its resumer's stack with a share stack of its own, which the API does not
+// show: its yields are counted copies, two standalone cos nest (each has
+// its own stack) while two cos of one share stack cannot, and one whose
+// yields hold deep frames moves onto a goroutine as a share-stack co does.
+func TestStandaloneCopyStack(t *testing.T) {
+	if !copyStackOn {
+		t.Skip("standalone cos are goroutines without the copy-stack engine")
+	}
+	defaultMoves(t)
+	m := NewMain()
+	defer m.Destroy()
+
+	var inner *Co
+	outer := Create(m, nil, 0, func(co *Co) {
+		for {
+			inner.Resume() // a standalone co resumed from inside another
+			co.Yield()
+		}
+	}, nil)
+	inner = Create(m, nil, 0, func(co *Co) {
+		for {
+			co.Yield()
+		}
+	}, nil)
+	for range 3 {
+		outer.Resume()
+	}
+	for _, co := range []*Co{outer, inner} {
+		assert.Equal(t, CopyStack, co.Engine())
+		assert.True(t, co.Standalone())
+		assert.Nil(t, co.ShareStack())
+		st := co.SaveStack()
+		assert.Equal(t, uint64(3), st.CtSave, "a yield of a standalone co is a copy")
+		assert.Positive(t, st.MaxCopySize)
+	}
+	outer.Destroy()
+	inner.Destroy()
+
+	deep := Create(m, nil, 0, func(co *Co) {
+		for {
+			deepYield(40, co.Yield) // 40 frames of 64 bytes and more: past MoveThreshold
+		}
+	}, nil)
+	for i := 0; i < 100 && !deep.Moved(); i++ {
+		deep.Resume()
+	}
+	assert.True(t, deep.Moved(), "a standalone co with deep yields did not move onto a goroutine")
+	assert.Equal(t, Portable, deep.Engine())
+	deep.Resume()
+	deep.Destroy()
 }

@@ -160,7 +160,13 @@ func mcCgoCallback(t *testing.T, e *env) mcOut {
 	if !ok {
 		return mcOut{note: "the cgo program was not built"}
 	}
-	outb, err := childCommand(ctx, bin.(string), kind).CombinedOutput()
+	cmd := childCommand(ctx, bin.(string), kind)
+	if e.portable {
+		// The program's standalone co on the portable engine, as the
+		// env's cos are.
+		cmd.Env = append(os.Environ(), "ACO_ENGINE=portable")
+	}
+	outb, err := cmd.CombinedOutput()
 	out := string(outb)
 	field := func(name string) string {
 		for _, l := range strings.Split(out, "\n") {

@@ -102,8 +102,11 @@ type Co struct {
 	memoImage bool
 	kid       uint32 // the co's place in its main co's list (kidList)
 
-	main *Co         // the main co this co belongs to (nil for a main co)
-	ss   *ShareStack // nil for standalone and main coroutines
+	main *Co // the main co this co belongs to (nil for a main co)
+	// ss is the share stack: nil for a main co and for a standalone co on
+	// the portable engine; one of its own (private) for a standalone co
+	// on the copy-stack engine (standaloneCo).
+	ss *ShareStack
 
 	fn  Func
 	arg any
@@ -125,16 +128,24 @@ type coExtra struct {
 	// unreachable (see abandon); its goroutine is to end.
 	abandoned bool
 
-	// portMem is the memory of port, in this allocation: a standalone co
-	// is a Co and a coExtra, besides what iter.Pull allocates. It is
+	// portMem is the memory of port, in this allocation: a portable
+	// co is a Co and a coExtra, besides what iter.Pull allocates. It is
 	// reused only once the goroutine of the last port has ended (after
 	// the co ended, was destroyed or abandoned), the only other holder of
 	// the old state.
 	portMem portable
 
-	// cs is the copy-stack engine's defer records and scratch, for a
-	// share-stack co only (extra allocates them together): a standalone
-	// co never takes the copy-stack paths, which read cs whenever x is set.
+	// portableKids (main cos, tests only): Create with a nil share stack
+	// makes portable-engine cos, a goroutine each, as it does where the
+	// copy-stack engine does not run; the behavioural suite and the
+	// differential fuzzer hold the two engines to the same behaviour
+	// through it.
+	portableKids bool
+
+	// cs is the copy-stack engine's defer records and scratch, for a co
+	// with a share stack only (extra allocates them together): a co
+	// without one is on the portable engine from its start and never
+	// takes the copy-stack paths, which read cs whenever x is set.
 	cs *csExtra
 }
 
@@ -159,6 +170,13 @@ func NewMain() *Co {
 // nil for a standalone coroutine; saveStackSize is the initial size in bytes
 // of its private save stack (0 means [DefaultSaveStackSize]; it grows as
 // needed); arg is returned by [Co.Arg].
+//
+// A standalone coroutine shares its stack with no other coroutine, as in
+// libaco, so resuming it never waits for another one to yield. On the
+// copy-stack engine it runs as a share-stack coroutine alone on its share
+// stack does: its frames are copied out at each yield and back at each
+// resume (which its [Co.SaveStack] statistics count), until they grow past
+// [MoveThreshold] and it moves onto a goroutine of its own ([Co.Moved]).
 //
 // The new coroutine is in the "init" state: its function starts at the first
 // [Co.Resume]. The main co keeps it reachable until it is destroyed, so that
@@ -224,6 +242,21 @@ func (x *coExtra) newPortable() *portable {
 
 // newCo builds a non-main coroutine without Create's checks and accounting.
 func newCo(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any) *Co {
+	if ss == nil && copyStackOn && !main.x.portableKids {
+		// A standalone co runs on the copy-stack engine too, on a share
+		// stack of its own: nothing else runs there, so claiming it is a
+		// plain store (the co's own compare-and-swap already gives it to
+		// one resumer at a time). Its yields copy its frames as any
+		// share-stack co's do, and once they cost more than a goroutine
+		// switch it moves onto a goroutine of its own (move.go).
+		sc := &standaloneCo{}
+		sc.own.private = true
+		sc.co = Co{main: main, ss: &sc.own, fn: fn, arg: arg}
+		co := &sc.co
+		co.mode = modeCopyStack
+		co.initCopyStack(saveStackSize)
+		return co
+	}
 	co := &Co{main: main, ss: ss, fn: fn, arg: arg}
 	if ss != nil && copyStackOn {
 		co.mode = modeCopyStack
@@ -261,7 +294,19 @@ func (co *Co) Main() *Co { return co.main }
 
 // ShareStack returns the share stack co runs on, or nil for standalone and
 // main coroutines.
-func (co *Co) ShareStack() *ShareStack { return co.ss }
+func (co *Co) ShareStack() *ShareStack {
+	if co.ss != nil && co.ss.private {
+		return nil
+	}
+	return co.ss
+}
+
+// standaloneCo is a standalone co on the copy-stack engine: a co with a
+// share stack of its own.
+type standaloneCo struct {
+	co  Co
+	own ShareStack
+}
 
 // SaveStack returns the coroutine's save-stack statistics: libaco's
 // co->save_stack.
@@ -275,12 +320,11 @@ func (co *Co) SaveStack() SaveStack {
 	return SaveStack{ValidSize: co.x.hint}
 }
 
-// Engine reports the engine that runs co now: [CopyStack] for a share-stack
-// co on the copy-stack engine, which runs on its resumer's stack; [Portable]
-// for a standalone co, for any co when the portable engine is the one in
-// use (see [Engine]), and for a share-stack co that the copy-stack engine
-// moved onto a goroutine of its own (see [Co.Moved]). It is empty for a
-// main co.
+// Engine reports the engine that runs co now: [CopyStack] for a co on the
+// copy-stack engine, which runs on its resumer's stack; [Portable] for any
+// co when the portable engine is the one in use (see [Engine]), and for a
+// co that the copy-stack engine moved onto a goroutine of its own (see
+// [Co.Moved]). It is empty for a main co.
 func (co *Co) Engine() EngineName {
 	switch {
 	case co.IsMain():
@@ -291,16 +335,16 @@ func (co *Co) Engine() EngineName {
 	return Portable
 }
 
-// Moved reports whether the copy-stack engine moved co, a share-stack co,
-// off its share stack onto a goroutine of its own, because the frames live
+// Moved reports whether the copy-stack engine moved co off its share stack
+// (a standalone co's own stack) onto a goroutine of its own, because the frames live
 // at one of its yields took more than [MoveThreshold] bytes. A moved co
 // stays on its goroutine until it ends; [Co.Reset] puts it back on its share
 // stack.
 func (co *Co) Moved() bool { return co.moved() }
 
-// Standalone reports whether co is a standalone (not share-stack) non-main
-// coroutine.
-func (co *Co) Standalone() bool { return !co.IsMain() && co.ss == nil }
+// Standalone reports whether co is a standalone non-main coroutine: one
+// created with a nil share stack.
+func (co *Co) Standalone() bool { return !co.IsMain() && (co.ss == nil || co.ss.private) }
 
 // String describes the coroutine for debugging.
 func (co *Co) String() string {
@@ -445,14 +489,15 @@ func (co *Co) startRunning() {
 // switch yet): it names the cause where it can be told. On the goroutine
 // the co runs on, the caller is inside the co or a co it resumed; on
 // another goroutine, that goroutine is running the co at the same time,
-// unless the caller is a standalone co the running co resumed (each runs
-// on a goroutine of its own), which cannot be told apart from it.
+// unless the caller is a co the running co resumed that runs on a
+// goroutine of its own (moved, or on the portable engine), which cannot be
+// told apart from it.
 func (co *Co) runningMsg(what string) string {
 	if rtAvailable && co.state() == stRunning && co.goroutine() == getg() {
 		return "aco: " + what + " of a running co from inside itself or a co it resumed (a co cannot be resumed or destroyed until it has yielded back to its resumer)"
 	}
 	if rtAvailable {
-		return "aco: " + what + " of a running co while another goroutine runs it (a co runs on one goroutine at a time; a standalone co it resumed has a goroutine of its own too)"
+		return "aco: " + what + " of a running co while another goroutine runs it (a co runs on one goroutine at a time; a co it resumed may run on a goroutine of its own)"
 	}
 	return msgResumeRunning
 }
@@ -521,7 +566,7 @@ func (co *Co) Yield() {
 	// before it in a call that returns first: each frame between the co's
 	// code and the switch costs a mispredicted return after it (see
 	// Resume).
-	// A standalone co's common yield makes no call after the switch; one
+	// A portable co's common yield makes no call after the switch; one
 	// more word in this frame would be in every copy-stack image.
 	co.leavePortable()
 	if ok := co.x.port.yield(struct{}{}); !ok {

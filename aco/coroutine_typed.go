@@ -40,7 +40,7 @@ type coroutine struct {
 }
 
 // NewCoroutine creates a suspended coroutine of main that runs fn on the
-// share stack ss (nil: standalone, on a goroutine of its own, see [Create]).
+// share stack ss (nil: standalone, see [Create]).
 // The first [Coroutine.Resume] starts fn with the value it sends as first;
 // each [Coroutine.Yield] inside fn hands a value to the Resume that is
 // running fn, and returns the value of the next Resume. When fn returns,
@@ -97,8 +97,8 @@ func (c *Coroutine[In, Out]) Resume(in In) (Out, bool) {
 			return c.take()
 		}
 	} else if p := co.resumeOnG(); p != nil {
-		// A suspended co on a goroutine of its own (standalone, or
-		// moved): the switch is called from here, as Co.Resume calls it,
+		// A suspended co on a goroutine of its own (moved, or on the
+		// portable engine): the switch is called from here, as Co.Resume calls it,
 		// for each frame of aco in between would cost a mispredicted
 		// return after it.
 		c.in = in
@@ -113,7 +113,7 @@ func (c *Coroutine[In, Out]) Resume(in In) (Out, bool) {
 }
 
 // resumeSlow is Resume for everything but a suspended copy-stack co that
-// stays on its free share stack: a co on a goroutine (standalone, moved,
+// stays on its free share stack: a co on a goroutine (portable, moved,
 // or moving at this resume), the first resume, the end, misuse. Its deferred call gives c back if Resume
 // panics.
 func (c *Coroutine[In, Out]) resumeSlow(in In) (Out, bool) {

@@ -26,9 +26,12 @@
 //     actors, state machines, hand-rolled schedulers. A suspended one with
 //     a small frame takes a few hundred bytes; each switch copies and scans
 //     the frames live at the yield, so its cost grows with them.
-//   - Standalone coroutines ([Create] with a nil share stack) are
-//     goroutines switched as [iter.Pull]'s are: the depth of the yield costs
-//     nothing, and each holds a goroutine's stack.
+//   - Standalone coroutines ([Create] with a nil share stack) share their
+//     stack with no other coroutine, so none waits for another to yield.
+//     They cost what a share-stack coroutine alone on its share stack
+//     costs (a round trip under half of iter.Pull's for a flat one), and
+//     one whose yields hold frames past [MoveThreshold] moves onto a
+//     goroutine of its own, whose switch does not depend on depth.
 //   - [Pull], [Pull2], [PullOn] and [Pull2On] are drop-ins for iter.Pull
 //     and iter.Pull2 on a share-stack coroutine; an iterator dropped
 //     without stop is reclaimed by the garbage collector. A generator whose
@@ -81,17 +84,19 @@
 // switch the CPU to a separately allocated stack the way libaco does. It
 // has two engines instead:
 //
-//   - The copy-stack engine runs share-stack coroutines on linux/amd64 and
-//     linux/386 with Go 1.26 and 1.27, outside the race detector. A co runs
+//   - The copy-stack engine runs coroutines, share-stack and standalone, on
+//     linux/amd64 and linux/386 with Go 1.26 and 1.27, outside the race
+//     detector. A co runs
 //     on the stack of the goroutine that resumes it, as ordinary frames; at
 //     every yield its frames are copied into its private save stack and the
 //     heap pointers they hold are kept visible to the garbage collector.
-//   - The portable engine runs standalone coroutines, and share-stack ones
-//     where the copy-stack engine is not available: each co has a goroutine
+//   - The portable engine runs coroutines that moved off their share
+//     stacks, and every coroutine where the copy-stack engine is not
+//     available: each co has a goroutine
 //     of its own and control passes through the runtime's coroutine switch
 //     (the mechanism behind [iter.Pull]).
 //
-// [Engine] reports the engine of share-stack coroutines and [EngineNote] why
+// [Engine] reports the engine of new coroutines and [EngineNote] why
 // the portable one was chosen; the environment variable ACO_ENGINE=portable
 // forces it. Both behave the same. The save-stack statistics
 // ([Co.SaveStack]) count real copies, so they stay zero on the portable

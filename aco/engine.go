@@ -39,8 +39,9 @@ const (
 	CopyStack EngineName = "copystack"
 )
 
-// Engine reports the engine that runs share-stack coroutines in this
-// process. Standalone coroutines always run on the portable engine.
+// Engine reports the engine that runs new coroutines, share-stack and
+// standalone, in this process (one that moves runs on the portable engine
+// from then on: see [Co.Moved]).
 func Engine() EngineName {
 	if copyStackOn {
 		return CopyStack
@@ -87,14 +88,15 @@ const MoveThreshold = 512
 // from a few fixed frames does not.
 const MoveWalkFrameBytes = 48
 
-// A mode is the engine a co runs on. The modes of a share-stack co run
-// from the copy-stack engine to a goroutine of its own (move.go); a
-// standalone co and a main co never change mode.
+// A mode is the engine a co runs on. The modes of a co with a share stack
+// (a standalone co on the copy-stack engine has one of its own) run from
+// the copy-stack engine to a goroutine of its own (move.go); a co on the
+// portable engine from its start and a main co never change mode.
 type mode uint8
 
 const (
-	// modeOwn: the portable engine (a standalone co on a goroutine of its
-	// own), or a main co.
+	// modeOwn: the portable engine (a co on a goroutine of its own from
+	// its start), or a main co.
 	modeOwn mode = iota
 	// modeMoved: a share-stack co moved onto a goroutine of its own (see
 	// MoveThreshold).

@@ -380,12 +380,13 @@ func ExampleEngine() {
 	}
 	mainCo := aco.NewMain()
 	co := aco.Create(mainCo, nil, 0, func(*aco.Co) {}, nil)
-	fmt.Println(co.Engine())
+	// A new co, standalone or on a share stack, starts on that engine.
+	fmt.Println(co.Engine() == e)
 	co.Destroy()
 	mainCo.Destroy()
 	// Output:
 	// true
-	// portable
+	// true
 }
 
 // ThreadInit sets the last-word hook: it runs when a coroutine's function

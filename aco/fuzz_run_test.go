@@ -168,7 +168,8 @@ func (r *fzRun) busy(c *fzCo) bool {
 	return false
 }
 
-// fzExecute runs p with share-stack coroutines (useSS) or standalone ones.
+// fzExecute runs p with share-stack coroutines (useSS) or standalone ones
+// on the portable engine.
 func fzExecute(p *fzProg, useSS bool) fzResult {
 	return fzExecuteCover(p, useSS, nil)
 }
@@ -194,6 +195,9 @@ func fzExecuteCover(p *fzProg, useSS bool, cover map[string]bool) fzResult {
 	defer ThreadInit(nil)
 
 	r.main = NewMain()
+	// The standalone run is the portable engine's: the oracle the
+	// copy-stack run is compared with.
+	r.main.x.portableKids = !useSS
 	n := fzMaxCos
 	if p.shared {
 		n = p.nss

@@ -18,8 +18,9 @@ import (
 //   - with share stacks: every co is created on a share stack, so it runs on
 //     the copy-stack engine (when Engine() is CopyStack; under -race or
 //     ACO_ENGINE=portable this run is portable too);
-//   - standalone: every co is created with a nil share stack, so it runs on
-//     the portable engine (a goroutine per co).
+//   - standalone: every co is created with a nil share stack by a main co
+//     whose standalone cos run on the portable engine (a goroutine per co;
+//     see portableKids).
 //
 // Both runs write a log of everything observable — the values yielded, each
 // co's own trace, which deferred calls ran and in what order, what

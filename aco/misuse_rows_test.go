@@ -25,7 +25,7 @@ var mcRows = []mcRow{
 		co.Destroy()
 		return out
 	}},
-	{"resume a running co from another goroutine", "aco: Resume of a running co while another goroutine runs it (a co runs on one goroutine at a time; a standalone co it resumed has a goroutine of its own too)", false, func(t *testing.T, e *env) mcOut {
+	{"resume a running co from another goroutine", "aco: Resume of a running co while another goroutine runs it (a co runs on one goroutine at a time; a co it resumed may run on a goroutine of its own)", false, func(t *testing.T, e *env) mcOut {
 		co, release, wait := mcRunning(e, nil)
 		out := mc(co.Resume)
 		release()

@@ -14,8 +14,8 @@ import (
 )
 
 // TestMisuseCatalogue triggers every misuse of the API, once on each kind of
-// coroutine (share-stack: the copy-stack engine when it is active;
-// standalone: the portable engine), and checks that each one panics with a
+// coroutine (share-stack and standalone: the copy-stack engine when it is
+// active; portable: standalone cos on the portable engine), and checks that each one panics with a
 // string that starts with the message the code gives for it — a clear
 // "aco: " message, not a crash, a hang, an *Unwind escaping or silence — and
 // that the package still works afterwards (healthy).
@@ -39,7 +39,7 @@ func TestMisuseCatalogue(t *testing.T) {
 				out, finished := mcRunRow(t, e, row)
 				if !finished {
 					t.Fatalf("misuse %q on the %s engine: no panic within %v — the misuse hangs instead of being detected",
-						row.name, mcEngine(e), mcTimeout)
+						row.name, e.engine(), mcTimeout)
 				}
 				mcCheck(t, e, row, out)
 				healthy(t, e)
@@ -86,14 +86,6 @@ func mc(f func()) (out mcOut) {
 	return out
 }
 
-// mcEngine names the engine e's coroutines run on.
-func mcEngine(e *env) EngineName {
-	if e.ss == nil {
-		return Portable
-	}
-	return Engine()
-}
-
 // mcRunRow runs a row on a new goroutine and gives up after mcTimeout.
 func mcRunRow(t *testing.T, e *env, row mcRow) (mcOut, bool) {
 	done := make(chan mcOut, 1)
@@ -119,7 +111,7 @@ func mcRunRow(t *testing.T, e *env, row mcRow) (mcOut, bool) {
 
 func mcCheck(t *testing.T, e *env, row mcRow, out mcOut) {
 	t.Helper()
-	eng := mcEngine(e)
+	eng := e.engine()
 	switch {
 	case !out.panicked:
 		t.Errorf("misuse %q on the %s engine: no panic — the misuse is not detected (want a panic %q)", row.name, eng, row.want)
@@ -169,7 +161,7 @@ func mcRunChild(t *testing.T, e *env) {
 		how = "the child process did not run the row"
 	}
 	t.Errorf("isolated misuse %s on the %s engine: %s\n--- child output (first lines) ---\n%s",
-		t.Name(), mcEngine(e), how, mcHead(out, 24))
+		t.Name(), e.engine(), how, mcHead(out, 24))
 }
 
 func mcLine(s, prefix string) string {

@@ -28,14 +28,14 @@ import (
 // What the tools show for coroutines (checked where it is by design, logged
 // otherwise):
 //
-//   - A running share-stack co on the copy-stack engine runs on its
+//   - A running co on the copy-stack engine (share-stack or standalone) runs on its
 //     resumer's goroutine: its frames appear in that goroutine's stack, below
 //     aco.(*Co).Resume (and the trampoline) — in runtime.Stack, in the
 //     goroutine profile and in CPU samples. It has no goroutine of its own.
-//   - A suspended share-stack co is bytes in its save stack: it appears in no
+//   - A suspended co on the copy-stack engine is bytes in its save stack: it appears in no
 //     stack trace and no goroutine profile; its frames are invisible until
 //     it is resumed. The CPU profile likewise attributes nothing to it.
-//   - A standalone co (and every co on the portable engine) is a goroutine
+//   - A co on the portable engine (a moved co; every co under -race) is a goroutine
 //     of its own: while suspended it is listed as a goroutine in state
 //     [coroutine], blocked in iter.Pull's yield (runtime.coroswitch under
 //     aco.(*Co).switchPortable), created by iter.Pull; while running, its
@@ -329,7 +329,7 @@ func TestProfileTrace(t *testing.T) {
 // what they show (see the comment at the top of this file).
 func TestProfileStacks(t *testing.T) {
 	if dir := profChild(t); dir != "" {
-		for _, name := range []string{"suspended", "inside-sharestack", "inside-standalone"} {
+		for _, name := range []string{"suspended", "inside-sharestack", "inside-standalone", "inside-portable"} {
 			p := profParseFile(t, filepath.Join(dir, "goroutine-"+name+".pprof"))
 			if !p.hasSampleType("goroutine", "count") {
 				t.Errorf("goroutine profile %s: sample types %v", name, p.sampleTypeNames())
@@ -343,17 +343,17 @@ func TestProfileStacks(t *testing.T) {
 		nSS = 1000 // goroutines too, like the standalone ones
 	}
 	main := NewMain()
+	// pmain's standalone cos run on the portable engine, a goroutine each.
+	pmain := NewMain()
+	pmain.x.portableKids = true
 	ss := NewShareStack(0)
 	var cos []*Co
 	for i := 0; i < nSS+nSA; i++ {
-		var s *ShareStack
-		fn := profSuspendedSS
+		m, s, fn := main, ss, profSuspendedSS
 		if i >= nSS {
-			fn = profSuspendedSA
-		} else {
-			s = ss
+			m, s, fn = pmain, nil, profSuspendedSA
 		}
-		co := Create(main, s, 0, fn, nil)
+		co := Create(m, s, 0, fn, nil)
 		co.Resume()
 		cos = append(cos, co)
 	}
@@ -386,25 +386,28 @@ func TestProfileStacks(t *testing.T) {
 	}
 
 	stack, d1, d2 := snap("suspended")
-	// Standalone cos are goroutines; suspended share-stack cos are nowhere.
+	// Portable-engine cos are goroutines; suspended share-stack cos are
+	// nowhere.
 	for what, s := range map[string]string{"runtime.Stack": stack, "debug=2": d2} {
 		if n := strings.Count(s, "aco.profSuspendedSA"); n < nSA {
-			t.Errorf("%s: %d mentions of the %d suspended standalone cos' function, want one goroutine each", what, n, nSA)
+			t.Errorf("%s: %d mentions of the %d suspended portable cos' function, want one goroutine each", what, n, nSA)
 		}
 		t.Logf("%s with %d suspended share-stack cos: their function appears %d times (suspended share-stack cos are invisible)",
 			what, nSS, strings.Count(s, "aco.profSuspendedSS"))
 	}
 	if !strings.Contains(d1, "aco.profSuspendedSA") {
-		t.Errorf("goroutine profile debug=1 does not show the standalone cos")
+		t.Errorf("goroutine profile debug=1 does not show the portable cos")
 	}
 
 	// From inside a running co of each kind.
 	for _, kind := range []struct {
 		name string
+		main *Co
 		ss   *ShareStack
-	}{{"sharestack", ss}, {"standalone", nil}} {
+	}{{"sharestack", main, ss}, {"standalone", main, nil}, {"portable", pmain, nil}} {
 		var stack, d2 string
-		co := Create(main, kind.ss, 0, func(co *Co) {
+		onResumer := kind.main == main && Engine() == CopyStack // the copy-stack engine
+		co := Create(kind.main, kind.ss, 0, func(co *Co) {
 			profInside(func() { stack, _, d2 = snap("inside-" + kind.name) })
 		}, nil)
 		profAt(3, co.Resume)
@@ -419,10 +422,10 @@ func TestProfileStacks(t *testing.T) {
 				continue
 			}
 			underResume := strings.Contains(g, "aco.profAt") && strings.Contains(g, "aco.(*Co).Resume")
-			if kind.ss != nil && Engine() == CopyStack && !underResume {
-				t.Errorf("inside a running share-stack co (copy-stack): %s shows its frames without the resumer's Resume below them:\n%s", what, g)
+			if onResumer && !underResume {
+				t.Errorf("inside a running %s co (copy-stack): %s shows its frames without the resumer's Resume below them:\n%s", kind.name, what, g)
 			}
-			if (kind.ss == nil || Engine() != CopyStack) && underResume {
+			if !onResumer && underResume {
 				t.Errorf("inside a running portable co: %s shows its frames on the resumer's goroutine:\n%s", what, g)
 			}
 		}
@@ -432,6 +435,7 @@ func TestProfileStacks(t *testing.T) {
 	}
 	ss.Destroy()
 	main.Destroy()
+	pmain.Destroy()
 }
 
 func profSuspendedSS(co *Co) {

@@ -79,9 +79,11 @@ func (co *Co) writeStack(b *bytes.Buffer) {
 	switch {
 	case co.moved():
 		where += ", moved to a goroutine"
+	case co.copyStack() && co.Standalone():
+		where += ", standalone"
 	case co.copyStack():
 		where += ", share stack"
-	case co.ss != nil:
+	case co.ss != nil && !co.Standalone():
 		where += ", share stack, portable engine"
 	default:
 		where += ", standalone"

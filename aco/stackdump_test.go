@@ -181,7 +181,7 @@ func TestStackWhileResumed(t *testing.T) {
 }
 
 // TestPanicOnGoroutineTraceback: an unrecovered panic of a coroutine on a
-// goroutine of its own (standalone, or moved off its share stack) kills
+// goroutine of its own (on the portable engine, or moved off its share stack) kills
 // the program from the Resume that ran it, with aco's frame and the
 // resumer's: not from inside iter.Pull's next, which the program never
 // called. Each case runs in a child process, which must die of the panic.
@@ -190,7 +190,7 @@ func TestPanicOnGoroutineTraceback(t *testing.T) {
 		tracebackChild(c)
 		return
 	}
-	for _, c := range []string{"standalone", "moved"} {
+	for _, c := range []string{"portable", "moved"} {
 		t.Run(c, func(t *testing.T) {
 			if c == "moved" && !copyStackOn {
 				t.Skip("no move without the copy-stack engine")
@@ -223,6 +223,7 @@ const (
 // recovers it.
 func tracebackChild(c string) {
 	m := NewMain()
+	m.x.portableKids = true // "portable": a standalone co, a goroutine of its own
 	var ss *ShareStack
 	if c == "moved" {
 		ss = NewShareStack(0)

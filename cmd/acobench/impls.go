@@ -29,14 +29,11 @@ func (id implID) String() string { return implNames[id] }
 func (id implID) isAco() bool { return id == implShareStack || id == implStandalone }
 
 // engine is the engine that runs id's coroutines, as reported in the rows:
-// aco.Engine() for share-stack coroutines, the portable engine for
-// standalone ones and "-" for the Go peers.
+// aco.Engine() for aco's (share-stack and standalone) and "-" for the Go
+// peers.
 func (id implID) engine() string {
-	switch id {
-	case implShareStack:
+	if id.isAco() {
 		return string(aco.Engine())
-	case implStandalone:
-		return string(aco.Portable)
 	}
 	return "-"
 }

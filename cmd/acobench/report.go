@@ -73,7 +73,7 @@ func cpuName() string {
 
 func (m *meta) writeHeader(w io.Writer) {
 	fmt.Fprintf(w, "aco %s benchmark report (libaco %s semantics)\n", m.Version, m.Libaco)
-	fmt.Fprintf(w, "engine: %s (share-stack coroutines); standalone coroutines: %s\n", m.Engine, aco.Portable)
+	fmt.Fprintf(w, "engine: %s (share-stack and standalone coroutines)\n", m.Engine)
 	if v := os.Getenv("ACO_MOVE_THRESHOLD"); v != "" {
 		// The package read it at init: the rows are not the default policy's.
 		fmt.Fprintf(w, "moves:  ACO_MOVE_THRESHOLD=%s (not the default policy)\n", v)

@@ -16,7 +16,8 @@ func main() {
 	}
 	mainCo := aco.NewMain()
 	co := aco.Create(mainCo, nil, 0, func(*aco.Co) {}, nil)
-	fmt.Println(co.Engine())
+	// A new co, standalone or on a share stack, starts on that engine.
+	fmt.Println(co.Engine() == e)
 	co.Destroy()
 	mainCo.Destroy()
 }
