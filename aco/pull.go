@@ -79,8 +79,8 @@ func funcPC[F any](f F) uintptr {
 	return **(**uintptr)(unsafe.Pointer(&f))
 }
 
-// PullOn is [Pull] with the coroutine on the share stack ss, or standalone if
-// ss is nil. Coroutines on one share stack run one at a time, so two
+// PullOn is [Pull] with the coroutine on the share stack ss, or on a
+// goroutine of its own if ss is nil. Coroutines on one share stack run one at a time, so two
 // iterators on the same share stack must not be pulled from inside each
 // other. The coroutine counts as live on ss until seq has ended or stop has
 // been called (an abandoned iterator stays counted).

@@ -51,8 +51,8 @@
 //
 //	case, impl, engine, cos, stack_bytes, ops, ns_per_op, ratio_vs_iter_pull
 //
-// where engine is aco.Engine() for share-stack rows, "portable" for
-// standalone rows and "-" for iter.Pull and goroutine+channel; stack_bytes is
+// where engine is aco.Engine() for aco's rows (share-stack and standalone)
+// and "-" for iter.Pull and goroutine+channel; stack_bytes is
 // the live array's size (0 outside the live-stack case); ratio_vs_iter_pull
 // is null when there is no iter.Pull peer. Cells not measured (skipped or
 // failed) are not printed.

@@ -180,7 +180,7 @@ func writeNotes(w io.Writer, rows []Row, m *meta) {
 		"Before the first many-co block of an implementation whose cos are goroutines, as many goroutines are started and ended," +
 			" so that the runtime's goroutine pool is as warm for it as for the next ones.",
 		"workload: the generator shapes of package internal/workload, each pulled through aco.Pull (share stack), aco.PullOn(nil, seq)" +
-			" (standalone), iter.Pull and a goroutine over channels; ops are pulled values, ns/op is per value, a pass creates its iterator" +
+			" (\"aco standalone\": iter.Pull behind aco's guard), iter.Pull and a goroutine over channels; ops are pulled values, ns/op is per value, a pass creates its iterator" +
 			" (actors: n iterators created once, a pass resumes each once). tree walk: in-order walk of a complete binary tree, whose" +
 			" yields take 2^depth distinct call paths. aco.Pull moves a co whose yields keep costing more than a goroutine switch onto" +
 			" a goroutine of its own (aco.MoveThreshold).",

@@ -27,7 +27,7 @@ type Impl int
 // The implementations compared.
 const (
 	ShareStack Impl = iota // aco.Pull: a share-stack coroutine (the default engine)
-	Standalone             // aco.PullOn(nil, ...): a standalone coroutine (portable engine)
+	Standalone             // aco.PullOn(nil, ...): iter.Pull behind aco's guard (a goroutine)
 	IterPull               // iter.Pull
 	Chan                   // a goroutine driven over channels
 )
@@ -178,9 +178,14 @@ func (t *Node) walk(yield func(int) bool) bool {
 func (t *Node) All() iter.Seq[int] { return func(yield func(int) bool) { t.walk(yield) } }
 
 // Tree is the in-order walk of a complete binary tree of the given depth.
+// The tree is built by Start, not here: a report lists its workloads
+// before it measures anything, and the trees of every depth, live all
+// along, would make the garbage collector's work in the rows measured
+// first (creating coroutines) several times what it is.
 func Tree(depth int) Workload {
-	t := NewTree(depth)
-	return Workload{Name: fmt.Sprintf("tree walk, depth %d", depth), Start: passes(t.All())}
+	return Workload{Name: fmt.Sprintf("tree walk, depth %d", depth), Start: func(impl Impl) (func() int, func()) {
+		return passes(NewTree(depth).All())(impl)
+	}}
 }
 
 // SourceFile is the Go file Inspect parses: one of the largest in the
@@ -190,18 +195,26 @@ func SourceFile() string { return filepath.Join(runtime.GOROOT(), "src", "go", "
 // Inspect yields every node of file's syntax tree from go/ast.Inspect's
 // callback.
 func Inspect(file string) (Workload, error) {
-	f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ParseComments)
-	if err != nil {
+	// Parsed here, to report a file that does not parse, and again by
+	// Start, so that the syntax tree is live only while it is walked (see
+	// Tree).
+	if _, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ParseComments); err != nil {
 		return Workload{}, err
 	}
-	seq := func(yield func(ast.Node) bool) {
-		ok := true
-		ast.Inspect(f, func(n ast.Node) bool {
-			ok = ok && n != nil && yield(n)
-			return ok
-		})
-	}
-	return Workload{Name: "go/ast.Inspect of " + filepath.Base(file), Start: passes(iter.Seq[ast.Node](seq))}, nil
+	return Workload{Name: "go/ast.Inspect of " + filepath.Base(file), Start: func(impl Impl) (func() int, func()) {
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ParseComments)
+		if err != nil {
+			panic("workload: " + err.Error()) // it parsed when the workload was made
+		}
+		seq := func(yield func(ast.Node) bool) {
+			ok := true
+			ast.Inspect(f, func(n ast.Node) bool {
+				ok = ok && n != nil && yield(n)
+				return ok
+			})
+		}
+		return passes(iter.Seq[ast.Node](seq))(impl)
+	}}, nil
 }
 
 // WalkDir yields every entry under root from filepath.WalkDir's callback.
