@@ -431,7 +431,9 @@ func (co *Co) Resume() {
 // its state first. For a Co of the API that is a compare-and-swap: with
 // the share stack's (ShareStack.claim), one of the two atomic instructions
 // of a round trip (each about 5-10 ns here; the yield gives both back with
-// plain stores, after its last use of the co: swapleave). They are what
+// plain stores, after its last use of the co: swapleave). A standalone
+// co's share stack is its own (private), taken with a store: this is the
+// one atomic instruction of its round trip. They are what
 // makes two goroutines resuming one co, or two cos of one share stack, at
 // once fail cleanly before either touches a stack. A Pull iterator's co is
 // never exposed: its iterator's guard (puller.acquire), taken first, is the
