@@ -80,21 +80,20 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	if lo+ptrSize > hi || n > uintptr(c.bufCap) || c.buf == nil || n > moveThreshold && !co.moved() {
 		return false
 	}
+	indexed := false
 	if !m.match(pc, hi, n) {
 		// Off the common yield's budget: a co that yields at a few
 		// places in turn finds its other memos here too.
 		if m = otherMemo(co, pc, hi, n); m == nil {
-			if m = indexedMemo(co, pc, hi, n); m == nil { // another co's
+			if m = indexedMemo(pc, hi, n); m == nil { // another co's
 				c.status = statusSearched // captureSlow need not search again
 				return false
 			}
+			indexed = true
 		}
 		co.memo = m
 	} else if co.memo != m {
 		co.memo = m // the share stack's
-	}
-	if co.costly != 0 {
-		co.costly -= min(co.costly, costlyDecay) // a cheap yield (see costlyDecay)
 	}
 	if p := gPanic(gp); p >= lo && p < hi || gLocks(gp) != resumeLocks(hi) {
 		return false
@@ -108,6 +107,14 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	nr := memoRoots(co, m, hi, stackLo, stackHi)
 	if nr < 0 {
 		return false
+	}
+	// The yield is counted toward a move only now that it cannot fail: a
+	// yield captureSlow finishes (a stack object reached, a defer record)
+	// is counted there, once, and must not first be taken as a cheap one.
+	if indexed {
+		countIndexed(co, m, n)
+	} else if co.costly != 0 {
+		co.costly -= min(co.costly, costlyDecay) // a cheap yield (see costlyDecay)
 	}
 	roots := co.roots.p
 	for i := nr; i < int(co.roots.n); i++ {
@@ -359,32 +366,38 @@ func pickIndexedMemo(c *swctx, y *yieldState) *yieldMemo {
 
 // indexedMemo is captureFast's search of the memo index: the memo that
 // matches the frames of a yield at pc with n bytes of image below hi, or
-// nil. It counts the yield as a walk of the memo's frames would count
-// (commitYield): finding it hashed and compared every frame's link, and a
-// co that keeps yielding with frames it has not had before (a deep
-// recursion's walk) is cheaper on a goroutine of its own. The count gets
-// costlyDecay more, which captureFast then takes off as for a cheap yield.
+// nil.
 //
 //go:nosplit
 //go:noinline
-func indexedMemo(co *Co, pc, hi, n uintptr) *yieldMemo {
-	var m *yieldMemo
-	for way := uintptr(0); ; way++ {
-		if way == 2*memoFamilyWays {
-			return nil
-		}
-		if m = memoCandidate(way, pc, hi, n); m != nil && m.match(pc, hi, n) {
-			break
+func indexedMemo(pc, hi, n uintptr) *yieldMemo {
+	for way := uintptr(0); way < 2*memoFamilyWays; way++ {
+		if m := memoCandidate(way, pc, hi, n); m != nil && m.match(pc, hi, n) {
+			return m
 		}
 	}
-	if n+uintptr(len(m.links))*walkFrameBytes > moveThreshold && !co.moved() && co.costly < 1<<15 {
-		co.costly += 1 + costlyDecay
-		if uintptr(co.costly) >= moveAfter+costlyDecay {
+	return nil
+}
+
+// countIndexed counts a yield captureFast finished with a memo of the index
+// as a walk of the memo's frames would count (commitYield): finding it
+// hashed and compared every frame's link, and a co that keeps yielding with
+// frames it has not had before (a deep recursion's walk) is cheaper on a
+// goroutine of its own.
+//
+//go:nosplit
+//go:noinline
+func countIndexed(co *Co, m *yieldMemo, n uintptr) {
+	if n+uintptr(len(m.links))*walkFrameBytes <= moveThreshold || co.moved() {
+		co.costly -= min(co.costly, costlyDecay)
+		return
+	}
+	if co.costly < 1<<15 {
+		if co.costly++; uintptr(co.costly) >= moveAfter {
 			co.mode = modeMoveNext
 			co.slow = 1
 		}
 	}
-	return m
 }
 
 // otherMemo returns the one of co's memos that matches the frames, if any

@@ -649,3 +649,34 @@ func TestDeepIteratorsKeepMoving(t *testing.T) {
 		assert.GreaterOrEqual(t, moved, iterators*9/10, "iterators that moved")
 	})
 }
+
+// TestCollectedYieldsMove: a co whose every yield reaches a stack object
+// (the closure its body passes down a shallow recursion), so that Go code
+// must find its roots, counts each such yield as costly and moves, however
+// small its image. A cheap first attempt at the same yield must not count
+// it as cheap before it falls back to that scan.
+func TestCollectedYieldsMove(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	withMove(t, MoveThreshold, 32, func() { // the default policy, whatever ACO_MOVE_THRESHOLD says
+		var count int
+		tree := newBinTree(4, &count)
+		m := NewMain()
+		defer m.Destroy()
+		got := 0
+		co := Create(m, nil, 0, func(co *Co) {
+			for {
+				// A closure that does not escape: a stack object of the
+				// body's frame, which the frames below point to.
+				tree.walk(func(v int) bool { got = v; co.Yield(); return true })
+			}
+		}, nil)
+		defer co.Destroy()
+		for i := range 1000 {
+			co.Resume()
+			require.Equal(t, i%count, got, "the values")
+		}
+		assert.True(t, co.Moved(), "a co whose yields all need a scan in Go moved")
+	})
+}
