@@ -84,12 +84,20 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	if !m.match(pc, hi, n) {
 		// Off the common yield's budget: a co that yields at a few
 		// places in turn finds its other memos here too.
+		if !searchMemos(co) {
+			c.status = statusSearched
+			return false
+		}
 		if m = otherMemo(co, pc, hi, n); m == nil {
 			if m = indexedMemo(pc, hi, n); m == nil { // another co's
+				missedMemos(co)
 				c.status = statusSearched // captureSlow need not search again
 				return false
 			}
 			indexed = true
+		}
+		if co.x != nil && co.x.cs.walk != nil {
+			co.x.cs.walk.misses = 0
 		}
 		co.memo = m
 	} else if co.memo != m {
@@ -363,6 +371,39 @@ func pickIndexedMemo(c *swctx, y *yieldState) *yieldMemo {
 	}
 	return nil
 }
+
+// searchMemos reports whether captureFast is to search the co's other memos
+// and the memo index for a yield its memo did not match. A co whose frames
+// keep changing (one with walk buffers: a deep recursion's, whose every
+// yield has frames of its own) and whose last memoMissRun yields matched no
+// memo searches at one yield in memoMissRun: the searches cost a sixth of
+// such a yield's walk, and a memo built meanwhile is still found.
+//
+//go:nosplit
+func searchMemos(co *Co) bool {
+	if co.x == nil || co.x.cs.walk == nil {
+		return true
+	}
+	w := co.x.cs.walk
+	if w.misses < memoMissRun {
+		return true
+	}
+	w.misses++
+	return w.misses%memoMissRun == 0
+}
+
+// missedMemos counts a yield no memo matched (see searchMemos).
+//
+//go:nosplit
+func missedMemos(co *Co) {
+	if co.x != nil && co.x.cs.walk != nil && co.x.cs.walk.misses < memoMissRun {
+		co.x.cs.walk.misses++
+	}
+}
+
+// memoMissRun is how many yields in a row no memo matched before a co
+// searches for one at one yield in so many (see searchMemos).
+const memoMissRun = 8
 
 // indexedMemo is captureFast's search of the memo index: the memo that
 // matches the frames of a yield at pc with n bytes of image below hi, or

@@ -152,6 +152,10 @@ type walkBufs struct {
 	// record's frames 0..prefix-1 are live below the new ones, and the
 	// first same of them hold what the last capture saved.
 	prefix, same int
+
+	// misses counts the co's last yields in a row that no memo matched
+	// (see searchMemos).
+	misses uint32
 }
 
 // A walkFrame is a frame of the record: where it is and its layout, and,
