@@ -629,7 +629,7 @@ func TestStandaloneCopyStack(t *testing.T) {
 
 	deep := Create(m, nil, 0, func(co *Co) {
 		for {
-			deepYield(40, co.Yield) // 40 frames of 64 bytes and more: past MoveThreshold
+			deepYield(deepFrames, co.Yield) // past MoveThreshold
 		}
 	}, nil)
 	for i := 0; i < 100 && !deep.Moved(); i++ {

@@ -133,7 +133,7 @@ func TestCoroutineMoved(t *testing.T) {
 	forKinds(t, func(t *testing.T, e *env) {
 		c := NewCoroutine(e.main, e.ss, func(c *Coroutine[int, int], v int) {
 			for {
-				deepYield(20, func() { v = c.Yield(v + 1) })
+				deepYield(deepFrames, func() { v = c.Yield(v + 1) })
 			}
 		})
 		v := 0
@@ -144,7 +144,7 @@ func TestCoroutineMoved(t *testing.T) {
 		}
 		assert.Equal(t, 200, v)
 		if e.ss != nil && copyStackOn && !movesOff() { // not with ACO_MOVE_THRESHOLD=off
-			assert.True(t, c.co.Moved(), "a co yielding from 20 frames of 64 bytes and more moves")
+			assert.True(t, c.co.Moved(), "a co yielding from deepFrames frames of 64 bytes and more moves")
 		}
 		c.Destroy()
 	})

@@ -76,17 +76,19 @@ const (
 // copy-stack switch copies those frames out at the yield and back in at the
 // resume, and scans them for pointers; the portable engine's switch costs
 // the same whatever the depth. On the machine of the README's benchmark
-// report the two cost about the same for an image of about 500 bytes
-// (BenchmarkMoveCrossover).
-const MoveThreshold = 512
+// report a copy-stack round trip costs less than a moved co's up to frames
+// of about 4 KB, with 1,000 coroutines in round robin as with one
+// (acobench's live-stack rows, BenchmarkMoveCrossover).
+const MoveThreshold = 4096
 
 // MoveWalkFrameBytes is what each frame of a yield whose frames changed
 // since the co's last yields (a recursive generator) adds to its size, for
-// [MoveThreshold]: such frames are scanned one by one from the frame cache,
-// which costs more than checking a known layout. The value is set so that
-// a recursive walk a few levels deep counts as costly and a loop yielding
-// from a few fixed frames does not.
-const MoveWalkFrameBytes = 48
+// [MoveThreshold]: such frames are walked one by one from the frame cache,
+// which costs far more than copying a frame's bytes. The value is set so
+// that a yield of a recursive walk that walks three frames, or two with
+// more than 512 bytes live, counts as costly, and a loop yielding from a
+// few fixed frames does not.
+const MoveWalkFrameBytes = 1792
 
 // A mode is the engine a co runs on. The modes of a co with a share stack
 // (a standalone co on the copy-stack engine has one of its own) run from

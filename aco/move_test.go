@@ -318,6 +318,8 @@ func BenchmarkMoveCrossover(b *testing.B) {
 	pair(b, "array488", holdArray[[488]byte])
 	pair(b, "array1000", holdArray[[1000]byte])
 	pair(b, "array2024", holdArray[[2024]byte])
+	pair(b, "array4072", holdArray[[4072]byte])
+	pair(b, "array7992", holdArray[[7992]byte])
 	for _, d := range []int{2, 4, 8, 12} {
 		pair(b, fmt.Sprintf("frames%d", d), func(yield func(int) bool) { recurseThenYield(yield, d) })
 	}
@@ -344,7 +346,7 @@ func BenchmarkMoveCrossover(b *testing.B) {
 // holdArray yields in a loop with an array of A's size live in its frame.
 //
 //go:noinline
-func holdArray[A ~[24]byte | ~[232]byte | ~[488]byte | ~[1000]byte | ~[2024]byte](yield func(int) bool) {
+func holdArray[A ~[24]byte | ~[232]byte | ~[488]byte | ~[1000]byte | ~[2024]byte | ~[4072]byte | ~[7992]byte](yield func(int) bool) {
 	var a A
 	for i := range len(a) {
 		a[i] = byte(i)
@@ -541,7 +543,7 @@ func TestPlacementLearnsAndDecays(t *testing.T) {
 			require.Equal(t, placementCount*(placementCount-1)/2, sum, "the values")
 			return premoved, moved
 		}
-		placementDepth = 12
+		placementDepth = deepFrames
 		for round := range 2 {
 			premoved, moved := drain()
 			require.False(t, premoved, "round %d: nothing learned yet", round)
@@ -560,7 +562,7 @@ func TestPlacementLearnsAndDecays(t *testing.T) {
 		require.Equal(t, 0, placementScore(pc))
 		premoved, moved := drain()
 		require.False(t, premoved || moved, "a cheap generator's co stays on its share stack")
-		placementDepth = 12
+		placementDepth = deepFrames
 		drain() // learns again
 		placementDepth = 0
 		for k := range placeMoved {
@@ -574,7 +576,7 @@ func TestPlacementLearnsAndDecays(t *testing.T) {
 		require.Equal(t, 0, placementScore(pc))
 		// A short iterator started on a goroutine (fewer yields than a
 		// move takes) makes the next ones start on their share stack.
-		placementDepth = 12
+		placementDepth = deepFrames
 		drain() // learns
 		placementCount = 10
 		defer func() { placementCount = 100 }()

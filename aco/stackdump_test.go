@@ -107,7 +107,7 @@ func TestStackMoved(t *testing.T) {
 	defer e.close()
 	co := e.create(func(co *Co) {
 		for {
-			deepYield(12, func() { stackInner(co) })
+			deepYield(deepFrames, func() { stackInner(co) })
 		}
 	}, nil)
 	for i := 0; i < 100 && !co.Moved(); i++ {
@@ -124,6 +124,11 @@ func TestStackMoved(t *testing.T) {
 }
 
 var sinkByte byte
+
+// deepFrames is how many frames of deepYield (or placementYield) hold more
+// than MoveThreshold bytes, on every architecture: each holds 64 bytes of
+// its own.
+const deepFrames = MoveThreshold/64 + 16
 
 // deepYield calls yield from d frames below it, each with 64 bytes live
 // across the call: yields this deep, repeated, make the copy-stack engine
@@ -231,7 +236,7 @@ func tracebackChild(c string) {
 	boom := false
 	co := Create(m, ss, 0, func(co *Co) {
 		for {
-			deepYield(12, func() {
+			deepYield(deepFrames, func() {
 				co.Yield()
 				if boom {
 					panic(tracebackChildValue)
