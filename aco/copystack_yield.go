@@ -80,7 +80,6 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	if lo+ptrSize > hi || n > uintptr(c.bufCap) || c.buf == nil || n > moveThreshold && !co.moved() {
 		return false
 	}
-	indexed := false
 	if !m.match(pc, hi, n) {
 		// Off the common yield's budget: a co that yields at a few
 		// places in turn finds its other memos here too.
@@ -94,7 +93,6 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 				c.status = statusSearched // captureSlow need not search again
 				return false
 			}
-			indexed = true
 		}
 		if co.x != nil && co.x.cs.walk != nil {
 			co.x.cs.walk.misses = 0
@@ -116,13 +114,12 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	if nr < 0 {
 		return false
 	}
-	// The yield is counted toward a move only now that it cannot fail: a
-	// yield captureSlow finishes (a stack object reached, a defer record)
-	// is counted there, once, and must not first be taken as a cheap one.
-	if indexed {
-		countIndexed(co, m, n)
-	} else if co.costly != 0 {
-		co.costly -= min(co.costly, costlyDecay) // a cheap yield (see costlyDecay)
+	// A cheap yield (see costlyDecay), counted only now that it cannot
+	// fail: a yield captureSlow finishes (a stack object reached, a defer
+	// record) is counted there, once, and must not first be taken as a
+	// cheap one.
+	if co.costly != 0 {
+		co.costly -= min(co.costly, costlyDecay)
 	}
 	roots := co.roots.p
 	for i := nr; i < int(co.roots.n); i++ {
@@ -357,15 +354,14 @@ func pickMemo(c *swctx, y *yieldState) *yieldMemo {
 }
 
 // pickIndexedMemo is pickMemo's search of the memo index (memo.go), apart
-// for the nosplit chain's room as pickOwnMemo is. A memo found there costs
-// as a walk of its frames would (commitYield; see indexedMemo).
+// for the nosplit chain's room as pickOwnMemo is. A memo found there counts
+// as the co's own would (commitYield): no frame is walked.
 //
 //go:nosplit
 func pickIndexedMemo(c *swctx, y *yieldState) *yieldMemo {
 	for way := uintptr(0); way < 2*memoFamilyWays; way++ {
 		if m := memoCandidate(way, y.pc, y.hi, y.n); m != nil && m.match(y.pc, y.hi, y.n) {
 			(*Co)(unsafe.Pointer(c)).memo = m
-			y.s.walked = len(m.links)
 			return m
 		}
 	}
@@ -419,27 +415,6 @@ func indexedMemo(pc, hi, n uintptr) *yieldMemo {
 		}
 	}
 	return nil
-}
-
-// countIndexed counts a yield captureFast finished with a memo of the index
-// as a walk of the memo's frames would count (commitYield): finding it
-// hashed and compared every frame's link, and a co that keeps yielding with
-// frames it has not had before (a deep recursion's walk) is cheaper on a
-// goroutine of its own.
-//
-//go:nosplit
-//go:noinline
-func countIndexed(co *Co, m *yieldMemo, n uintptr) {
-	if n+uintptr(len(m.links))*walkFrameBytes <= moveThreshold || co.moved() {
-		co.costly -= min(co.costly, costlyDecay)
-		return
-	}
-	if co.costly < 1<<15 {
-		if co.costly++; uintptr(co.costly) >= moveAfter {
-			co.mode = modeMoveNext
-			co.slow = 1
-		}
-	}
 }
 
 // otherMemo returns the one of co's memos that matches the frames, if any
