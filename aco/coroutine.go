@@ -1,6 +1,7 @@
 package aco
 
 import (
+	"runtime"
 	"sync/atomic"
 	"unsafe"
 )
@@ -267,7 +268,13 @@ func newCo(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any) *Co {
 	return co
 }
 
-func (co *Co) state() state { return state(co.st.Load()) }
+func (co *Co) state() state { return state(co.st.Load() & stateMask) }
+
+// stateMask is the bits of Co.st that hold the state; the bits above them
+// hold, for an instant, the token of a hold (see Co.hold).
+const stateMask = 1<<stateBits - 1
+
+const stateBits = 8
 
 // setStateFast sets the state with a release store: a plain one where the
 // copy-stack engine runs (see storeRelease).
@@ -366,15 +373,15 @@ func (co *Co) Resume() {
 	if co == nil {
 		panic("aco: Resume of a nil *Co")
 	}
-	if s := co.st.Load(); co.copyStack() && (s == uint32(stSuspended) || s == uint32(stInit)) && co.claim(s) {
-		// The copy-stack fast path. claim makes sure two goroutines
-		// cannot both resume the co, and the share stack's claim that
-		// no two cos of it run at once; the co gives both back when it
-		// yields, after its last use of them (swapleave).
-		if !co.ss.claim(co) {
-			co.setStateFast(state(s))
-			panic(msgShareStackBusy)
-		}
+	if s := co.st.Load(); co.copyStack() && (s == uint32(stSuspended) || s == uint32(stInit)) &&
+		(co.ss.private && co.claimOwn(s) || co.ss.locks(co) && co.claimLocked(s) ||
+			!co.ss.private && co.isPull() && co.claimPullShared(s)) {
+		// The copy-stack fast path. claim took the co and its share
+		// stack (a private one is taken here): two goroutines cannot
+		// both resume the co, and no two cos of one share stack run at
+		// once. The co gives both back when it yields, after its last
+		// use of them (swapleave).
+		co.ss.own(co)
 		// The trampoline is called from here and nowhere else in Resume:
 		// for this call site swapout returns from Resume itself, so a
 		// yield does not come back here (see learnResumeSkip).
@@ -427,24 +434,136 @@ func (co *Co) Resume() {
 	co.handBack()
 }
 
-// claim marks co, in state s, running, unless another goroutine changed
-// its state first. For a Co of the API that is a compare-and-swap: with
-// the share stack's (ShareStack.claim), one of the two atomic instructions
-// of a round trip (each about 5-10 ns here; the yield gives both back with
-// plain stores, after its last use of the co: swapleave). A standalone
-// co's share stack is its own (private), taken with a store: this is the
-// one atomic instruction of its round trip. They are what
-// makes two goroutines resuming one co, or two cos of one share stack, at
-// once fail cleanly before either touches a stack. A Pull iterator's co is
-// never exposed: its iterator's guard (puller.acquire), taken first, is the
-// one atomic instruction of its round trip, and its claim a store.
+// claim marks co, in state s (init or suspended), running and owner of its
+// share stack, unless another goroutine changed its state first or another
+// co owns the share stack: then it changes nothing and reports false. It
+// is the one atomic instruction of a round trip (the yield gives back with
+// plain stores, after its last use of the co: swapleave). Two goroutines
+// resuming one co, or two cos of one share stack, at once: one fails
+// cleanly before either touches a stack. Resume's fast path inlines the
+// pieces (claimOwn, claimLocked).
+//
+//   - A co of a share stack of the API: the share stack is the lock of its
+//     cos (ShareStack.locks). claim takes it with a compare-and-swap, then
+//     finds the co still in s and marks it running with plain loads and
+//     stores: whoever else moves such a co out of init or suspended holds
+//     the share stack too, or follows hold's rule.
+//   - A standalone co: a compare-and-swap of its state; its share stack
+//     is its own (private), taken with a store.
+//   - A Pull iterator's co is never exposed: its iterator's guard
+//     (puller.acquire), taken first, is the one atomic instruction of its
+//     round trip. Its state is a store, its share stack a claim (PullOn's
+//     may be shared).
 func (co *Co) claim(s uint32) bool {
+	if ss := co.ss; ss != nil && !ss.private {
+		return co.claimShared(s)
+	}
+	return co.claimOwn(s)
+}
+
+// claimOwn is claim for a co whose share stack is private, or that has
+// none: inlined into Resume's fast path.
+func (co *Co) claimOwn(s uint32) bool {
 	if co.isPull() {
-		co.setStateFast(stRunning)
+		co.setStateFast(stRunning) // the iterator's guard holds the co
 		return true
 	}
 	return co.st.CompareAndSwap(s, uint32(stRunning))
 }
+
+// claimShared is claim for a co of a share stack of the API.
+func (co *Co) claimShared(s uint32) bool {
+	if co.isPull() {
+		return co.claimPullShared(s)
+	}
+	return co.claimLocked(s)
+}
+
+// claimLocked is claimShared for a co whose share stack is its lock
+// (ShareStack.locks): inlined into Resume's fast path.
+func (co *Co) claimLocked(s uint32) bool {
+	ss := co.ss
+	if !ss.take(co) {
+		return false
+	}
+	if co.st.Load() != s {
+		ss.leave()
+		return false
+	}
+	co.setStateFast(stRunning)
+	return true
+}
+
+// claimPullShared is claim for a PullOn iterator's co: its iterator's guard
+// holds the co; the share stack is taken.
+func (co *Co) claimPullShared(s uint32) bool {
+	co.setStateFast(stRunning)
+	if co.ss.take(co) {
+		return true
+	}
+	co.setStateFast(state(s))
+	return false
+}
+
+// unclaim gives back what claim took: co goes back to state s. Where the
+// share stack is the co's lock, the state is stored before the lock is
+// given back; elsewhere the state is the lock, and stored last.
+func (co *Co) unclaim(s state) {
+	ss := co.ss
+	if ss.locks(co) {
+		co.setStateFast(s)
+		ss.leave()
+		return
+	}
+	if ss != nil && ss.Owner() == co {
+		ss.leave()
+	}
+	co.setStateFast(s)
+}
+
+// hold moves co from state s to h (busy, reading or destroyed) for Destroy,
+// Reset or Stack, or reports false, changing nothing, if co was not in s
+// (the caller looks at its state again). Where the co's share stack is its
+// lock (see claim), a Resume stores "running" after it loaded s: hold takes
+// the share stack when it is free, and else (a sibling runs on it: a
+// supervisor destroying a co) compares and swaps to h marked with a token
+// of its own, then looks. A Resume that loaded s before that may still
+// store over it, but owns the share stack until after its store; a later
+// one loads the token and backs off. So: the share stack owned by co means
+// give the state back; a state other than the token means a Resume came
+// first. The token (holdTokens) makes the state one no other hold can
+// have set.
+func (co *Co) hold(s, h state) bool {
+	ss := co.ss
+	if !ss.locks(co) {
+		return co.st.CompareAndSwap(uint32(s), uint32(h))
+	}
+	if ss.take(co) {
+		ok := co.st.Load() == uint32(s)
+		if ok {
+			co.setStateFast(h) // under the lock: a plain store
+		}
+		ss.leave()
+		return ok
+	}
+	held := uint32(h) | (holdTokens.Add(1)|1)<<stateBits
+	if !co.st.CompareAndSwap(uint32(s), held) {
+		return false
+	}
+	if ss.Owner() == co {
+		co.st.CompareAndSwap(held, uint32(s)) // unless that Resume stored first
+		runtime.Gosched()                     // let it go on
+		return false
+	}
+	if co.st.Load() != held {
+		return false // a Resume came first: the co ran meanwhile
+	}
+	co.setStateFast(h) // the co is ours: no one else stores now
+	return true
+}
+
+// holdTokens numbers hold's compare-and-swaps made without the share stack.
+var holdTokens atomic.Uint32
 
 // startRunning checks that co may be resumed now and marks it running and
 // owner of its share stack. Every misuse panics before anything changes.
@@ -469,6 +588,16 @@ func (co *Co) startRunning() {
 			panic("aco: Resume of a destroyed co")
 		default:
 			panic("aco: Resume of a Co in no known state (its memory was overwritten, or it was copied while in use)")
+		}
+		if ss := co.ss; ss.locks(co) {
+			if co.claimShared(uint32(s)) {
+				return // the share stack and the co: see claim
+			}
+			if o := ss.Owner(); o != nil && o != co {
+				panic(msgShareStackBusy)
+			}
+			runtime.Gosched() // another goroutine has the co: look again
+			continue
 		}
 		if co.st.CompareAndSwap(uint32(s), uint32(stRunning)) {
 			break
@@ -509,7 +638,10 @@ func (co *Co) runningMsg(what string) string {
 //
 //go:nosplit
 func (co *Co) stopRunning(s state) {
-	if ss := co.ss; ss != nil && ss.owner == co { // not while Destroy unwinds it off its share stack
+	// An atomic load: Resume, Destroy and Reset of the co's siblings, and
+	// of the co itself from other goroutines, compare and swap the owner
+	// meanwhile (ShareStack.take).
+	if ss := co.ss; ss != nil && ss.Owner() == co { // not while Destroy unwinds it off its share stack
 		ss.leave()
 	}
 	co.st.Store(uint32(s))

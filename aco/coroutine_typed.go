@@ -85,7 +85,7 @@ func (c *Coroutine[In, Out]) Resume(in In) (Out, bool) {
 	}
 	co := c.co
 	if co.copyStack() {
-		if co.mode == modeCopyStack && co.st.Load() == uint32(stSuspended) && co.ss.owner == nil {
+		if co.mode == modeCopyStack && co.st.Load() == uint32(stSuspended) && co.ss.Owner() == nil {
 			// The common resume, with no deferred call, on a co that
 			// stays on its share stack: Co.Resume cannot panic before
 			// the switch here (only if another goroutine broke the

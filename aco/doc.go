@@ -58,8 +58,9 @@
 //     any stack ("aco: Resume of a running co while another goroutine runs
 //     it", "aco: Pull: next called from two goroutines at once"), the first
 //     goes on, and the co or iterator stays usable. This costs one atomic
-//     instruction on the co and one on its share stack per resume, and one
-//     per call of a Pull iterator. Creating coroutines of one main co, or
+//     instruction per resume (on the share stack, which is the lock of its
+//     coroutines; on a standalone co, on the co) and one per call of a Pull
+//     iterator. Creating coroutines of one main co, or
 //     destroying several of them, from several goroutines at once needs the
 //     caller's synchronisation, as libaco's main co belongs to a thread
 //     (the race detector reports it).

@@ -234,7 +234,7 @@ func (co *Co) abandon() {
 // with the message that names the mistake.
 //
 // It is the whole of a portable resume before the switch, in one call:
-// a few loads and compares, claim, two stores.
+// a few loads and compares, claim (the co and its share stack).
 func (co *Co) resumeOnG() *portable {
 	if co.st.Load() != uint32(stSuspended) || co.copyStack() || !co.claim(uint32(stSuspended)) {
 		return nil
@@ -246,12 +246,11 @@ func (co *Co) resumeOnG() *portable {
 		p = x.port
 	}
 	if p == nil || rtAvailable && !p.sameLocks(getg()) {
-		co.setStateFast(stSuspended) // Resume's slow path says why
+		co.unclaim(stSuspended) // Resume's slow path says why
 		return nil
 	}
-	if ss := co.ss; ss != nil && !ss.claim(co) {
-		co.setStateFast(stSuspended) // busy: startRunning says so
-		return nil
+	if ss := co.ss; ss != nil {
+		ss.own(co)
 	}
 	return p
 }

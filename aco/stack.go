@@ -40,9 +40,12 @@ type ShareStack struct {
 	guardPage bool // libaco's guard_page_enabled
 
 	// owner is the coroutine running on the share stack, nil when none is.
-	// A co takes it with claim, which two goroutines resuming two of its
-	// coroutines at once cannot both win, and gives it back with a
-	// release store (see leave).
+	// On a share stack of the API (not private) it is the lock of all its
+	// coroutines: a Resume takes it with a compare-and-swap (take), which
+	// two goroutines resuming two of its coroutines, or one coroutine, at
+	// once cannot both win, and only then marks the co running, with a
+	// plain store (Co.claim; Destroy, Reset and Stack follow the same rule:
+	// Co.hold). It is given back with a release store (see leave).
 	owner *Co
 	// private: the share stack of one Pull iterator, which the iterator's
 	// own guard (puller.busy) already gives to one call at a time.
@@ -132,16 +135,41 @@ func (s *ShareStack) Owner() *Co {
 }
 
 // claim makes co the share stack's owner unless another co owns it: a
-// compare-and-swap, as for the co's own state, since the coroutines of
-// a share stack may be resumed from several goroutines (and the scratch
-// of their yields is the share stack's).
+// compare-and-swap (take), since the coroutines of a share stack may be
+// resumed from several goroutines (and the scratch of their yields is the
+// share stack's). A private share stack is its co's alone, whose own
+// state is its lock: a store.
 func (s *ShareStack) claim(co *Co) bool {
 	if s.private {
 		s.owner = co
 		return true
 	}
-	return atomic.CompareAndSwapPointer((*unsafe.Pointer)(unsafe.Pointer(&s.owner)), nil, unsafe.Pointer(co))
+	return s.take(co)
 }
+
+// own makes co the owner of s if s is private (a standalone co's, or a Pull
+// iterator's): claim takes a shared one.
+func (s *ShareStack) own(co *Co) {
+	if s.private {
+		s.owner = co
+	}
+}
+
+// take makes co the owner of s if s has none: a compare-and-swap, of the
+// word, without the write barrier of atomic.CompareAndSwapPointer (a call
+// and a check of its own, on every resume). The GC loses nothing by it:
+// the old value is nil, and owner is never the only reference to its co
+// (the caller's holds it, and the co's main co lists it), so the GC
+// finds the co elsewhere whatever it scanned first.
+func (s *ShareStack) take(co *Co) bool {
+	return atomic.CompareAndSwapUintptr((*uintptr)(unsafe.Pointer(&s.owner)), 0, uintptr(unsafe.Pointer(co)))
+}
+
+// locks reports whether s, a co's share stack, is the lock of the co's
+// state (see owner): s is a share stack of the API, and the co is not a
+// Pull iterator's, whose state its iterator's guard already gives to one
+// call at a time.
+func (s *ShareStack) locks(co *Co) bool { return s != nil && !s.private && !co.isPull() }
 
 // leave gives the share stack back, after its owner's last use of it.
 func (s *ShareStack) leave() { storeReleasePtr((*unsafe.Pointer)(unsafe.Pointer(&s.owner)), nil) }

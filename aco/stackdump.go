@@ -70,7 +70,7 @@ func (co *Co) writeStack(b *bytes.Buffer) {
 			}
 			return
 		}
-		if co.st.CompareAndSwap(uint32(s), uint32(stReading)) {
+		if co.hold(s, stReading) {
 			break
 		}
 	}
@@ -222,7 +222,7 @@ func fnName(fn Func) string {
 // waitReading waits while Stack reads the co (stReading): a few
 // microseconds on the copy-stack engine.
 func (co *Co) waitReading() {
-	for co.st.Load() == uint32(stReading) {
+	for co.state() == stReading {
 		runtime.Gosched()
 	}
 }

@@ -111,12 +111,18 @@ type stressIter struct {
 	stop func()
 }
 
-// stressCo is a co of the stress, with the main co and share stack of its
-// own: Create, Destroy and Reset of one co touch no other co's.
+// stressCo is a co of the stress, with the main co of its own, and a share
+// stack of its own or (siblings) one share stack with the other siblings:
+// a sibling is resumed, destroyed, reset and read while another one runs
+// on another goroutine, which is where Destroy, Reset and Stack cannot
+// take the share stack (Co.hold). Create and Destroy of siblings take
+// sibMu: the share stack's count of its coroutines is the caller's to
+// synchronise.
 type stressCo struct {
-	co *Co
-	m  *Co
-	ss *ShareStack
+	co      *Co
+	m       *Co
+	ss      *ShareStack
+	sibling bool
 }
 
 func stressChild(t *testing.T) {
@@ -124,9 +130,11 @@ func stressChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const nIters, nCos = 3, 3
+	const nIters, nCos, nSiblings = 3, 3, 3
 	var iters [nIters]atomic.Pointer[stressIter]
-	var cos [nCos]atomic.Pointer[stressCo]
+	var cos [nCos + nSiblings]atomic.Pointer[stressCo]
+	siblings := NewShareStack(0)
+	var sibMu sync.Mutex
 	var failed atomic.Pointer[string]
 	fail := func(f string, a ...any) {
 		s := fmt.Sprintf(f, a...)
@@ -170,7 +178,9 @@ func stressChild(t *testing.T) {
 	}
 	newCo := func(i int) *stressCo {
 		c := &stressCo{m: NewMain()}
-		if i%2 == 0 {
+		if i >= nCos {
+			c.ss, c.sibling = siblings, true // the caller holds sibMu
+		} else if i%2 == 0 {
 			c.ss = NewShareStack(0)
 		}
 		c.co = Create(c.m, c.ss, 0, body, nil)
@@ -221,19 +231,27 @@ func stressChild(t *testing.T) {
 						it.stop()
 						iters[i].CompareAndSwap(it, newIter(i))
 					case op < 8: // Resume
-						cos[rng.IntN(nCos)].Load().co.Resume()
+						cos[rng.IntN(len(cos))].Load().co.Resume()
 					case op < 9: // Destroy, then a new co in its place
-						i := rng.IntN(nCos)
+						i := rng.IntN(len(cos))
 						c := cos[i].Load()
+						if c.sibling {
+							sibMu.Lock()
+							defer sibMu.Unlock()
+						}
 						c.co.Destroy()
 						// Only the goroutine whose Destroy won gets here.
 						c.m.Destroy()
-						if c.ss != nil {
+						if c.ss != nil && !c.sibling {
 							c.ss.Destroy()
 						}
 						cos[i].CompareAndSwap(c, newCo(i))
+					case rng.IntN(4) == 0: // Stack
+						if b := cos[rng.IntN(len(cos))].Load().co.Stack(); len(b) == 0 {
+							fail("Stack returned nothing")
+						}
 					default: // Reset
-						cos[rng.IntN(nCos)].Load().co.Reset(body, nil)
+						cos[rng.IntN(len(cos))].Load().co.Reset(body, nil)
 					}
 				}()
 				if rng.IntN(5000) == 0 {

@@ -187,15 +187,16 @@ func (co *Co) Destroy() {
 	case stDestroyed:
 		panic("aco: Destroy of a destroyed co")
 	case stSuspended:
-		if !co.st.CompareAndSwap(uint32(stSuspended), uint32(stBusy)) {
+		if !co.hold(stSuspended, stBusy) {
 			co.Destroy() // another goroutine came first: say what it did
 			return
 		}
 		// The co is this goroutine's: only now is its image read.
 		if co.copyStack() && !co.hasPendingDefers() {
 			// Nothing would observe an unwinding: just drop the frames
-			// (which does not need the share stack either).
-			co.st.Store(uint32(stDestroyed))
+			// (which does not need the share stack either). The co is
+			// ours (busy): a release store, no atomic instruction.
+			co.setStateFast(stDestroyed)
 			co.release()
 			return
 		}
@@ -233,7 +234,7 @@ func (co *Co) destroySuspended() {
 // releases what it holds.
 func (co *Co) markDestroyed() {
 	s := co.state()
-	if s != stEnded && s != stInit && s != stMain || !co.st.CompareAndSwap(uint32(s), uint32(stDestroyed)) {
+	if s != stEnded && s != stInit && s != stMain || !co.hold(s, stDestroyed) {
 		panic("aco: Destroy of a co that another goroutine resumed or destroyed at the same time")
 	}
 	// The co is this goroutine's: only now are its fields read.
@@ -289,7 +290,7 @@ func (co *Co) Reset(fn Func, arg any) {
 		}
 		// The co is this goroutine's while it is busy: a Resume, Destroy
 		// or Reset from another goroutine meanwhile panics.
-		if co.st.CompareAndSwap(uint32(s), uint32(stBusy)) {
+		if co.hold(s, stBusy) {
 			if s == stInit && co.fn == nil {
 				co.st.Store(uint32(s))
 				panic(msgZeroCo) // Create and Reset never leave fn nil
