@@ -159,8 +159,9 @@ func (s *ShareStack) own(co *Co) {
 // word, without the write barrier of atomic.CompareAndSwapPointer (a call
 // and a check of its own, on every resume). The GC loses nothing by it:
 // the old value is nil, and owner is never the only reference to its co
-// (the caller's holds it, and the co's main co lists it), so the GC
-// finds the co elsewhere whatever it scanned first.
+// (while it is the owner, the frames of the Resume, Destroy, Reset or
+// Stack that took it hold the co too), so the GC finds the co there
+// whatever it scanned first; leave, which clears it, has the barrier.
 func (s *ShareStack) take(co *Co) bool {
 	return atomic.CompareAndSwapUintptr((*uintptr)(unsafe.Pointer(&s.owner)), 0, uintptr(unsafe.Pointer(co)))
 }
