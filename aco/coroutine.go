@@ -524,10 +524,12 @@ func (co *Co) unclaim(s state) {
 // hold moves co from state s to h (busy, reading or destroyed) for Destroy,
 // Reset or Stack, or reports false, changing nothing, if co was not in s
 // (the caller looks at its state again). Where the co's share stack is its
-// lock (see claim), a Resume stores "running" after it loaded s: hold takes
-// the share stack when it is free, and else (a sibling runs on it: a
-// supervisor destroying a co) compares and swaps to h marked with a token
-// of its own, then looks. A Resume that loaded s before that may still
+// lock (see claim), a Resume stores "running" after it loaded s: Destroy
+// and Reset take the share stack when it is free, and else (a sibling
+// runs on it: a supervisor destroying a co) compare and swap to h marked
+// with a token of their own, then look. Stack always does the latter: it
+// may run on any goroutine while the share stack's own goroutine resumes
+// the co's siblings, whose Resume would find the share stack taken. A Resume that loaded s before that may still
 // store over it, but owns the share stack until after its store; a later
 // one loads the token and backs off. So: the share stack owned by co means
 // give the state back; a state other than the token means a Resume came
@@ -538,7 +540,7 @@ func (co *Co) hold(s, h state) bool {
 	if !ss.locks(co) {
 		return co.st.CompareAndSwap(uint32(s), uint32(h))
 	}
-	if ss.take(co) {
+	if h != stReading && ss.take(co) {
 		ok := co.st.Load() == uint32(s)
 		if ok {
 			co.setStateFast(h) // under the lock: a plain store

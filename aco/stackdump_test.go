@@ -185,6 +185,48 @@ func TestStackWhileResumed(t *testing.T) {
 	})
 }
 
+// TestStackWhileSiblingResumed dumps a suspended co over and over while
+// another goroutine resumes its sibling on the same share stack: a dump
+// holds only the co it reads, so the sibling's resumes never fail (the
+// share stack is the lock of its cos: a dump must not take it).
+func TestStackWhileSiblingResumed(t *testing.T) {
+	m, ss := NewMain(), NewShareStack(0)
+	defer m.Destroy()
+	defer ss.Destroy()
+	body := func(co *Co) {
+		for {
+			stackInner(co)
+		}
+	}
+	dumped, sibling := Create(m, ss, 0, body, nil), Create(m, ss, 0, body, nil)
+	defer dumped.Destroy()
+	defer sibling.Destroy()
+	dumped.Resume()
+	sibling.Resume()
+	var failed any
+	stop := make(chan struct{})
+	go func() {
+		defer close(stop)
+		defer func() { failed = recover() }()
+		for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); {
+			for range 1000 {
+				sibling.Resume()
+			}
+		}
+	}()
+	dumps := 0
+	for done := false; !done; dumps++ {
+		select {
+		case <-stop:
+			done = true
+		default:
+		}
+		require.Contains(t, string(dumped.Stack()), "stackInner")
+	}
+	require.Nil(t, failed, "a Resume of the sibling while the co was dumped")
+	t.Logf("%d dumps", dumps)
+}
+
 // TestPanicOnGoroutineTraceback: an unrecovered panic of a coroutine on a
 // goroutine of its own (on the portable engine, or moved off its share stack) kills
 // the program from the Resume that ran it, with aco's frame and the
