@@ -44,7 +44,8 @@ type ShareStack struct {
 	// coroutines: a Resume takes it with a compare-and-swap (take), which
 	// two goroutines resuming two of its coroutines, or one coroutine, at
 	// once cannot both win, and only then marks the co running, with a
-	// plain store (Co.claim; Destroy, Reset and Stack keep to it: Co.hold). It is given back with a release store (see leave).
+	// plain store (Co.claim; Destroy, Reset and Stack keep to it: Co.hold).
+	// It is given back with a release store (see leave).
 	owner *Co
 	// private: the share stack of one Pull iterator, which the iterator's
 	// own guard (puller.busy) already gives to one call at a time.
