@@ -373,38 +373,22 @@ func (co *Co) Resume() {
 	if co == nil {
 		panic("aco: Resume of a nil *Co")
 	}
-	if s := co.st.Load(); co.copyStack() && (s == uint32(stSuspended) || s == uint32(stInit)) &&
-		(co.ss.private && co.claimOwn(s) || co.ss.locks(co) && co.claimLocked(s) ||
-			!co.ss.private && co.isPull() && co.claimPullShared(s)) {
-		// The copy-stack fast path. claim took the co and its share
-		// stack (a private one is taken here): two goroutines cannot
-		// both resume the co, and no two cos of one share stack run at
-		// once. The co gives both back when it yields, after its last
-		// use of them (swapleave).
-		co.ss.own(co)
-		// The trampoline is called from here and nowhere else in Resume:
-		// for this call site swapout returns from Resume itself, so a
-		// yield does not come back here (see learnResumeSkip).
-		// mine: the co is still this goroutine's (see afterResume).
-		mine := true
-		defer co.afterResume(&mine)
-		for {
-			st := trampoline(&co.swctx)
-			if st == swOK {
-				mine = false
-				break
+	// The copy-stack fast path: claim the co and its share stack (see
+	// claim), the pieces inlined, each one jumping to fast when it
+	// succeeds (branches, not a boolean expression the compiler would
+	// materialise).
+	if s := co.st.Load(); co.copyStack() && (s == uint32(stSuspended) || s == uint32(stInit)) {
+		if ss := co.ss; ss.private {
+			if co.claimOwn(s) {
+				goto fast
 			}
-			if st == swEnd {
-				break
+		} else if !co.isPull() {
+			if co.claimLocked(s) {
+				goto fast
 			}
-			if st == swMove {
-				mine = false
-				co.move()
-				break
-			}
-			growStack(int(co.n) + stackMargin + 1024) // swGrow
+		} else if co.claimPullShared(s) {
+			goto fast
 		}
-		return
 	}
 	// The portable engine. Resume calls the iterator's next itself: after
 	// a goroutine switch the CPU's return predictor holds the other
@@ -432,6 +416,36 @@ func (co *Co) Resume() {
 	}
 	co.resumePortable() // the first resume
 	co.handBack()
+	return
+
+fast:
+	// claim took the co and its share stack (a private one is taken
+	// here): two goroutines cannot both resume the co, and no two cos of
+	// one share stack run at once. The co gives both back when it
+	// yields, after its last use of them (swapleave).
+	co.ss.own(co)
+	// The trampoline is called from here and nowhere else in Resume: for
+	// this call site swapout returns from Resume itself, so a yield does
+	// not come back here (see learnResumeSkip). mine: the co is still
+	// this goroutine's (see afterResume).
+	mine := true
+	defer co.afterResume(&mine)
+	for {
+		st := trampoline(&co.swctx)
+		if st == swOK {
+			mine = false
+			break
+		}
+		if st == swEnd {
+			break
+		}
+		if st == swMove {
+			mine = false
+			co.move()
+			break
+		}
+		growStack(int(co.n) + stackMargin + 1024) // swGrow
+	}
 }
 
 // claim marks co, in state s (init or suspended), running and owner of its
