@@ -557,7 +557,7 @@ func TestStrings(t *testing.T) {
 }
 
 // TestCommonYieldAllocatesNothing guards the switch path's budget (see
-// captureFast and resumeOnG): a round trip of a suspended coroutine —
+// capture's fast path and resumeOnG): a round trip of a suspended coroutine —
 // share-stack, standalone, an aco.Pull iterator — allocates nothing (a
 // moved co: TestMovedPullAllocatesNothing).
 func TestCommonYieldAllocatesNothing(t *testing.T) {

@@ -293,7 +293,7 @@ func firstYieldDefer() { firstYieldRan++ }
 
 // TestFirstYieldSharesMemo: cos created on one share stack to run the same
 // code, each yielding once, take their first yield from the share stack's
-// memo (captureFast) once two of them have yielded alike, and Destroy
+// memo (capture's fast path) once two of them have yielded alike, and Destroy
 // trusts a memo without open-coded defers. With a pending open-coded
 // defer (a defer record in builds without optimization), Destroy still
 // runs it: a memo of such frames says they have one.

@@ -77,6 +77,9 @@ const (
 	// swEnd: the trampoline returned because the co's bottom frame did
 	// (a yield leaves it with swOK).
 	swEnd
+	// swMiss: capture's fast path did not take the yield; swapout goes
+	// on with captureMiss. Never a status of Yield's.
+	swMiss
 )
 
 // cs is the copy-stack state of a share-stack coroutine, the head of its

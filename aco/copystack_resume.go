@@ -151,7 +151,7 @@ func prepareResume(c *swctx, hi, gp uintptr) uintptr {
 // again (a lexer pulled by a recursive-descent parser) does cheaper on a
 // goroutine of its own, where it stays put. The count gets costlyDecay
 // more, which the yield after takes off if it is cheap: the common yield
-// (captureFast) counts nothing of its own.
+// (capture's fast path) counts nothing of its own.
 //
 //go:nosplit
 func (co *Co) countRelocation() {

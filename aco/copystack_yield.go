@@ -10,24 +10,11 @@ import (
 // with the co's frames live below the trampoline, its fast path over a
 // memo, and its slow path in steps (see copystack.go for the layout).
 
-// capture runs in swapout, with the co's frames still live on the stack
-// between lo (the SP of Yield, just above its return address) and the
-// trampoline: it checks that the co may yield here, scans its frames
-// (scan.go), recording every heap pointer they hold in roots, detaches its
-// defer records and fills in the context. It returns swOK when swapout may
-// copy the frames out and leave, or a status for Yield to act on (in
-// yieldFailed); then c.pc and c.n tell Yield what it needs (the co is
-// running, so they are free).
-//
-// It is nosplit and calls only nosplit code: the stack cannot move under
-// it, so it may hold stack addresses. The linker bounds the stack a nosplit
-// chain uses, so everything that needs memory is done by yieldFailed.
+// captureMiss is capture for every yield its fast path does not take:
+// swapout calls it when capture returns swMiss.
 //
 //go:nosplit
-func capture(c *swctx, lo, gp uintptr) uintptr {
-	if captureFast(c, lo, gp) {
-		return swOK
-	}
+func captureMiss(c *swctx, lo, gp uintptr) uintptr {
 	st := captureSlow(c, lo, gp)
 	if st == swNotRunning || st == swWrongG {
 		yieldOutside(c, st)
@@ -36,7 +23,7 @@ func capture(c *swctx, lo, gp uintptr) uintptr {
 }
 
 // yieldOutside panics for a Yield by a goroutine that does not run the co
-// (capture's swNotRunning and swWrongG), before swapout writes c.status:
+// (captureMiss's swNotRunning and swWrongG), before swapout writes c.status:
 // nothing of the co may change. A suspended co's status is what the Yield
 // it is resumed into reads (Destroy's unwinding), and a running co's is
 // its own Yield's, on another goroutine.
@@ -49,10 +36,21 @@ func yieldOutside(c *swctx, st uintptr) {
 	panic(msgYieldOutside)
 }
 
-// captureFast is capture for the common yield: a co yielding with the frames
-// its memo describes, no defer records among them, no stack object
-// reached. It does the whole yield in one function and returns false, with
-// nothing changed that matters, for anything else.
+// capture runs in swapout, with the co's frames still live on the stack
+// between lo (the SP of Yield, just above its return address) and the
+// trampoline: it checks that the co may yield here, scans its frames
+// (scan.go), recording every heap pointer they hold in roots, detaches its
+// defer records and fills in the context. It returns swOK when swapout may
+// copy the frames out and leave, or a status for Yield to act on (in
+// yieldFailed); then c.pc and c.n tell Yield what it needs (the co is
+// running, so they are free).
+//
+// capture itself is the fast path, for the common yield: a co yielding
+// with the frames its memo describes, no defer records among them, no stack
+// object reached. It does the whole yield and returns swOK; for anything
+// else it returns swMiss, with nothing changed that matters, and swapout
+// calls captureMiss, which does the rest (a call of the assembly's own, so
+// that the slow path's frames do not stack on the fast path's).
 //
 // The budget of the common yield is this function and memoRoots: a few
 // loads and compares for the checks, one compare per frame for the memo,
@@ -61,8 +59,12 @@ func yieldOutside(c *swctx, st uintptr) {
 // callgrind). Do not add to it: every check a yield needs only sometimes
 // belongs to captureSlow.
 //
+// It is nosplit and calls only nosplit code: the stack cannot move under
+// it, so it may hold stack addresses. The linker bounds the stack a nosplit
+// chain uses, so everything that needs memory is done by yieldFailed.
+//
 //go:nosplit
-func captureFast(c *swctx, lo, gp uintptr) bool {
+func capture(c *swctx, lo, gp uintptr) uintptr {
 	co := (*Co)(unsafe.Pointer(c))
 	m := co.memo
 	if m == nil {
@@ -71,27 +73,27 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 		m = co.ss.lastMemo
 	}
 	if m == nil || co.st.Load() != uint32(stRunning) || co.unwinding != 0 || gp != c.g {
-		return false
+		return swMiss
 	}
 	stackLo, stackHi := gStackLo(gp), gStackHi(gp)
 	hi := stackHi - uintptr(c.hiOff)
 	pc := load(lo - ptrSize)
 	n := hi - ptrSize - lo
 	if lo+ptrSize > hi || n > uintptr(c.bufCap) || c.buf == nil || n > moveThreshold && !co.moved() {
-		return false
+		return swMiss
 	}
 	if !m.match(pc, hi, n) {
 		// Off the common yield's budget: a co that yields at a few
 		// places in turn finds its other memos here too.
 		if !searchMemos(co) {
 			c.status = statusSearched
-			return false
+			return swMiss
 		}
 		if m = otherMemo(co, pc, hi, n); m == nil {
 			if m = indexedMemo(pc, hi, n); m == nil { // another co's
 				missedMemos(co)
 				c.status = statusSearched // captureSlow need not search again
-				return false
+				return swMiss
 			}
 		}
 		if co.x != nil && co.x.cs.walk != nil {
@@ -102,17 +104,17 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 		co.memo = m // the share stack's
 	}
 	if p := gPanic(gp); p >= lo && p < hi || gLocks(gp) != resumeLocks(hi) {
-		return false
+		return swMiss
 	}
 	if d := gDefer(gp); d != 0 && deferSp(d) >= lo && deferSp(d) < hi {
-		return false
+		return swMiss
 	}
 	if m.objs > 0 && pointsIntoImage(m, hi, lo) {
-		return false // a stack object may be reached
+		return swMiss // a stack object may be reached
 	}
 	nr := memoRoots(co, m, hi, stackLo, stackHi)
 	if nr < 0 {
-		return false
+		return swMiss
 	}
 	// A cheap yield (see costlyDecay), counted only now that it cannot
 	// fail: a yield captureSlow finishes (a stack object reached, a defer
@@ -140,10 +142,10 @@ func captureFast(c *swctx, lo, gp uintptr) bool {
 	// The state stays running: swapleave marks the co suspended once its
 	// image is saved (see Resume).
 	co.ss.owner = nil
-	return true
+	return swOK
 }
 
-// memoRoots is captureFast's scan of the slots of a memo none of which
+// memoRoots is capture's scan of the slots of a memo none of which
 // points into the image, so that a pointer into the stack is never a root: it
 // stores the heap pointers among them into co.roots (storing only where
 // they differ from the last yield's, for the write barriers) and returns
@@ -262,11 +264,11 @@ type yieldState struct {
 	stackDefers bool    // some of them are on the stack
 	collected   bool    // collectRoots found the roots
 	memo        bool    // co.memo describes the frames (a memo matched)
-	searched    bool    // captureFast found no memo of the co's or the index's (statusSearched)
+	searched    bool    // capture's fast path found no memo of the co's or the index's (statusSearched)
 	s           scanState
 }
 
-// statusSearched is what captureFast leaves in c.status for captureSlow,
+// statusSearched is what capture's fast path leaves in c.status for captureSlow,
 // within one capture, when it searched the co's memos and the index and
 // none matched. swapout overwrites it after capture: with capture's status,
 // or swOK when the co yielded (the status is swOK while the co runs).
@@ -373,7 +375,7 @@ func pickIndexedMemo(c *swctx, y *yieldState) *yieldMemo {
 	return nil
 }
 
-// searchMemos reports whether captureFast is to search the co's other memos
+// searchMemos reports whether capture's fast path is to search the co's other memos
 // and the memo index for a yield its memo did not match. A co whose frames
 // keep changing (one with walk buffers: a deep recursion's, whose every
 // yield has frames of its own) and whose last memoMissRun yields matched no
@@ -407,7 +409,7 @@ func missedMemos(co *Co) {
 // searches for one at one yield in so many (see searchMemos).
 const memoMissRun = 8
 
-// indexedMemo is captureFast's search of the memo index: the memo that
+// indexedMemo is capture's search of the memo index: the memo that
 // matches the frames of a yield at pc with n bytes of image below hi, or
 // nil.
 //
@@ -575,7 +577,7 @@ func commitYield(c *swctx, y *yieldState) {
 	if uint32(y.n) > c.maxcpsz {
 		c.maxcpsz = uint32(y.n)
 	}
-	co.ss.owner = nil // swapleave marks the co suspended (see captureFast)
+	co.ss.owner = nil // swapleave marks the co suspended (see capture)
 }
 
 // match reports whether the frames ending at hi, n bytes of them, whose

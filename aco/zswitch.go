@@ -106,12 +106,13 @@ func swapin()
 
 // swapout saves the frames between its caller and the trampoline (calling
 // capture, then swapleave) and so leaves into the trampoline's caller. It
-// returns with c.status 0 when the co is resumed, or the status capture gave
-// if the co could not yield (for a caller that does not run the co, capture
-// panics instead and c is left as it was). It never writes SP itself: capture
-// runs Go code, and a goroutine preempted at the entry of a Go function there
-// has swapout as an ordinary frame under it, which the garbage collector's
-// unwinder must be able to walk through.
+// returns with c.status 0 when the co is resumed, or the status capture (or,
+// after its fast path, captureMiss) gave if the co could not yield (for a
+// caller that does not run the co, captureMiss panics instead and c is left as
+// it was). It never writes SP itself: capture runs Go code, and a goroutine
+// preempted at the entry of a Go function there has swapout as an ordinary
+// frame under it, which the garbage collector's unwinder must be able to walk
+// through.
 func swapout(c *swctx)
 
 // swapleave copies the image out to the save stack and jumps into the

@@ -253,6 +253,24 @@ TEXT ·swapout(SB), NOSPLIT, $32-8
 	TESTQ AX, AX
 	JZ    switch
 
+	// capture is the common yield's fast path and nothing else: for any other
+	// yield it returns swMiss, and captureMiss does the rest. A call of its
+	// own, not one inside capture: the frames of the slow path's nosplit chain
+	// then start here, not below capture's (larger) frame.
+	CMPQ  AX, $const_swMiss
+	JNE   failed
+	MOVQ  c+0(FP), DI
+	LEAQ  c+0(FP), SI
+	MOVQ  DI, (SP)
+	MOVQ  SI, 8(SP)
+	MOVQ  (TLS), AX
+	MOVQ  AX, 16(SP)
+	CALL  ·captureMiss(SB)
+	MOVQ  24(SP), AX
+	TESTQ AX, AX
+	JZ    switch
+
+failed:
 	// capture failed: the status tells Yield what to do first. A status in c,
 	// not a result, keeps Yield's frame, in every image, a word smaller. Only
 	// the co's runner gets here: capture panics for any other caller

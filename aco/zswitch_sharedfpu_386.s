@@ -194,6 +194,24 @@ TEXT ·swapout(SB), NOSPLIT, $16-4
 	TESTL AX, AX
 	JZ    switch
 
+	// capture is the common yield's fast path and nothing else: for any other
+	// yield it returns swMiss, and captureMiss does the rest. A call of its
+	// own, not one inside capture: the frames of the slow path's nosplit chain
+	// then start here, not below capture's (larger) frame.
+	CMPL  AX, $const_swMiss
+	JNE   failed
+	MOVL  c+0(FP), DI
+	LEAL  c+0(FP), SI
+	MOVL  DI, (SP)
+	MOVL  SI, 4(SP)
+	MOVL  (TLS), AX
+	MOVL  AX, 8(SP)
+	CALL  ·captureMiss(SB)
+	MOVL  12(SP), AX
+	TESTL AX, AX
+	JZ    switch
+
+failed:
 	// capture failed: the status tells Yield what to do first. A status in c,
 	// not a result, keeps Yield's frame, in every image, a word smaller. Only
 	// the co's runner gets here: capture panics for any other caller

@@ -173,8 +173,14 @@ func (b *asmAMD64) Add(s opnd, d Reg)     { b.ADDQ(b.op(s), b.r(d)) }
 func (b *asmAMD64) AndImm(n int32, d Reg) { b.ANDQ(operand.I32(n), b.r(d)) }
 func (b *asmAMD64) XorWord(r Reg)         { b.XORQ(b.r(r), b.r(r)) }
 func (b *asmAMD64) Zero(r Reg)            { b.XORL(b.r32(r), b.r32(r)) }
-func (b *asmAMD64) Cmp(x, y opnd)         { b.CMPQ(b.op(x), b.op(y)) }
-func (b *asmAMD64) Test(r Reg)            { b.TESTQ(b.r(r), b.r(r)) }
+func (b *asmAMD64) Cmp(x, y opnd) {
+	if isRaw(x) || isRaw(y) {
+		b.raw("CMPQ", []operand.Op{b.op(x), b.op(y)})
+		return
+	}
+	b.CMPQ(b.op(x), b.op(y))
+}
+func (b *asmAMD64) Test(r Reg) { b.TESTQ(b.r(r), b.r(r)) }
 func (b *asmAMD64) Move64(s, d mem) {
 	acc := b.r(b.a.Roles.Acc)
 	b.MOVQ(b.m(s), acc)

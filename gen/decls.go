@@ -43,6 +43,7 @@ type Callee struct {
 var (
 	prepareResume = Callee{"prepareResume", sig(params(Param{"c", ctxPtr}, Param{"hi", uintptrT}, Param{"gp", uintptrT}), params(Param{"", uintptrT}))}
 	capture       = Callee{"capture", sig(params(Param{"c", ctxPtr}, Param{"lo", uintptrT}, Param{"gp", uintptrT}), params(Param{"", uintptrT}))}
+	captureMiss   = Callee{"captureMiss", capture.Sig}
 	// coEntry is not called but jumped to, from swapin, as if the
 	// trampoline had called it: its argument sits where the trampoline's
 	// outgoing arguments do.
@@ -85,6 +86,7 @@ const (
 	cMLockedExt   = "rtMLockedExt"
 	cStSuspended  = "stSuspended"
 	cSwEnd        = "swEnd"
+	cSwMiss       = "swMiss"
 	goAsmConstPfx = "const_"
 )
 
@@ -127,14 +129,15 @@ jumps into it. Called only by trampoline, which passes c in a register.`,
 		Sig:  sig(params(Param{"c", ctxPtr}), nil),
 		Doc: `swapout saves the frames between its caller and the trampoline (calling
 capture, then swapleave) and so leaves into the trampoline's caller. It
-returns with c.status 0 when the co is resumed, or the status capture gave
-if the co could not yield (for a caller that does not run the co, capture
-panics instead and c is left as it was). It never writes SP itself: capture runs Go code, and a
+returns with c.status 0 when the co is resumed, or the status capture (or,
+after its fast path, captureMiss) gave if the co could not yield (for a
+caller that does not run the co, captureMiss panics instead and c is left as
+it was). It never writes SP itself: capture runs Go code, and a
 goroutine preempted at the entry of a Go function there has swapout as an
 ordinary frame under it, which the garbage collector's unwinder must be
 able to walk through.`,
 		NoSplit: true,
-		Calls:   []Callee{capture},
+		Calls:   []Callee{capture, captureMiss},
 	}
 	dSwapleave = &Decl{
 		Name: "swapleave",

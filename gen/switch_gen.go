@@ -76,6 +76,12 @@ var (
 		"half-saved image in, or change hi under us. A plain store is a release",
 		"on x86 (stores are not reordered with older stores).",
 	}
+	whyCaptureMiss = []string{
+		"capture is the common yield's fast path and nothing else: for any other",
+		"yield it returns swMiss, and captureMiss does the rest. A call of its",
+		"own, not one inside capture: the frames of the slow path's nosplit",
+		"chain then start here, not below capture's (larger) frame.",
+	}
 	whySwapoutRet = []string{
 		"capture failed: the status tells Yield what to do first. A status in",
 		"c, not a result, keeps Yield's frame, in every image, a word smaller.",
@@ -346,15 +352,16 @@ func swapout(e lower) {
 	e.NoLocalPointers()
 	e.Mov(e.arg("c"), R.Ctx)
 	e.Comment(rewrap(whyCapture(a))...)
-	e.Lea(e.arg("c"), R.Src)
-	e.Mov(R.Ctx, e.out(capture, "c"))
-	e.Mov(R.Src, e.out(capture, "lo"))
-	e.LoadG(R.Acc)
-	e.Mov(R.Acc, e.out(capture, "gp"))
-	e.Call(capture)
-	e.Mov(e.out(capture, "ret"), R.Acc)
-	e.Test(R.Acc)
+	callCapture(e, capture)
 	e.Jump(ifZero, "switch")
+	e.Comment(rewrap(whyCaptureMiss)...)
+	e.Cmp(R.Acc, constOf(cSwMiss))
+	e.Jump(ifNotEqual, "failed")
+	e.Mov(e.arg("c"), R.Ctx)
+	callCapture(e, captureMiss)
+	e.Jump(ifZero, "switch")
+
+	e.Label("failed")
 	e.Comment(rewrap(whySwapoutRet)...)
 	e.Mov(e.arg("c"), R.Ctx)
 	e.Mov8(R.Acc, a.fld(fStatus, R.Ctx, 1))
@@ -368,6 +375,20 @@ func swapout(e lower) {
 	e.Lea(e.arg("c"), R.Src)
 	e.Call(Callee{Name: dSwapleave.Name})
 	e.Ret() // not reached
+}
+
+// callCapture calls c (capture or captureMiss) with the context in Ctx,
+// Yield's SP and g, and leaves its result in Acc, with the flags of it.
+func callCapture(e lower, c Callee) {
+	R := e.arch().Roles
+	e.Lea(e.arg("c"), R.Src)
+	e.Mov(R.Ctx, e.out(c, "c"))
+	e.Mov(R.Src, e.out(c, "lo"))
+	e.LoadG(R.Acc)
+	e.Mov(R.Acc, e.out(c, "gp"))
+	e.Call(c)
+	e.Mov(e.out(c, "ret"), R.Acc)
+	e.Test(R.Acc)
 }
 
 func swapleave(e lower, shared bool) {
