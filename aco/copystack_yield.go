@@ -38,19 +38,20 @@ func yieldOutside(c *swctx, st uintptr) {
 
 // capture runs in swapout, with the co's frames still live on the stack
 // between lo (the SP of Yield, just above its return address) and the
-// trampoline: it checks that the co may yield here, scans its frames
+// trampoline. With captureMiss, which swapout calls when capture returns
+// swMiss, it checks that the co may yield here, scans its frames
 // (scan.go), recording every heap pointer they hold in roots, detaches its
-// defer records and fills in the context. It returns swOK when swapout may
-// copy the frames out and leave, or a status for Yield to act on (in
-// yieldFailed); then c.pc and c.n tell Yield what it needs (the co is
-// running, so they are free).
+// defer records and fills in the context. The two return swOK when
+// swapout may copy the frames out and leave; captureMiss returns a status
+// for Yield to act on (in yieldFailed) otherwise, and then c.pc and c.n
+// tell Yield what it needs (the co is running, so they are free).
 //
 // capture itself is the fast path, for the common yield: a co yielding
 // with the frames its memo describes, no defer records among them, no stack
 // object reached. It does the whole yield and returns swOK; for anything
-// else it returns swMiss, with nothing changed that matters, and swapout
-// calls captureMiss, which does the rest (a call of the assembly's own, so
-// that the slow path's frames do not stack on the fast path's).
+// else it returns swMiss, with nothing changed that matters (a call of
+// the assembly's own then goes on, so that the slow path's frames do not
+// stack on the fast path's).
 //
 // The budget of the common yield is this function and memoRoots: a few
 // loads and compares for the checks, one compare per frame for the memo,
