@@ -154,6 +154,9 @@ func TestAbandonedPullsFreed(t *testing.T) {
 		{"share stack", ^uintptr(0), 1, 1, false},
 		// The first next's yield marks the co, the second moves it.
 		{"moved", 0, 1, 2, true},
+		// Two more nexts on the moved fast path, which leaves the co
+		// marked suspended while it runs.
+		{"moved and pulled", 0, 1, 4, true},
 	} {
 		t.Run(side.name, func(t *testing.T) {
 			withMove(t, side.threshold, side.after, func() {
@@ -680,5 +683,124 @@ func TestCollectedYieldsMove(t *testing.T) {
 			require.Equal(t, i%count, got, "the values")
 		}
 		assert.True(t, co.Moved(), "a co whose yields all need a scan in Go moved")
+	})
+}
+
+// movedPull returns an iterator over seq whose co has moved onto a
+// goroutine of its own, with the values before the move pulled: the first
+// next's yield marks the co, the second next moves it, and from the third
+// on next takes its moved fast path, which runs the co marked suspended.
+func movedPull(t *testing.T, seq iter.Seq[int]) (func() (int, bool), func()) {
+	t.Helper()
+	var next func() (int, bool)
+	var stop func()
+	withMove(t, 0, 1, func() {
+		next, stop = Pull(seq)
+		for want := range 2 {
+			v, ok := next()
+			require.True(t, ok)
+			require.Equal(t, want, v)
+		}
+	})
+	return next, stop
+}
+
+// TestMovedPullFastPathMisuse is the misuse of a Pull iterator whose co moved,
+// on next's fast path (see movedPull): every call is refused, or ends the
+// iteration, as on the co's other paths.
+func TestMovedPullFastPathMisuse(t *testing.T) {
+	if Engine() != CopyStack {
+		t.Skip("the copy-stack engine is off:", EngineNote())
+	}
+	t.Run("next from inside the generator", func(t *testing.T) {
+		var next func() (int, bool)
+		next, stop := movedPull(t, func(yield func(int) bool) {
+			for i := range 2 {
+				yield(i)
+			}
+			next()
+		})
+		defer stop()
+		require.PanicsWithValue(t, msgNextAgain, func() { next() })
+		_, ok := next()
+		require.False(t, ok, "the generator panicked: the iteration is over")
+	})
+	t.Run("stop from inside the generator", func(t *testing.T) {
+		var stop func()
+		after, deferred := false, false
+		next, stop := movedPull(t, func(yield func(int) bool) {
+			defer func() { deferred = true }()
+			for i := range 2 {
+				yield(i)
+			}
+			stop()
+			after = true
+			yield(2)
+		})
+		_, ok := next() // the generator calls stop
+		require.False(t, ok, "the next running a generator that stopped itself reports the end")
+		_, ok = next()
+		require.False(t, ok)
+		stop()
+		require.False(t, after, "the generator never runs again")
+		require.False(t, deferred, "its deferred calls do not run, as with iter.Pull")
+	})
+	t.Run("yield from another goroutine", func(t *testing.T) {
+		var out mcOut
+		next, stop := movedPull(t, func(yield func(int) bool) {
+			for i := range 2 {
+				yield(i)
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				out = mc(func() { yield(99) })
+			}()
+			<-done
+			yield(2)
+		})
+		defer stop()
+		v, ok := next()
+		require.True(t, out.panicked, "a yield from another goroutine was let through")
+		require.Equal(t, msgYieldOutside, out.v)
+		require.True(t, ok)
+		require.Equal(t, 2, v, "the generator goes on")
+	})
+	t.Run("yield with a thread lock taken inside", func(t *testing.T) {
+		next, stop := movedPull(t, func(yield func(int) bool) {
+			for i := range 2 {
+				yield(i)
+			}
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			yield(2)
+		})
+		defer stop()
+		require.PanicsWithValue(t, msgYieldLocked, func() { next() })
+	})
+	t.Run("next from two goroutines at once", func(t *testing.T) {
+		running, release := make(chan struct{}), make(chan struct{})
+		next, stop := movedPull(t, func(yield func(int) bool) {
+			for i := range 2 {
+				yield(i)
+			}
+			close(running)
+			<-release
+			for i := 2; yield(i); i++ {
+			}
+		})
+		defer stop()
+		first := make(chan int, 1)
+		go func() {
+			v, _ := next()
+			first <- v
+		}()
+		<-running
+		require.PanicsWithValue(t, msgNextTwo, func() { next() })
+		close(release)
+		require.Equal(t, 2, <-first, "the first next goes on")
+		v, ok := next()
+		require.True(t, ok)
+		require.Equal(t, 3, v, "the iterator stays usable")
 	})
 }

@@ -158,6 +158,10 @@ type puller[V any] struct {
 	// counts its yields there, up to moveAfter.
 	premoved bool
 	yields   int
+	// onG: the co moved onto a goroutine of its own (p.own its share
+	// stack, a cleanup set) and the runtime can be read: next's moved
+	// fast path may run it (see funcs).
+	onG bool
 	// tnext and tyield are iter.Pull's next and yield once the co runs
 	// on a goroutine of its own (startTyped): the value passes through
 	// them, not v.
@@ -299,61 +303,30 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 			p.release()
 			return v, ok
 		}
-		if co := p.co; co.mode == modeMoved && p.cleanup && p.counted == nil && co.st.Load() == uint32(stSuspended) {
-			// A Pull co that moved onto a goroutine of its own: iter.Pull's
-			// next with the checks of a portable resume (see resumeOnG)
-			// and no deferred call. A panic from the generator comes
-			// back as !ok (runOnG keeps it); a runtime.Goexit ends the
-			// co, whose end gives the iterator back (endPanic), before
-			// tnext calls runtime.Goexit here.
-			if port := co.x.port; !rtAvailable || port.sameLocks(getg()) {
-				co.setStateFast(stRunning)
-				co.ss.owner = co // its own share stack (counted == nil)
+		if co := p.co; p.onG && co.st.Load() == uint32(stSuspended) {
+			if port := co.x.port; port.sameLocks(getg()) {
+				// A Pull co that moved onto a goroutine of its own: iter.Pull's
+				// next, with the thread-lock check the runtime's switch needs
+				// and no deferred call. busy alone claims the co: it stays
+				// marked suspended while it runs, and its yield, seeing that,
+				// takes the matching fast path (pullBody), so neither side
+				// stores a state or the share stack's owner. A panic from the
+				// generator comes back as !ok (runOnG keeps it); a
+				// runtime.Goexit ends the co, whose end gives the iterator
+				// back (endPanic), before tnext calls runtime.Goexit here.
 				v, ok := p.tnext()
-				if ok && !p.stopped && co.st.Load() == uint32(stYielding) {
-					co.setStateFast(stSuspended)
+				if ok && !p.stopped && co.st.Load() == uint32(stSuspended) {
 					p.release()
+					// h is live until here: while the co runs, the
+					// cleanup that ends a dropped iterator's co must
+					// not run.
+					runtime.KeepAlive(h)
 					return v, true
 				}
 				return p.afterMoved(h, port, v, ok)
 			}
 		}
-		// Every other case: a co on a goroutine of its own, a PullOn co,
-		// the end, misuse. The deferred call gives the iterator back
-		// however this call ends.
-		storeRelease(&p.busy, holdDeferred)
-		defer p.leave(h)
-		var zero V
-		if p.noticeEnd() {
-			return zero, false
-		}
-		p.ok = false
-		if port := p.co.resumeOnG(); port != nil {
-			if p.counted == nil {
-				// A Pull co on a goroutine of its own: iter.Pull's
-				// next, which carries the value.
-				v, ok := p.tnext()
-				if !ok {
-					port.rethrow() // the generator panicked
-				}
-				if p.stopped {
-					return zero, false
-				}
-				return v, ok
-			}
-			// A PullOn co on a goroutine of its own, marked running.
-			if _, ok := port.next(); !ok {
-				port.rethrow()
-			}
-		} else {
-			p.checkNext()
-			p.co.Resume()
-		}
-		v, ok := p.take()
-		if p.stopped {
-			return zero, false // seq called stop: the iteration is over
-		}
-		return v, ok
+		return p.nextSlow(h)
 	}
 	stop := func() {
 		p := h.p
@@ -373,6 +346,46 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 		p.co.Resume()
 	}
 	return next, stop
+}
+
+// nextSlow is next for every case its fast paths leave: a co on a
+// goroutine of its own not yet given its cleanup, a PullOn co, the end,
+// misuse. Its deferred call gives the iterator back however it ends; a
+// function of its own keeps that defer's cost out of the fast paths.
+func (p *puller[V]) nextSlow(h *pullHandle[V]) (V, bool) {
+	storeRelease(&p.busy, holdDeferred)
+	defer p.leave(h)
+	var zero V
+	if p.noticeEnd() {
+		return zero, false
+	}
+	p.ok = false
+	if port := p.co.resumeOnG(); port != nil {
+		if p.counted == nil {
+			// A Pull co on a goroutine of its own: iter.Pull's
+			// next, which carries the value.
+			v, ok := p.tnext()
+			if !ok {
+				port.rethrow() // the generator panicked
+			}
+			if p.stopped {
+				return zero, false
+			}
+			return v, ok
+		}
+		// A PullOn co on a goroutine of its own, marked running.
+		if _, ok := port.next(); !ok {
+			port.rethrow()
+		}
+	} else {
+		p.checkNext()
+		p.co.Resume()
+	}
+	v, ok := p.take()
+	if p.stopped {
+		return zero, false // seq called stop: the iteration is over
+	}
+	return v, ok
 }
 
 // afterMoved is next's fast path for a moved co (see funcs) after a switch
@@ -454,6 +467,12 @@ func (p *puller[V]) stopRefused() {
 		panic(msgStopBusy)
 	}
 	p.stopping, p.stopped = true, true
+	if p.co.st.Load() == uint32(stSuspended) {
+		// Run by next's moved fast path, which leaves it marked
+		// suspended: the portable Yield below wants it running, as
+		// next's other paths leave it.
+		p.co.setStateFast(stRunning)
+	}
 	p.co.Yield()
 	panic("aco: internal error: a generator stopped from inside was resumed")
 }
@@ -464,7 +483,19 @@ func (p *puller[V]) stopRefused() {
 // message, which is right whenever the call is.
 func (p *puller[V]) inside() bool {
 	co := p.co
-	return rtAvailable && co.state() == stRunning && co.goroutine() == getg()
+	if !rtAvailable {
+		return false
+	}
+	switch co.state() {
+	case stRunning:
+	case stSuspended:
+		// next's moved fast path runs a moved co marked suspended (see
+		// funcs): its goroutine runs only while a call runs it. A
+		// suspended co on its share stack has no goroutine (0).
+	default:
+		return false
+	}
+	return co.goroutine() == getg()
 }
 
 // The messages of two goroutines using one iterator at once, with why.
@@ -533,6 +564,7 @@ func (p *puller[V]) resumed(h *pullHandle[V]) {
 	if p.co.moved() && !p.cleanup {
 		p.cleanup = true
 		p.stopCleanup = runtime.AddCleanup(h, (*puller[V]).abandon, p)
+		p.onG = p.counted == nil && rtAvailable
 		if !p.premoved && p.counted == nil {
 			learnMoved(funcPC(p.seq)) // the next iterators start moved
 		}
@@ -546,6 +578,23 @@ func pullBody[V any](co *Co) {
 	p.seq(func(v V) bool {
 		if p.stopping || p.done {
 			return false
+		}
+		if p.onG && co.st.Load() == uint32(stSuspended) {
+			// next's moved fast path runs the co (see funcs): it stays
+			// marked suspended, and nothing here stores. Only the
+			// checks the runtime's switch needs: the co's own goroutine,
+			// with the thread locks of its first resume. No FPU
+			// handover: a Pull co shares its resumer's environment.
+			if !co.x.port.onItsG(getg()) {
+				co.checkYieldPortable() // panics with what is wrong
+			}
+			if p.yields < int(moveAfter) {
+				p.yields++ // see finish
+			}
+			if !p.tyield(v) {
+				co.enterStopped() // abandoned: it leaves, running nothing more
+			}
+			return !p.stopping
 		}
 		if port := co.leaveOnG(); port != nil {
 			// On a goroutine: iter.Pull's yield is called from here, as
