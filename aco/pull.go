@@ -576,43 +576,66 @@ func (p *puller[V]) resumed(h *pullHandle[V]) {
 func pullBody[V any](co *Co) {
 	p := co.arg.(*puller[V])
 	p.seq(func(v V) bool {
+		if p.onG {
+			if co.st.Load() == uint32(stSuspended) && co.x.port.onItsG(getg()) {
+				// next's moved fast path runs the co (see funcs): it
+				// stays marked suspended, and nothing here stores.
+				// Only the checks the runtime's switch needs: the co's
+				// own goroutine, with the thread locks of its first
+				// resume. No FPU handover: a Pull co shares its
+				// resumer's environment.
+				if p.yields < int(moveAfter) {
+					p.yields++ // see finish
+				}
+				if !p.tyield(v) {
+					co.enterStopped() // abandoned: it leaves, running nothing more
+				}
+				return !p.stopping
+			}
+			return p.yieldOnG(co, v)
+		}
 		if p.stopping || p.done {
 			return false
 		}
-		if p.onG && co.st.Load() == uint32(stSuspended) {
-			// next's moved fast path runs the co (see funcs): it stays
-			// marked suspended, and nothing here stores. Only the
-			// checks the runtime's switch needs: the co's own goroutine,
-			// with the thread locks of its first resume. No FPU
-			// handover: a Pull co shares its resumer's environment.
-			if !co.x.port.onItsG(getg()) {
-				co.checkYieldPortable() // panics with what is wrong
-			}
-			if p.yields < int(moveAfter) {
-				p.yields++ // see finish
-			}
-			if !p.tyield(v) {
-				co.enterStopped() // abandoned: it leaves, running nothing more
-			}
-			return !p.stopping
-		}
-		if port := co.leaveOnG(); port != nil {
-			// On a goroutine: iter.Pull's yield is called from here, as
-			// the switch is in Yield; the value passes through it.
-			if p.yields < int(moveAfter) {
-				p.yields++ // see finish
-			}
-			// A Pull co shares its resumer's FPU environment: no call
-			// after the switch unless stopped (see Yield).
-			if ok := p.tyield(v); !ok || co.fpuShared == 0 {
-				co.enterPortable(ok)
-			}
-		} else {
+		if co.copyStack() {
 			p.v, p.ok = v, true
 			co.Yield()
+			return !p.stopping
 		}
-		return !p.stopping
+		return p.yieldOnG(co, v)
 	})
+}
+
+// yieldOnG is the yield of a Pull co that is not on its share stack, in
+// every case but the moved fast path's.
+func (p *puller[V]) yieldOnG(co *Co, v V) bool {
+	if p.stopping || p.done {
+		return false
+	}
+	if p.onG && co.st.Load() == uint32(stSuspended) {
+		// Marked suspended, as next's moved fast path leaves it, but not
+		// on the co's goroutine with the thread locks of its first resume.
+		co.checkYieldPortable() // panics with what is wrong
+		panic("aco: internal error: a moved Pull co's yield refused for no reason")
+	}
+	if co.leaveOnG() == nil {
+		// On the copy-stack engine after all (pullBody's test of p.onG
+		// came first).
+		p.v, p.ok = v, true
+		co.Yield()
+		return !p.stopping
+	}
+	// On a goroutine: iter.Pull's yield is called from here, as the
+	// switch is in Yield; the value passes through it.
+	if p.yields < int(moveAfter) {
+		p.yields++ // see finish
+	}
+	// A Pull co shares its resumer's FPU environment: no call after the
+	// switch unless stopped (see Yield).
+	if ok := p.tyield(v); !ok || co.fpuShared == 0 {
+		co.enterPortable(ok)
+	}
+	return !p.stopping
 }
 
 func (p *puller[V]) finish() {
