@@ -287,43 +287,56 @@ func (p *puller[V]) funcs() (func() (V, bool), func()) {
 		if !p.acquire(holdFast) {
 			p.refuse()
 		}
-		if co := p.co; co.mode == modeCopyStack && p.counted == nil && co.st.Load() == uint32(stSuspended) {
-			// The common next: a Pull co suspended on its own share
-			// stack, which stays there for this resume. No deferred
-			// call: a panic from the co ended it and gave the iterator
-			// back (see ended), and the next call of next or stop
-			// notices the end (noticeEnd). What resumed does matters
-			// only if the co ended.
-			p.ok = false
-			co.Resume()
-			if co.st.Load() != uint32(stSuspended) || p.stopped {
-				p.resumed(h)
-			}
-			v, ok := p.take()
-			p.release()
-			return v, ok
-		}
-		if co := p.co; p.onG && co.st.Load() == uint32(stSuspended) {
-			if port := co.x.port; port.sameLocks(getg()) {
-				// A Pull co that moved onto a goroutine of its own: iter.Pull's
-				// next, with the thread-lock check the runtime's switch needs
-				// and no deferred call. busy alone claims the co: it stays
-				// marked suspended while it runs, and its yield, seeing that,
-				// takes the matching fast path (pullBody), so neither side
-				// stores a state or the share stack's owner. A panic from the
-				// generator comes back as !ok (runOnG keeps it); a
-				// runtime.Goexit ends the co, whose end gives the iterator
-				// back (endPanic), before tnext calls runtime.Goexit here.
-				v, ok := p.tnext()
-				if ok && !p.stopped && co.st.Load() == uint32(stSuspended) {
+		// Branches, not boolean expressions, which the compiler would
+		// materialise (see Resume).
+		co := p.co
+		if co.st.Load() == uint32(stSuspended) {
+			if co.mode == modeCopyStack {
+				if p.counted == nil {
+					// The common next: a Pull co suspended on
+					// its own share stack, which stays there
+					// for this resume. No deferred call: a
+					// panic from the co ended it and gave the
+					// iterator back (see ended), and the next
+					// call of next or stop notices the end
+					// (noticeEnd). What resumed does matters
+					// only if the co ended.
+					p.ok = false
+					co.Resume()
+					if co.st.Load() != uint32(stSuspended) || p.stopped {
+						p.resumed(h)
+					}
+					v, ok := p.take()
 					p.release()
-					// h is live until here: while the co runs, the
-					// cleanup that ends a dropped iterator's co must
-					// not run.
-					runtime.KeepAlive(h)
-					return v, true
+					return v, ok
 				}
-				return p.afterMoved(h, port, v, ok)
+			} else if p.onG {
+				if port := co.x.port; port.sameLocks(getg()) {
+					// A Pull co that moved onto a goroutine of
+					// its own: iter.Pull's next, with the
+					// thread-lock check the runtime's switch
+					// needs and no deferred call. busy alone
+					// claims the co: it stays marked suspended
+					// while it runs, and its yield, seeing
+					// that, takes the matching fast path
+					// (pullBody), so neither side stores a
+					// state or the share stack's owner. A
+					// panic from the generator comes back as
+					// !ok (runOnG keeps it); a runtime.Goexit
+					// ends the co, whose end gives the
+					// iterator back (endPanic), before tnext
+					// calls runtime.Goexit here.
+					v, ok := p.tnext()
+					if ok && !p.stopped && co.st.Load() == uint32(stSuspended) {
+						p.release()
+						// h is live until here: while the co runs, the
+						// cleanup that ends a dropped iterator's co must
+						// not run.
+						runtime.KeepAlive(h)
+						return v, true
+					}
+					return p.afterMoved(h, port, v, ok)
+				}
 			}
 		}
 		return p.nextSlow(h)
