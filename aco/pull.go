@@ -632,8 +632,8 @@ func (p *puller[V]) yieldOnG(co *Co, v V) bool {
 		panic("aco: internal error: a moved Pull co's yield refused for no reason")
 	}
 	if co.leaveOnG() == nil {
-		// On the copy-stack engine after all (pullBody's test of p.onG
-		// came first).
+		// Not reached: pullBody yields a co on its share stack itself.
+		// Were one to come here, this is its yield.
 		p.v, p.ok = v, true
 		co.Yield()
 		return !p.stopping
