@@ -744,13 +744,7 @@ func TestMovedPullFastPathMisuse(t *testing.T) {
 			after = true
 			yield(2)
 		})
-		_, ok := next() // the generator calls stop
-		require.False(t, ok, "the next running a generator that stopped itself reports the end")
-		_, ok = next()
-		require.False(t, ok)
-		stop()
-		require.False(t, after, "the generator never runs again")
-		require.False(t, deferred, "its deferred calls do not run, as with iter.Pull")
+		requireStoppedInside(t, next, stop, &after, &deferred)
 	})
 	t.Run("yield from another goroutine", func(t *testing.T) {
 		var out mcOut

@@ -202,19 +202,28 @@ func TestPullStopInsideGenerator(t *testing.T) {
 			v, ok := next()
 			require.Equal(t, 1, v)
 			require.True(t, ok)
-			_, ok = next() // the generator calls stop
-			require.False(t, ok, "the next running a generator that stopped itself reports the end")
-			_, ok = next()
-			require.False(t, ok)
-			stop()
-			require.False(t, after, "the generator never runs again")
-			require.False(t, deferred, "its deferred calls do not run, as with iter.Pull")
+			requireStoppedInside(t, next, stop, &after, &deferred)
 			if ss != nil {
 				require.Zero(t, ss.Live(), "the iteration is over: the share stack is free")
 				ss.Destroy()
 			}
 		})
 	}
+}
+
+// requireStoppedInside checks an iterator whose generator calls stop from
+// inside at the next call of next: that next reports the end, as every
+// later one does, stop does nothing more, and the generator neither runs
+// on (after) nor runs its deferred calls (deferred).
+func requireStoppedInside(t *testing.T, next func() (int, bool), stop func(), after, deferred *bool) {
+	t.Helper()
+	_, ok := next() // the generator calls stop
+	require.False(t, ok, "the next running a generator that stopped itself reports the end")
+	_, ok = next()
+	require.False(t, ok)
+	stop()
+	require.False(t, *after, "the generator never runs again")
+	require.False(t, *deferred, "its deferred calls do not run, as with iter.Pull")
 }
 
 // TestPullFuncsNotCopiedByInlining guards funcs' go:noinline: next and stop
