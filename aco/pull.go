@@ -632,11 +632,8 @@ func (p *puller[V]) yieldOnG(co *Co, v V) bool {
 		panic("aco: internal error: a moved Pull co's yield refused for no reason")
 	}
 	if co.leaveOnG() == nil {
-		// Not reached: pullBody yields a co on its share stack itself.
-		// Were one to come here, this is its yield.
-		p.v, p.ok = v, true
-		co.Yield()
-		return !p.stopping
+		// pullBody yields a co on its share stack itself.
+		panic("aco: internal error: a Pull co on its share stack in yieldOnG")
 	}
 	// On a goroutine: iter.Pull's yield is called from here, as the
 	// switch is in Yield; the value passes through it.
