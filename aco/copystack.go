@@ -109,8 +109,8 @@ type cs struct {
 // a small generator (a co whose function only yields saves 64 bytes on
 // amd64: Yield's frame of two words (see yieldFrameBudget), its function's
 // and coEntry's of two, and the return addresses into the two; coEntry's
-// into the trampoline is outside the image), and a Co of 240 bytes, in the
-// allocator's 240-byte size class.
+// into the trampoline is outside the image), and a Co of 240 bytes, 17 to
+// a 4 KiB slab (coSlab).
 const inlineSaveWords = 8
 
 // rootSet is a co's roots: a slice of pointers in two words, not three

@@ -232,7 +232,7 @@ func (p *puller[V]) init(ss *ShareStack, seq iter.Seq[V]) {
 			return
 		}
 	}
-	p.co = newCo(pullMain, ss, 0, fn, p)
+	p.co = newCo(pullMain, ss, 0, fn, p, false)
 	// A Pull iterator's coroutine shares its caller's FPU environment, as
 	// iter.Pull's goroutine does (Go keeps none per goroutine), on the
 	// share stack and after a move alike: the switch does not save and

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 
@@ -206,13 +207,78 @@ func failingTestWithCos(t *testing.T, mode string) {
 	t.Fatal("the test's own failure")
 }
 
-// TestCoSize guards the size of a share-stack Co on amd64 (a size class
-// of the allocator: a field more costs a larger class for every co).
+// TestCoSize guards the size of a share-stack Co on amd64: Create makes
+// them 17 to a 4 KiB slab (coSlab), and a field more would make it 15.
 func TestCoSize(t *testing.T) {
 	if runtime.GOARCH != "amd64" || !copyStackSupported {
 		t.Skip("the budget is for amd64 builds with the copy-stack engine")
 	}
-	require.EqualValues(t, 240, unsafe.Sizeof(Co{}), "a Co is 240 bytes, the 240-byte size class")
+	require.EqualValues(t, 240, unsafe.Sizeof(Co{}), "a Co is 240 bytes")
+	require.Equal(t, 17, coSlab, "17 Cos to a 4 KiB slab")
+}
+
+// TestCreateSlab: Create gives each share-stack co a Co of its own across
+// several slabs, never the Co of a destroyed one (a stale *Co stays
+// destroyed), and a destroyed co lets go of its argument while a sibling
+// of its slab keeps the slab alive.
+func TestCreateSlab(t *testing.T) {
+	if !copyStackOn {
+		t.Skip("slabs hold share-stack cos of the copy-stack engine")
+	}
+	m, ss := NewMain(), NewShareStack(0)
+	defer ss.Destroy()
+	defer m.Destroy()
+	idle := func(co *Co) {
+		for {
+			co.Yield()
+		}
+	}
+	seen := map[*Co]bool{}
+	var cos []*Co
+	create := func(arg any) *Co {
+		co := Create(m, ss, 0, idle, arg)
+		require.False(t, seen[co], "Create handed out a Co twice")
+		seen[co] = true
+		require.Equal(t, stInit, co.state())
+		require.Zero(t, co.n, "a new Co's save stack is empty")
+		cos = append(cos, co)
+		return co
+	}
+	for i := range 3*coSlab + 1 {
+		create(i)
+	}
+	for i, co := range cos {
+		co.Resume()
+		require.Equal(t, i, co.Arg())
+	}
+	for i, co := range cos {
+		if i%2 == 0 {
+			co.Destroy()
+		}
+	}
+	for i := range 2 * coSlab {
+		create(-i).Resume()
+	}
+	for i, co := range cos {
+		if i%2 == 0 && i <= 3*coSlab {
+			require.PanicsWithValue(t, "aco: Resume of a destroyed co", co.Resume)
+			continue
+		}
+		co.Destroy()
+	}
+
+	// The first two cos of a new main co share a slab: the first,
+	// destroyed, must not keep its argument alive.
+	m2 := NewMain()
+	defer m2.Destroy()
+	var collected atomic.Bool
+	a := Create(m2, ss, 0, idle, newSentinel(1, &collected))
+	b := Create(m2, ss, 0, idle, nil)
+	require.Equal(t, unsafe.Sizeof(Co{}), uintptr(unsafe.Pointer(b))-uintptr(unsafe.Pointer(a)), "not in one slab")
+	a.Resume()
+	a.Destroy()
+	require.True(t, waitCollected(&collected), "a destroyed co's argument stayed reachable")
+	b.Destroy()
 }
 
 // TestKidListDestroyOrders: whatever order coroutines are destroyed in,
