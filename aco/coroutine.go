@@ -187,6 +187,11 @@ func NewMain() *Co {
 // The new coroutine is in the "init" state: its function starts at the first
 // [Co.Resume]. The main co keeps it reachable until it is destroyed, so that
 // [Co.DestroyAll] can end it.
+//
+// Share-stack coroutines of one main co are allocated several to a block,
+// so a *Co need not be the start of an allocation: attach cleanup to one
+// with [runtime.AddCleanup], not [runtime.SetFinalizer] (which accepts only
+// the start of an allocation, and otherwise ends the program).
 func Create(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any) *Co {
 	if main == nil {
 		if fn == nil && ss == nil && saveStackSize == 0 && arg == nil {

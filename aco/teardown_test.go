@@ -355,3 +355,21 @@ func TestKidListDestroyOrders(t *testing.T) {
 		})
 	}
 }
+
+// TestCreateSlabCleanup: what Create's doc says of a co in a slab (not at
+// the start of its allocation): runtime.AddCleanup works on it, and runs
+// once the slab is unreachable.
+func TestCreateSlabCleanup(t *testing.T) {
+	var ran atomic.Bool
+	func() {
+		m, ss := NewMain(), NewShareStack(0)
+		a := Create(m, ss, 0, func(co *Co) { co.Yield() }, nil)
+		b := Create(m, ss, 0, func(co *Co) { co.Yield() }, nil)
+		runtime.AddCleanup(b, func(f *atomic.Bool) { f.Store(true) }, &ran)
+		b.Resume()
+		require.NoError(t, m.DestroyAll())
+		ss.Destroy()
+		runtime.KeepAlive(a)
+	}()
+	require.True(t, waitCollected(&ran), "the cleanup of a destroyed, unreachable co did not run")
+}
