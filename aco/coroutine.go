@@ -293,7 +293,7 @@ func newCo(main *Co, ss *ShareStack, saveStackSize int, fn Func, arg any, fromSl
 // allocator's work out of Create (a loop of Create, Resume and Destroy
 // spent about a fifth of its instructions in mallocgc). The cost is the
 // garbage collector's unit: a slab is freed when none of its cos is
-// reachable, as the allocator's own spans, which hold 34 Cos each, are
+// reachable, as the allocator's own spans, which hold 33 Cos each, are
 // released only when all their objects are free. A destroyed co holds
 // nothing of the user's (release clears fn, arg and the save stack), so a
 // slab kept by a live sibling keeps only its main co and share stack.
